@@ -1,0 +1,94 @@
+import type { Registry } from '../registry/client';
+import { appendAuditEvent } from '../registry/audit';
+import { nameKey, applicationIdFor } from '../domain/identity';
+import type { Signup } from '../domain/signup';
+import { invalidRegistryInput } from './errors';
+
+export interface RegisterApplicationInput {
+  applicationId: string;
+  workflowId: string;
+  signup: Signup;
+  submittedAt: string;
+}
+
+export interface RegisteredApplication {
+  organisationId: string;
+  applicationId: string;
+}
+
+const CONTACT_ROLES = { business: 'BUSINESS', technical: 'TECHNICAL', security: 'SECURITY' } as const;
+
+export function registryActivities(registry: Registry) {
+  return {
+    /**
+     * Enrols the organisation and application with their contacts and records
+     * the evidence, all in one transaction. Idempotent: the organisation is
+     * keyed by LEI, the application by its derived id, the audit event by the
+     * workflow id, so a retry rewrites nothing.
+     */
+    async registerApplication(input: RegisterApplicationInput): Promise<RegisteredApplication> {
+      const { organisation, application, contacts } = input.signup;
+      const expectedId = applicationIdFor(organisation.lei, application.name, application.environment);
+      if (expectedId !== input.applicationId) {
+        throw invalidRegistryInput(`Application id ${input.applicationId} does not match its identity (${expectedId}).`);
+      }
+      return registry.$transaction(async (tx) => {
+        const org = await tx.organisation.upsert({
+          where: { lei: organisation.lei },
+          // The first enrolment fixes the organisation's registry record; later
+          // signups under the same LEI do not rewrite it.
+          create: {
+            legalName: organisation.legalName,
+            lei: organisation.lei,
+            jurisdiction: organisation.jurisdiction,
+            primaryDomain: organisation.primaryDomain,
+          },
+          update: {},
+        });
+        await tx.application.upsert({
+          where: { id: input.applicationId },
+          create: {
+            id: input.applicationId,
+            organisationId: org.id,
+            name: application.name,
+            nameKey: nameKey(application.name),
+            environment: application.environment,
+            purpose: application.purpose,
+            requestedScopes: application.requestedScopes,
+            dataSensitivity: application.dataSensitivity,
+            regulatedSector: application.regulatedSector,
+            strategic: application.strategic,
+            expectedMonthlyCalls: application.expectedMonthlyCalls,
+            contractEndDate: new Date(`${application.contractEndDate}T00:00:00Z`),
+            requestedBy: input.signup.requestedBy,
+            workflowId: input.workflowId,
+          },
+          update: {},
+        });
+        for (const [key, role] of Object.entries(CONTACT_ROLES) as [keyof typeof CONTACT_ROLES, (typeof CONTACT_ROLES)[keyof typeof CONTACT_ROLES]][]) {
+          await tx.contact.upsert({
+            where: { applicationId_role: { applicationId: input.applicationId, role } },
+            create: { applicationId: input.applicationId, role, name: contacts[key].name, email: contacts[key].email },
+            update: {},
+          });
+        }
+        await appendAuditEvent(tx, {
+          idempotencyKey: `${input.workflowId}:registered`,
+          type: 'application.registered',
+          actor: input.signup.requestedBy,
+          organisationId: org.id,
+          applicationId: input.applicationId,
+          occurredAt: new Date(input.submittedAt),
+          data: {
+            lei: organisation.lei,
+            legalName: organisation.legalName,
+            application: application.name,
+            environment: application.environment,
+            requestedScopes: application.requestedScopes,
+          },
+        });
+        return { organisationId: org.id, applicationId: input.applicationId };
+      });
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { isValidLei, nameKey } from './identity';
+
+/**
+ * The signup form's contract. Everything a partner types is untrusted: it is
+ * checked here, at the edge, before anything is written or started.
+ */
+
+const trimmed = (min: number, max: number) => z.string().trim().min(min).max(max);
+
+const email = z
+  .string()
+  .trim()
+  .max(254)
+  .toLowerCase()
+  .pipe(z.email({ message: 'Enter a valid email address, like name@example.com.' }));
+
+const contact = z.object({
+  name: trimmed(1, 120),
+  email,
+});
+
+const hostname = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253)
+  .regex(/^(?=.{1,253}$)(?!-)([a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$/, {
+    message: 'Enter the organisation’s primary domain name, like example.com (no scheme, path or IP address).',
+  });
+
+export const ENVIRONMENTS = ['sandbox', 'production'] as const;
+export const DATA_SENSITIVITIES = ['public', 'internal', 'confidential', 'restricted'] as const;
+
+const scopeName = z
+  .string()
+  .trim()
+  .regex(/^[a-z][a-z0-9_-]*(:[a-z0-9_-]+)+$/, { message: 'Scopes look like resource:action, e.g. accounts:read.' });
+
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'Use a date in the form YYYY-MM-DD.' });
+
+export const signupSchema = z.object({
+  organisation: z.object({
+    legalName: trimmed(2, 200),
+    lei: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .refine(isValidLei, { message: 'Enter the 20-character Legal Entity Identifier (ISO 17442); its check digits do not match.' }),
+    jurisdiction: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .regex(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/, { message: 'Use an ISO 3166 country code such as GB, or a subdivision such as US-DE.' }),
+    primaryDomain: hostname,
+  }),
+  application: z.object({
+    name: trimmed(2, 80).refine((name) => nameKey(name).length >= 2, {
+      message: 'The application name needs at least two letters or digits.',
+    }),
+    environment: z.enum(ENVIRONMENTS),
+    purpose: trimmed(10, 2000),
+    requestedScopes: z
+      .array(scopeName)
+      .min(1, { message: 'Request at least one scope.' })
+      .max(30)
+      .transform((scopes) => [...new Set(scopes)].sort()),
+    dataSensitivity: z.enum(DATA_SENSITIVITIES),
+    regulatedSector: z.boolean(),
+    strategic: z.boolean(),
+    expectedMonthlyCalls: z.number().int().min(0).max(10_000_000_000),
+    contractEndDate: isoDate,
+  }),
+  contacts: z.object({
+    business: contact,
+    technical: contact,
+    security: contact,
+  }),
+  requestedBy: email,
+});
+
+export type Signup = z.infer<typeof signupSchema>;
+
+export interface FieldError {
+  /** Dotted path of the offending field, e.g. `contacts.security.email`. */
+  field: string;
+  message: string;
+}
+
+export type SignupValidation = { ok: true; signup: Signup } | { ok: false; errors: FieldError[] };
+
+/** Validates a signup as of `today` (contract end must lie in the future). */
+export function validateSignup(input: unknown, today: Date): SignupValidation {
+  const parsed = signupSchema.safeParse(input);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      errors: parsed.error.issues.map((issue) => ({
+        field: issue.path.join('.') || '(body)',
+        message: issue.message,
+      })),
+    };
+  }
+  const errors: FieldError[] = [];
+  const end = new Date(`${parsed.data.application.contractEndDate}T00:00:00Z`);
+  if (Number.isNaN(end.getTime()) || end.toISOString().slice(0, 10) !== parsed.data.application.contractEndDate) {
+    errors.push({ field: 'application.contractEndDate', message: 'That date does not exist.' });
+  } else if (end.getTime() <= today.getTime()) {
+    errors.push({ field: 'application.contractEndDate', message: 'The contract end date must be in the future.' });
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, signup: parsed.data };
+}

@@ -1,0 +1,65 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { METADATA_ENCODING_KEY, ValueError, type Payload, type PayloadCodec } from '@temporalio/common';
+import proto from '@temporalio/proto';
+
+// @temporalio/proto is CommonJS: its namespaces come off the default export.
+const { temporal } = proto;
+
+const ENCODING = 'binary/encrypted';
+const KEY_ID = 'encryption-key-id';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+const text = (bytes: Uint8Array | null | undefined): string => new TextDecoder().decode(bytes ?? new Uint8Array());
+
+/** A short, non-secret name for a key, recorded with each payload. */
+export function keyIdOf(key: Buffer): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
+
+/**
+ * Encrypts every payload (workflow inputs, results, messages) with AES-256-GCM
+ * before it reaches Temporal, so contact details and partner material never
+ * sit in workflow histories in clear. Runs in the client and the worker, never
+ * inside the workflow sandbox.
+ */
+export class EncryptionCodec implements PayloadCodec {
+  private readonly keyId: string;
+
+  constructor(private readonly key: Buffer) {
+    if (key.length !== 32) throw new Error('The payload encryption key must be 32 bytes.');
+    this.keyId = keyIdOf(key);
+  }
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => {
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+      const clear = temporal.api.common.v1.Payload.encode(payload).finish();
+      const sealed = Buffer.concat([iv, cipher.update(clear), cipher.final(), cipher.getAuthTag()]);
+      return {
+        metadata: { [METADATA_ENCODING_KEY]: utf8(ENCODING), [KEY_ID]: utf8(this.keyId) },
+        data: sealed,
+      };
+    });
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => {
+      if (text(payload.metadata?.[METADATA_ENCODING_KEY]) !== ENCODING) return payload;
+      const keyId = text(payload.metadata?.[KEY_ID]);
+      if (keyId !== this.keyId) {
+        throw new ValueError(
+          `This payload was encrypted with key ${keyId}, but ADMIT_PAYLOAD_KEY is key ${this.keyId}.`,
+        );
+      }
+      const sealed = Buffer.from(payload.data ?? new Uint8Array());
+      if (sealed.length < IV_BYTES + TAG_BYTES) throw new ValueError('Encrypted payload is truncated.');
+      const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, IV_BYTES));
+      decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+      const clear = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+      return temporal.api.common.v1.Payload.decode(clear);
+    });
+  }
+}

@@ -1,0 +1,76 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { TestProject } from 'vitest/node';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { loadConfig } from '../config/env';
+import { startTemporalDevServer } from '../stack/temporal';
+import { startLocalPostgres } from '../stack/postgres';
+import { startSmtpSink } from '../mail/sink';
+import { applyMigrations } from '../registry/migrate';
+import { WORKFLOWS_PATH } from '../worker/create-worker';
+
+export const TEMPLATE_DATABASE = 'admit_template';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalCliPath: string;
+    postgresAdminUrl: string;
+    templateDatabase: string;
+    smtpUrl: string;
+    mailDir: string;
+    workflowBundlePath: string;
+    payloadKey: string;
+    scratchDir: string;
+  }
+}
+
+/**
+ * Starts the real services the tests use, each on a free port with its data
+ * in a temporary directory: Temporal's dev server, PostgreSQL (with a migrated
+ * template database each test file copies), and the SMTP sink.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
+  const scratch = await mkdtemp(path.join(tmpdir(), 'admit-test-'));
+  const log = (message: string): void => console.error(message);
+  const started = Date.now();
+
+  const [temporal, postgres, sink, bundle] = await Promise.all([
+    startTemporalDevServer({ headless: true, cliPath: config.TEMPORAL_CLI_PATH, allowDownload: config.ADMIT_TEMPORAL_DOWNLOAD, log }),
+    startLocalPostgres({ dataDir: path.join(scratch, 'postgres'), binDir: config.POSTGRES_BIN_DIR }),
+    startSmtpSink({ dir: path.join(scratch, 'mail') }),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
+  ]);
+  await postgres.ensureDatabase(TEMPLATE_DATABASE);
+  await applyMigrations(postgres.url(TEMPLATE_DATABASE));
+  const workflowBundlePath = path.join(scratch, 'workflow-bundle.js');
+  await writeFile(workflowBundlePath, bundle.code);
+  log(`test stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s (Temporal ${temporal.address})`);
+
+  project.provide('temporalAddress', temporal.address);
+  project.provide('temporalCliPath', temporal.cliPath);
+  project.provide('postgresAdminUrl', postgres.url('postgres'));
+  project.provide('templateDatabase', TEMPLATE_DATABASE);
+  project.provide('smtpUrl', sink.url);
+  project.provide('mailDir', sink.dir);
+  project.provide('workflowBundlePath', workflowBundlePath);
+  project.provide('payloadKey', randomBytes(32).toString('base64'));
+  project.provide('scratchDir', scratch);
+
+  return async () => {
+    await Promise.allSettled([temporal.stop(), postgres.stop(), sink.stop()]);
+    await rm(scratch, { recursive: true, force: true });
+  };
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string) => console.error(message),
+  error: (message: string) => console.error(message),
+};

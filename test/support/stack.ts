@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import pg from 'pg';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { loadConfig, type Config } from '../../config/env';
+import { createRegistry, type Registry } from '../../registry/client';
+import { createMailer, type Mailer } from '../../mail/transport';
+import { createActivities } from '../../activities';
+import { dataConverter } from '../../temporal/connection';
+import { createAdmitWorker } from '../../worker/create-worker';
+
+// Worker lifecycle chatter drowns test output; warnings and errors still show.
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+/** A fresh registry database for one test file, copied from the migrated template. */
+export async function createTestDatabase(): Promise<string> {
+  const name = `t_${randomUUID().replace(/-/g, '')}`;
+  const admin = new pg.Client({ connectionString: inject('postgresAdminUrl') });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${pg.escapeIdentifier(name)} template ${pg.escapeIdentifier(inject('templateDatabase'))}`);
+  } finally {
+    await admin.end();
+  }
+  return inject('postgresAdminUrl').replace(/\/postgres$/, `/${name}`);
+}
+
+/** Configuration as a deployed process would read it, pointed at the test stack. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    SMTP_URL: inject('smtpUrl'),
+    ADMIT_PAYLOAD_KEY: inject('payloadKey'),
+    ADMIT_DATA_DIR: inject('scratchDir'),
+    ...overrides,
+  });
+}
+
+export interface TestStack {
+  databaseUrl: string;
+  registry: Registry;
+  mailer: Mailer;
+  temporal: Client;
+  taskQueue: string;
+  /** Starts a worker on this file's task queue; stopped by `close()`. */
+  startWorker(): Promise<Worker>;
+  close(): Promise<void>;
+}
+
+/** Registry, mailer, Temporal client and an in-process worker for one test file. */
+export async function createTestStack(): Promise<TestStack> {
+  const databaseUrl = await createTestDatabase();
+  const registry = createRegistry(databaseUrl, { maxConnections: 5 });
+  const mailer = createMailer(inject('smtpUrl'), 'Admit tests <admit@localhost>');
+  const payloadKey = Buffer.from(inject('payloadKey'), 'base64');
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const temporal = new Client({ connection, dataConverter: dataConverter(payloadKey) });
+  const taskQueue = `test-${randomUUID()}`;
+  const workers: { worker: Worker; running: Promise<void>; connection: NativeConnection }[] = [];
+
+  return {
+    databaseUrl,
+    registry,
+    mailer,
+    temporal,
+    taskQueue,
+    async startWorker() {
+      const workerConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+      const worker = await createAdmitWorker({
+        connection: workerConnection,
+        namespace: 'default',
+        taskQueue,
+        activities: createActivities({ registry, mailer }),
+        payloadKey,
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+      });
+      workers.push({ worker, running: worker.run(), connection: workerConnection });
+      return worker;
+    },
+    async close() {
+      for (const { worker, running, connection: c } of workers) {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+        await c.close();
+      }
+      await connection.close();
+      await registry.$disconnect();
+      mailer.close();
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { loadConfig, required } from '../config/env';
+import { createRegistry } from '../registry/client';
+import { createMailer } from '../mail/transport';
+import { createActivities } from '../activities';
+import { payloadKey } from '../temporal/connection';
+import { connectWorker, createAdmitWorker } from './create-worker';
+
+/** Runs an Admit worker until SIGINT/SIGTERM (Temporal's Runtime handles both). */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const databaseUrl = required(config.DATABASE_URL, 'DATABASE_URL', 'Point it at the registry database, or run `npm start`.');
+  const smtpUrl = required(config.SMTP_URL, 'SMTP_URL', 'Point it at an SMTP server, or run `npm start`.');
+  const registry = createRegistry(databaseUrl);
+  const mailer = createMailer(smtpUrl, config.MAIL_FROM);
+  const connection = await connectWorker(config);
+  try {
+    const worker = await createAdmitWorker({
+      connection,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      activities: createActivities({ registry, mailer }),
+      payloadKey: await payloadKey(config),
+    });
+    console.error(`worker: polling task queue ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
+    await worker.run();
+  } finally {
+    await connection.close();
+    await registry.$disconnect();
+    mailer.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
