@@ -61,9 +61,23 @@ export interface VoteRefusal {
 /** On success, the vote as it will be recorded: pass it to `applyVote`. */
 export type VoteValidation = { ok: true; vote: Vote } | { ok: false; refusal: VoteRefusal };
 
-/** A LOW admission needs no approver, so its stage opens already closed and approved. */
-export function openApprovalStage({ tier, requesterEmails }: { tier: RiskTier; requesterEmails: readonly string[] }): ApprovalState {
-  const required = approvalsRequired(tier);
+/**
+ * Opens a stage needing `required` distinct approvals, by default the tier's admission count
+ * (pass `expansionApprovalsRequired(tier)` for an expansion). A stage needing none (a LOW
+ * admission) opens already closed and approved.
+ */
+export function openApprovalStage({
+  tier,
+  requesterEmails,
+  required = approvalsRequired(tier),
+}: {
+  tier: RiskTier;
+  requesterEmails: readonly string[];
+  required?: number;
+}): ApprovalState {
+  if (!Number.isSafeInteger(required) || required < 0) {
+    throw new DomainInputError('APPROVALS_REQUIRED_INVALID', `required approvals must be a non-negative integer, not ${required}`);
+  }
   return { tier, required, votes: [], closed: required === 0, requesterEmails: [...requesterEmails] };
 }
 

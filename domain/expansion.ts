@@ -1,4 +1,5 @@
-import { distinct, isKnownScope, outsideCeiling } from './scopes';
+import { distinct } from './collections';
+import { isKnownScope, outsideCeiling } from './scopes';
 import type { RiskTier } from './tiers';
 import type { Instant } from './time';
 import { epochMs } from './time';

@@ -1,6 +1,7 @@
 import { DomainInputError } from './errors';
 import type { Environment } from './environments';
-import { distinct, lowestTierHolding, scopeDefinition, SENSITIVITY_WEIGHTS } from './scopes';
+import { distinct } from './collections';
+import { lowestTierHolding, scopeDefinition, SENSITIVITY_WEIGHTS } from './scopes';
 import type { RiskTier, ScoredTier } from './tiers';
 import { higherTier } from './tiers';
 
@@ -159,9 +160,18 @@ function volumeReason(expectedMonthlyCalls: number): RiskReason {
   return { factor: 'volume', points: band.points, detail: band.label };
 }
 
-/** Distinct approvers an admission (or an expansion) at this tier needs. */
+/** Distinct approvers an admission (and a recertification) at this tier needs. */
 export function approvalsRequired(tier: RiskTier): number {
   return APPROVALS_REQUIRED[tier];
+}
+
+/**
+ * Distinct approvers an expansion that `decideExpansion` sent to approval needs: as many as the
+ * tier's admission, and at least one, since a LOW expansion reaches approval only when its
+ * evidence was not clean enough to grant automatically.
+ */
+export function expansionApprovalsRequired(tier: RiskTier): number {
+  return Math.max(1, APPROVALS_REQUIRED[tier]);
 }
 
 const APPROVALS_REQUIRED: Readonly<Record<RiskTier, number>> = Object.freeze({ LOW: 0, MEDIUM: 1, HIGH: 2, STRATEGIC: 2, REGULATED: 2 });

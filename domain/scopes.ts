@@ -1,3 +1,4 @@
+import { distinct } from './collections';
 import type { GrantConditions } from './policy';
 import type { RiskTier, ScoredTier } from './tiers';
 import { SCORED_TIERS } from './tiers';
@@ -145,7 +146,7 @@ export function probationMs(tier: RiskTier, baseProbationMs: number): number {
 
 /** The conditions an admitted application's grant starts with: its tier's defaults, pinned to its environment. */
 export function admissionConditions(tier: RiskTier, environment: string): GrantConditions {
-  return { ...structuredCloneConditions(TIER_TEMPLATES[tier].defaultConditions), environments: [environment] };
+  return { ...copyConditions(TIER_TEMPLATES[tier].defaultConditions), environments: [environment] };
 }
 
 export type DroppedScopeCode = 'SCOPE_UNKNOWN' | 'OUTSIDE_CEILING' | 'NOT_IN_MINIMAL';
@@ -205,15 +206,11 @@ export function lowestTierHolding(scopes: readonly string[]): ScoredTier {
   return SCORED_TIERS.find((tier) => withinCeiling(tier, known)) ?? 'HIGH';
 }
 
-export function distinct<T>(values: readonly T[]): T[] {
-  return [...new Set(values)];
-}
-
 function scopesOf(sensitivity: ScopeSensitivity): Scope[] {
   return SCOPE_CATALOGUE.filter((definition) => definition.sensitivity === sensitivity).map((definition) => definition.scope);
 }
 
-function structuredCloneConditions(conditions: GrantConditions): GrantConditions {
+function copyConditions(conditions: GrantConditions): GrantConditions {
   return JSON.parse(JSON.stringify(conditions)) as GrantConditions;
 }
 

@@ -5,6 +5,7 @@ import {
   approvalOutcome,
   closeApprovalStage,
   DomainInputError,
+  expansionApprovalsRequired,
   openApprovalStage,
   validateVote,
 } from '../../domain';
@@ -47,6 +48,25 @@ describe('openApprovalStage', () => {
       requesterEmails: contacts,
     });
     expect(openApprovalStage({ tier: 'REGULATED', requesterEmails: [] }).required).toBe(2);
+  });
+
+  it('opens a LOW expansion stage that needs one approver', () => {
+    const state = openApprovalStage({ tier: 'LOW', requesterEmails: contacts, required: expansionApprovalsRequired('LOW') });
+    expect(state.required).toBe(1);
+    expect(state.closed).toBe(false);
+    expect(cast(state, vote('ana')).outcome).toBe('approved');
+  });
+
+  it('refuses a required count that is not a non-negative integer', () => {
+    expect(() => openApprovalStage({ tier: 'HIGH', requesterEmails: [], required: -1 })).toThrow(DomainInputError);
+    expect(() => openApprovalStage({ tier: 'HIGH', requesterEmails: [], required: 1.5 })).toThrow(/non-negative integer/);
+  });
+
+  it('copies the requester emails rather than alias them', () => {
+    const emails = ['a@partner.example'];
+    const state = openApprovalStage({ tier: 'HIGH', requesterEmails: emails });
+    emails.push('b@partner.example');
+    expect(state.requesterEmails).toEqual(['a@partner.example']);
   });
 
   it('opens a LOW stage already closed and approved', () => {

@@ -6,6 +6,7 @@ import {
   approvalsRequired,
   DEFAULT_RISK_THRESHOLDS,
   DomainInputError,
+  expansionApprovalsRequired,
   isAnchorKindAllowed,
   recertificationRequired,
   riskThresholdProblems,
@@ -190,6 +191,13 @@ describe('per-tier requirements', () => {
     expect(approvalsRequired('HIGH')).toBe(2);
     expect(approvalsRequired('STRATEGIC')).toBe(2);
     expect(approvalsRequired('REGULATED')).toBe(2);
+  });
+
+  it('requires at least one approver for any expansion sent to approval', () => {
+    expect(expansionApprovalsRequired('LOW')).toBe(1);
+    expect(expansionApprovalsRequired('MEDIUM')).toBe(1);
+    expect(expansionApprovalsRequired('HIGH')).toBe(2);
+    expect(expansionApprovalsRequired('REGULATED')).toBe(2);
   });
 
   it('accepts a bare JWK assertion only up to MEDIUM', () => {
