@@ -25,7 +25,7 @@ export interface ScopeDefinition {
   readonly movesMoney: boolean;
 }
 
-export const SCOPE_CATALOGUE = Object.freeze([
+export const SCOPE_CATALOGUE = deepFreeze([
   { scope: 'accounts:read', description: 'List accounts and read their metadata', sensitivity: 'low', movesMoney: false },
   { scope: 'accounts:balances:read', description: 'Read account balances', sensitivity: 'low', movesMoney: false },
   { scope: 'transactions:read', description: 'Read transaction history', sensitivity: 'low', movesMoney: false },

@@ -45,6 +45,9 @@ describe('scope catalogue', () => {
   it('cannot be mutated', () => {
     expect(Object.isFrozen(SCOPE_CATALOGUE)).toBe(true);
     expect(() => (SCOPE_CATALOGUE as unknown as unknown[]).push({})).toThrow(TypeError);
+    expect(() => {
+      (SCOPE_CATALOGUE[0] as { sensitivity: string }).sensitivity = 'high';
+    }).toThrow(TypeError);
   });
 });
 
