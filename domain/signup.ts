@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { isValidLei, nameKey } from './identity';
+import { ENVIRONMENTS } from './environments';
+import { isKnownScope } from './scopes';
 
 /**
  * The signup form's contract. Everything a partner types is untrusted: it is
@@ -29,13 +31,12 @@ const hostname = z
     message: 'Enter the organisation’s primary domain name, like example.com (no scheme, path or IP address).',
   });
 
-export const ENVIRONMENTS = ['sandbox', 'production'] as const;
 export const DATA_SENSITIVITIES = ['public', 'internal', 'confidential', 'restricted'] as const;
 
 const scopeName = z
   .string()
   .trim()
-  .regex(/^[a-z][a-z0-9_-]*(:[a-z0-9_-]+)+$/, { message: 'Scopes look like resource:action, e.g. accounts:read.' });
+  .refine(isKnownScope, { message: 'Not a scope in the catalogue; pick scopes such as accounts:read from GET /scopes.' });
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'Use a date in the form YYYY-MM-DD.' });
 

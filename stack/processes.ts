@@ -37,12 +37,17 @@ export function startProcess(
 ): ManagedProcess {
   const { echo = false, ...spawnOptions } = options;
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
+  // The first lines say why a process died (a panic's message); the last say where.
+  const head: string[] = [];
   const lines: string[] = [];
   const keep = (chunk: Buffer): void => {
     for (const line of chunk.toString('utf8').split('\n')) {
       if (line.trim() === '') continue;
-      lines.push(line);
-      if (lines.length > 60) lines.shift();
+      if (head.length < 20) head.push(line);
+      else {
+        lines.push(line);
+        if (lines.length > 60) lines.shift();
+      }
       if (echo) process.stderr.write(`[${name}] ${line}\n`);
     }
   };
@@ -59,7 +64,7 @@ export function startProcess(
     name,
     child,
     exited,
-    recentOutput: () => lines.join('\n'),
+    recentOutput: () => [...head, ...(lines.length > 0 ? ['…', ...lines] : [])].join('\n'),
     async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

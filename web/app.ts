@@ -12,6 +12,8 @@ export interface AppDependencies {
   taskQueue: string;
   /** Injected so tests can fix "today" for contract-end validation. */
   now?: () => Date;
+  /** Request logging (method, URL, status; never bodies). Off unless given. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -24,7 +26,10 @@ function maskEmail(email: string): string {
 
 export function buildApp(deps: AppDependencies): FastifyInstance {
   const now = deps.now ?? (() => new Date());
-  const app = Fastify({ bodyLimit: MAX_BODY_BYTES, logger: false });
+  const app = Fastify({
+    bodyLimit: MAX_BODY_BYTES,
+    logger: deps.logLevel === undefined ? false : { level: deps.logLevel },
+  });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;

@@ -1,3 +1,4 @@
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { loadConfig, required } from '../config/env';
 import { createRegistry } from '../registry/client';
 import { createMailer } from '../mail/transport';
@@ -8,6 +9,7 @@ import { connectWorker, createAdmitWorker } from './create-worker';
 /** Runs an Admit worker until SIGINT/SIGTERM (Temporal's Runtime handles both). */
 async function main(): Promise<void> {
   const config = loadConfig();
+  Runtime.install({ logger: new DefaultLogger(config.LOG_LEVEL.toUpperCase() as LogLevel) });
   const databaseUrl = required(config.DATABASE_URL, 'DATABASE_URL', 'Point it at the registry database, or run `npm start`.');
   const smtpUrl = required(config.SMTP_URL, 'SMTP_URL', 'Point it at an SMTP server, or run `npm start`.');
   const registry = createRegistry(databaseUrl);

@@ -23,7 +23,8 @@ export interface LifecycleState {
 export const stateQuery = defineQuery<LifecycleState>('state');
 
 const registry = proxyActivities<ReturnType<typeof createActivities>>({
-  startToCloseTimeout: '30 seconds',
+  // Registry writes take milliseconds; a short timeout lets a crashed worker's attempt be retried soon.
+  startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidRegistryInput'] },
 });
 

@@ -31,6 +31,7 @@ describe('signup validation', () => {
     ['application.environment', (b: ReturnType<typeof signupBody>) => (b.application.environment = 'staging')],
     ['application.requestedScopes', (b: ReturnType<typeof signupBody>) => (b.application.requestedScopes = [])],
     ['application.requestedScopes.0', (b: ReturnType<typeof signupBody>) => (b.application.requestedScopes = ['ALL'])],
+    ['application.requestedScopes.1', (b: ReturnType<typeof signupBody>) => (b.application.requestedScopes = ['accounts:read', 'accounts:write'])],
     ['application.expectedMonthlyCalls', (b: ReturnType<typeof signupBody>) => (b.application.expectedMonthlyCalls = -1)],
     ['application.contractEndDate', (b: ReturnType<typeof signupBody>) => (b.application.contractEndDate = '2026-11-30')],
     ['application.contractEndDate', (b: ReturnType<typeof signupBody>) => (b.application.contractEndDate = '2027-02-30')],

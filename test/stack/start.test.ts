@@ -1,0 +1,90 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { REPO_ROOT } from '../../config/env';
+import { freePort, startProcess, type ManagedProcess } from '../../stack/processes';
+import { signupBody } from '../support/signups';
+import { eventually } from '../support/wait';
+
+const running: ManagedProcess[] = [];
+let dataDir: string;
+afterAll(async () => {
+  await Promise.all(running.map((p) => p.stop()));
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+async function portIsClosed(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+async function startStack(env: NodeJS.ProcessEnv): Promise<ManagedProcess> {
+  const stack = startProcess('npm start', process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'stack/start.ts')], {
+    cwd: REPO_ROOT,
+    env,
+  });
+  running.push(stack);
+  await eventually(async () => (stack.recentOutput().includes('Press Ctrl-C') ? true : undefined), 90_000, 'the stack');
+  return stack;
+}
+
+describe('npm start', () => {
+  it('runs the whole system on embedded defaults, stops every child on Ctrl-C, and reuses its data', async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'admit-start-'));
+    const ports = {
+      PORT: await freePort(),
+      ADMIT_TEMPORAL_PORT: await freePort(),
+      ADMIT_TEMPORAL_UI_PORT: await freePort(),
+      ADMIT_POSTGRES_PORT: await freePort(),
+      ADMIT_SMTP_PORT: await freePort(),
+    };
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ADMIT_DATA_DIR: dataDir,
+      TEMPORAL_CLI_PATH: inject('temporalCliPath'),
+      ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    };
+    const web = `http://127.0.0.1:${ports.PORT}`;
+
+    const first = await startStack(env);
+    expect(first.recentOutput()).toContain(`Temporal Web UI   http://127.0.0.1:${ports.ADMIT_TEMPORAL_UI_PORT}`);
+    expect((await fetch(`http://127.0.0.1:${ports.ADMIT_TEMPORAL_UI_PORT}/`)).status).toBe(200);
+    const body = signupBody();
+    const signup = await fetch(`${web}/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(signup.status).toBe(202);
+    const { applicationId } = (await signup.json()) as { applicationId: string };
+    await eventually(async () => {
+      const view = (await (await fetch(`${web}/applications/${applicationId}`)).json()) as { registry: unknown };
+      return view.registry !== null ? true : undefined;
+    }, 30_000, 'the registry entry');
+
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+    for (const port of Object.values(ports)) expect(await portIsClosed(port)).toBe(true);
+
+    const second = await startStack(env);
+    expect(second.recentOutput()).toContain('Registry schema is up to date.');
+    const view = (await (await fetch(`${web}/applications/${applicationId}`)).json()) as {
+      registry: { organisation: { lei: string } };
+      workflow: { stage: string };
+    };
+    expect(view.registry.organisation.lei).toBe(body.organisation.lei);
+    expect(view.workflow.stage).toBe('AWAITING_CONTACTS');
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 240_000);
+});
