@@ -1,0 +1,208 @@
+/**
+ * The activities the partner-lifecycle workflow calls, as one interface: the
+ * workflow proxies exactly this, and activities/index.ts must implement it.
+ * Every activity is idempotent under retry (each takes the key that makes it
+ * so) and throws ApplicationFailure with `nonRetryable: true` only when a
+ * retry cannot help.
+ */
+import type { AnchorSubmission } from '../domain/anchor-submission';
+import type { ApproverDirectory } from '../domain/approval';
+import type { LifecycleDurations } from '../domain/durations';
+import type { ExpansionPolicy } from '../domain/expansion';
+import type { GrantConditions } from '../domain/policy';
+import type { RiskThresholds } from '../domain/risk';
+import type { RiskTier } from '../domain/tiers';
+import type { Signup } from '../domain/signup';
+import type { AnchorChallengeView, ContactRoleKey } from '../workflows/messages';
+
+export interface LifecycleSettings {
+  durations: LifecycleDurations;
+  riskThresholds: RiskThresholds;
+  expansionPolicy: ExpansionPolicy;
+}
+
+/** Mail the workflow sends; the activity renders each from its template and data. */
+export type NotificationTemplate =
+  | 'contacts-reminder'
+  | 'contacts-expired'
+  | 'anchor-requested'
+  | 'anchor-refused'
+  | 'approval-requested'
+  | 'approval-escalated'
+  | 'admission-rejected'
+  | 'admission-expired'
+  | 'admitted'
+  | 'expansion-decided'
+  | 'anchor-expiring'
+  | 'suspended'
+  | 'reinstated'
+  | 'contract-ending'
+  | 'recertification-due'
+  | 'offboarded';
+
+export interface NotifyInput {
+  applicationId: string;
+  /** Which contacts receive it; `approvers` means every active approver. */
+  to: (ContactRoleKey | 'approvers')[];
+  template: NotificationTemplate;
+  /** Template fields (reasons, scopes, dates…); rendered as text and escaped HTML. */
+  data: Record<string, string | string[] | number | null>;
+  /** Same key, same message: a retry sends nothing twice (it is also the Message-ID). */
+  idempotencyKey: string;
+}
+
+export interface VerifiedAnchor {
+  ok: true;
+  kind: AnchorSubmission['kind'];
+  fingerprint: string;
+  keyFingerprint: string | null;
+  subject: string | null;
+  notAfter: string | null;
+  verifiedAt: string;
+}
+
+export interface RefusedAnchor {
+  ok: false;
+  kind: AnchorSubmission['kind'];
+  reasons: { code: string; message: string }[];
+}
+
+export interface UsageSummary {
+  calls: number;
+  denials: number;
+  errors: number;
+  anomalies: number;
+  lastSeenAt: string | null;
+}
+
+export interface AuditInput {
+  applicationId: string;
+  /** Unique per event; e.g. `${workflowId}:vote:${subject}`. */
+  idempotencyKey: string;
+  type: string;
+  actor: string;
+  occurredAt: string;
+  data: Record<string, unknown>;
+}
+
+export interface LifecycleActivities {
+  /** Registry entry: organisation, application, contacts, first audit event. */
+  registerApplication(input: {
+    applicationId: string;
+    workflowId: string;
+    signup: Signup;
+    submittedAt: string;
+  }): Promise<{ organisationId: string; applicationId: string }>;
+
+  /** The durations, thresholds and policies in force (from the worker's configuration). */
+  lifecycleSettings(): Promise<LifecycleSettings>;
+
+  /** Appends one event to the tamper-evident audit log. */
+  recordAudit(input: AuditInput): Promise<void>;
+
+  /** Records the risk assessment on the application. */
+  recordRisk(input: { applicationId: string; workflowId: string; tier: RiskTier; score: number; reasons: unknown[] }): Promise<void>;
+
+  /**
+   * Emails each role a single-use, signed, expiring link (round 0 the first
+   * time, then one round per reminder) and returns the SHA-256 of each token;
+   * only the hash is stored.
+   */
+  sendContactConfirmations(input: {
+    applicationId: string;
+    roles: ContactRoleKey[];
+    round: number;
+    expiresAt: string;
+  }): Promise<{ role: ContactRoleKey; tokenHash: string }[]>;
+
+  /** Marks the link used and the contact confirmed, with evidence. */
+  recordContactConfirmation(input: {
+    applicationId: string;
+    workflowId: string;
+    role: ContactRoleKey;
+    tokenHash: string;
+    confirmedAt: string;
+  }): Promise<void>;
+
+  notify(input: NotifyInput): Promise<void>;
+
+  /** The current approver directory (active approvers and their roles). */
+  loadApproverDirectory(): Promise<ApproverDirectory>;
+
+  /** A fresh challenge for a signed-assertion proof of possession (random nonce, short expiry). */
+  issueAnchorChallenge(input: { applicationId: string }): Promise<AnchorChallengeView>;
+
+  /**
+   * Verifies the submitted anchor and, when it holds, binds it to the
+   * application (a fingerprint already bound to another participant is
+   * refused with ANCHOR_IN_USE, without saying who holds it).
+   */
+  verifyAndBindAnchor(input: {
+    applicationId: string;
+    workflowId: string;
+    submission: AnchorSubmission;
+    challenge: AnchorChallengeView | null;
+    /** The organisation's verified domain, for certificate SAN binding. */
+    primaryDomain: string;
+    /** Rotation: the new anchor is bound beside the current one (which becomes ROTATING_OUT). */
+    rotation: boolean;
+  }): Promise<VerifiedAnchor | RefusedAnchor>;
+
+  /** Re-verifies the bound anchor now (expiry, revocation, reachability). */
+  reverifyAnchor(input: { applicationId: string }): Promise<{
+    health: 'healthy' | 'expiring' | 'expired' | 'revoked' | 'unreachable';
+    notAfter: string | null;
+    reasons: { code: string; message: string }[];
+  }>;
+
+  /** Retires anchors in ROTATING_OUT once the overlap has passed. */
+  retireRotatedAnchors(input: { applicationId: string; workflowId: string }): Promise<void>;
+
+  /**
+   * The admission grant: scopes with conditions, and a client registration
+   * bound to the anchor's fingerprint; the application becomes ADMITTED.
+   */
+  grantAccess(input: {
+    applicationId: string;
+    workflowId: string;
+    tier: RiskTier;
+    scopes: string[];
+    conditions: GrantConditions;
+    anchorFingerprint: string;
+    credentialLifetimeSeconds: number;
+    approvedBy: string[];
+    grantedAt: string;
+  }): Promise<{ grantId: string; clientId: string }>;
+
+  /** Adds scopes to the active grant (an expansion). */
+  expandGrant(input: {
+    applicationId: string;
+    workflowId: string;
+    expansionId: string;
+    scopes: string[];
+    approvedBy: string[];
+  }): Promise<void>;
+
+  /** Suspends every grant and credential (reversible). */
+  suspendAccess(input: { applicationId: string; workflowId: string; reason: string; at: string }): Promise<void>;
+
+  /** Reinstates what suspendAccess suspended. */
+  reinstateAccess(input: { applicationId: string; workflowId: string; reason: string; at: string }): Promise<void>;
+
+  /**
+   * Ends the admission: revokes every grant and credential, closes the
+   * registry record with `status`, and records why.
+   */
+  closeApplication(input: {
+    applicationId: string;
+    workflowId: string;
+    status: 'OFFBOARDED' | 'REJECTED' | 'EXPIRED';
+    trigger: string;
+    reason: string;
+    actor: string;
+    at: string;
+  }): Promise<void>;
+
+  /** Usage the gateways reported for the application since `since`. */
+  readUsage(input: { applicationId: string; since: string }): Promise<UsageSummary>;
+}

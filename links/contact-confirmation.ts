@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { SignJWT, jwtVerify, errors } from 'jose';
+import type { ContactRoleKey } from '../workflows/messages';
+import { CONTACT_ROLES } from '../workflows/messages';
+
+/**
+ * The emailed contact-confirmation link: a JWT (HS256, Admit's link secret)
+ * naming the application, the role and the round. Only its SHA-256 is stored;
+ * single use is enforced by the workflow, which accepts each hash once.
+ */
+const AUDIENCE = 'admit:contact-confirmation';
+const ISSUER = 'admit';
+
+export interface ContactLinkClaims {
+  applicationId: string;
+  role: ContactRoleKey;
+  round: number;
+}
+
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export async function signContactLink(secret: Uint8Array, claims: ContactLinkClaims, expiresAt: Date, jti: string): Promise<string> {
+  return new SignJWT({ role: claims.role, round: claims.round })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setSubject(claims.applicationId)
+    .setJti(jti)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+    .sign(secret);
+}
+
+export type ContactLinkCheck =
+  | { ok: true; claims: ContactLinkClaims; tokenHash: string }
+  | { ok: false; reason: 'expired' | 'invalid' };
+
+/** Checks signature, audience and expiry; whether it was used is the workflow's to say. */
+export async function verifyContactLink(secret: Uint8Array, token: string, now = new Date()): Promise<ContactLinkCheck> {
+  if (token.length > 4096) return { ok: false, reason: 'invalid' };
+  try {
+    const { payload } = await jwtVerify(token, secret, {
+      algorithms: ['HS256'],
+      audience: AUDIENCE,
+      issuer: ISSUER,
+      currentDate: now,
+    });
+    const role = payload.role;
+    if (typeof payload.sub !== 'string' || typeof role !== 'string' || !(CONTACT_ROLES as readonly string[]).includes(role) || typeof payload.round !== 'number') {
+      return { ok: false, reason: 'invalid' };
+    }
+    return {
+      ok: true,
+      claims: { applicationId: payload.sub, role: role as ContactRoleKey, round: payload.round },
+      tokenHash: tokenHash(token),
+    };
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) return { ok: false, reason: 'expired' };
+    return { ok: false, reason: 'invalid' };
+  }
+}
