@@ -153,6 +153,18 @@ const schema = z.object({
     }),
   ADMIT_GATEWAY_TOKENS: optionalText,
 
+  // Approver sign-in and browser sessions (web/).
+  ADMIT_SESSION_SECRET: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || (/^[A-Za-z0-9+/]+={0,2}$/.test(v.trim()) && Buffer.from(v, 'base64').length >= 32), {
+      message: 'must be at least 32 random bytes, base64-encoded (openssl rand -base64 32)',
+    }),
+  ADMIT_OIDC_ISSUER: optionalUrl(['https', 'http']),
+  ADMIT_OIDC_CLIENT_ID: z.string().trim().min(1).default('admit-console'),
+  ADMIT_OIDC_CLIENT_SECRET: optionalText,
+  ADMIT_OIDC_ROLES_CLAIM: z.string().trim().min(1).default('roles'),
+
   ...lifecycleShape,
 });
 
@@ -172,6 +184,8 @@ export const SECRET_VARIABLES = [
   'ADMIT_PAYLOAD_KEY',
   'ADMIT_LINK_SECRET',
   'ADMIT_GATEWAY_TOKENS',
+  'ADMIT_SESSION_SECRET',
+  'ADMIT_OIDC_CLIENT_SECRET',
   'DATABASE_URL',
   'SMTP_URL',
 ] as const;

@@ -1,153 +1,223 @@
-import Fastify, { type FastifyInstance } from 'fastify';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
+import type { Client } from '@temporalio/client';
 import type { Registry } from '../registry/client';
-import { validateSignup } from '../domain/signup';
-import { applicationIdFor, workflowIdFor } from '../domain/identity';
-import { partnerLifecycle, stateQuery, type LifecycleState } from '../workflows/partner-lifecycle';
+import { ConfigError } from '../config/env';
 import { sendProblem } from './problem';
+import { registerCsrfProtection } from './auth/csrf';
+import { registerDevIdentityProvider, DEV_IDP_PREFIX } from './auth/dev-idp';
+import { DEVELOPMENT_ACCOUNTS, type DevelopmentAccount } from './auth/dev-approvers';
+import { OidcClient } from './auth/oidc';
+import { csrfTokenFor, registerSessions } from './auth/session';
+import { messagePage, type PageContext } from './pages/layout';
+import { registerApiRoutes } from './routes/api';
+import { registerAnchorRoutes } from './routes/anchor';
+import { registerAuthRoutes } from './routes/auth';
+import { registerConfirmationRoutes } from './routes/confirm';
+import { registerConsoleRoutes } from './routes/console';
+import { registerOutboxRoutes } from './routes/outbox';
+import { registerSignupFormRoutes } from './routes/signup-form';
+import { registerStatusRoutes } from './routes/status';
+import type { PagesContext } from './routes/pages-context';
+
+export interface RateLimit {
+  max: number;
+  timeWindow: number;
+}
+
+export interface RateLimits {
+  /** POST /signup and POST /apply, per client address. */
+  signup: RateLimit;
+  /** The emailed confirmation link (GET and POST), per client address. */
+  confirmation: RateLimit;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  signup: { max: 20, timeWindow: 60_000 },
+  confirmation: { max: 30, timeWindow: 60_000 },
+};
+
+export interface OidcSettings {
+  /** The approvers' OpenID Connect issuer; absent means the built-in development provider (refused in production). */
+  issuer?: string;
+  clientId: string;
+  clientSecret?: string;
+  /** The ID token claim holding the approver's roles. */
+  rolesClaim: string;
+}
 
 export interface AppDependencies {
   temporal: Client;
   registry: Registry;
   taskQueue: string;
+  /** Where partners and approvers reach this service; emailed links, cookies and the OIDC redirect derive from it. */
+  publicUrl: string;
+  /** NODE_ENV=production: no development identity provider, no outbox. */
+  production: boolean;
+  /** Verifies the emailed contact links (ADMIT_LINK_SECRET). */
+  linkSecret: Uint8Array;
+  /** Seals session cookies (ADMIT_SESSION_SECRET). */
+  sessionSecret: Uint8Array;
+  oidc: OidcSettings;
+  /** The SMTP sink's directory, for the development outbox; omitted, there is no outbox. */
+  mailDir?: string;
+  /** Accounts the development identity provider offers; defaults to the seeded approvers. */
+  developmentAccounts?: readonly DevelopmentAccount[];
+  rateLimits?: Partial<RateLimits>;
   /** Injected so tests can fix "today" for contract-end validation. */
   now?: () => Date;
   /** Request logging (method, URL, status; never bodies). Off unless given. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
-const MAX_BODY_BYTES = 64 * 1024;
-const APPLICATION_ID = /^app-[a-z0-9]{20}-[a-z0-9-]{2,80}-(sandbox|production)$/;
+export type ServiceDependencies = Omit<AppDependencies, 'rateLimits'> & { rateLimits: RateLimits };
 
-function maskEmail(email: string): string {
-  const [local = '', domain = ''] = email.split('@');
-  return `${local.slice(0, 1)}***@${domain}`;
+const MAX_BODY_BYTES = 64 * 1024;
+/** Emailed confirmation tokens are JWTs in the path; Fastify's default (100) would turn them into 404s. */
+const MAX_PARAM_LENGTH = 4096;
+const STYLESHEET = readFileSync(new URL('./assets/admit.css', import.meta.url), 'utf8');
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered (method and URL), for the OpenAPI completeness test. */
+    admitRoutes: { method: string; url: string }[];
+  }
 }
 
-export function buildApp(deps: AppDependencies): FastifyInstance {
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function wantsHtml(request: FastifyRequest): boolean {
+  const accept = request.headers.accept ?? '';
+  return accept.includes('text/html') && !accept.startsWith('application/json');
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Sign-in required',
+  403: 'Forbidden',
+  404: 'Not found',
+  406: 'Not acceptable',
+  413: 'Request body too large',
+  415: 'Unsupported media type',
+  429: 'Too many requests',
+};
+
+export function buildApp(input: AppDependencies): FastifyInstance {
+  const deps: ServiceDependencies = { ...input, rateLimits: { ...DEFAULT_RATE_LIMITS, ...input.rateLimits } };
   const now = deps.now ?? (() => new Date());
+  const publicUrl = new URL(deps.publicUrl);
+  const origin = publicUrl.origin;
+  const secure = publicUrl.protocol === 'https:' || !LOCAL_HOSTS.has(publicUrl.hostname);
+  const devIdp = deps.oidc.issuer === undefined;
+  if (deps.production && devIdp) {
+    throw new ConfigError('ADMIT_OIDC_ISSUER is required in production: the built-in development identity provider is refused there.');
+  }
+  const issuer = deps.oidc.issuer ?? `${origin}${DEV_IDP_PREFIX}`;
+
   const app = Fastify({
     bodyLimit: MAX_BODY_BYTES,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     logger: deps.logLevel === undefined ? false : { level: deps.logLevel },
   });
+  app.decorate('admitRoutes', [] as { method: string; url: string }[]);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') app.admitRoutes.push({ method, url: route.url });
+  });
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
-    const status = error.statusCode ?? 500;
+  void app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    strictTransportSecurity: publicUrl.protocol === 'https:',
+  });
+  void app.register(cookie);
+  void app.register(rateLimit, { global: false });
+
+  const anonymousContext: PageContext = { csrfToken: '', signedInAs: null, development: !deps.production };
+  const pageContext = (request: FastifyRequest): PageContext =>
+    request.session === null || request.session === undefined
+      ? anonymousContext
+      : { csrfToken: csrfTokenFor(request), signedInAs: request.session.data.actor?.name ?? null, development: !deps.production };
+  const sendPage: PagesContext['sendPage'] = (reply, page) => reply.type('text/html; charset=utf-8').send(page.toString());
+
+  const sendError = (request: FastifyRequest, reply: FastifyReply, status: number, detail: string) => {
+    const title = TITLES[status] ?? (status < 500 ? 'Bad request' : 'Internal error');
+    if (wantsHtml(request)) return sendPage(reply.status(status), messagePage(pageContext(request), title, 'error', detail));
+    return sendProblem(reply, { status, title, detail });
+  };
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) request.log.error(error);
-    return sendProblem(reply, {
-      status,
-      title: status === 413 ? 'Request body too large' : status === 415 ? 'Unsupported media type' : status < 500 ? 'Bad request' : 'Internal error',
-      detail: status < 500 ? error.message : 'Something went wrong on our side; nothing was changed. Try again shortly.',
+    return sendError(request, reply, status, status < 500 ? error.message : 'Something went wrong on our side; nothing was changed. Try again shortly.');
+  });
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, 404, `No route for ${request.method} ${request.url.split('?')[0]}.`));
+
+  app.get('/assets/admit.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET));
+
+  registerApiRoutes(app, deps, now);
+
+  // The pages: their own scope, so form parsing, sessions and CSRF checks never touch the JSON API.
+  void app.register(async (pages) => {
+    void pages.register(formbody, { bodyLimit: MAX_BODY_BYTES });
+    void pages.register(multipart, {
+      attachFieldsToBody: 'keyValues',
+      limits: { fileSize: 64 * 1024, files: 3, fields: 30, fieldSize: 64 * 1024, parts: 40 },
     });
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, { status: 404, title: 'Not found', detail: `No route for ${request.method} ${request.url}.` }),
-  );
+    registerSessions(pages, { secret: deps.sessionSecret, secure });
+    registerCsrfProtection(pages);
 
-  app.get('/healthz', async () => ({ ok: true }));
-
-  app.post('/signup', async (request, reply) => {
-    const validation = validateSignup(request.body, now());
-    if (!validation.ok) {
-      return sendProblem(reply, {
-        status: 400,
-        title: 'The signup has errors',
-        detail: 'Correct the fields listed in `errors` and submit again; nothing was recorded.',
-        errors: validation.errors,
-      });
-    }
-    const { signup } = validation;
-    const applicationId = applicationIdFor(signup.organisation.lei, signup.application.name, signup.application.environment);
-    const workflowId = workflowIdFor(applicationId);
-    try {
-      await deps.temporal.workflow.start(partnerLifecycle, {
-        taskQueue: deps.taskQueue,
-        workflowId,
-        args: [{ applicationId, signup, submittedAt: now().toISOString() }],
-        // A repeated signup joins the running lifecycle instead of starting another.
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        // A closed lifecycle (offboarded, rejected, expired) is not silently restarted.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      });
-    } catch (error) {
-      if (error instanceof WorkflowExecutionAlreadyStartedError) {
-        return sendProblem(reply, {
-          status: 409,
-          title: 'This application has already been through admission',
-          detail: `The admission of ${applicationId} has ended; its record stays for audit. Contact your partner manager to re-admit it.`,
-        });
-      }
-      throw error;
-    }
-    return reply
-      .status(202)
-      .header('location', `/applications/${applicationId}`)
-      .send({ applicationId, workflowId, status: `/applications/${applicationId}` });
-  });
-
-  app.get<{ Params: { id: string } }>('/applications/:id', async (request, reply) => {
-    const { id } = request.params;
-    if (!APPLICATION_ID.test(id)) {
-      return sendProblem(reply, { status: 404, title: 'Not found', detail: 'There is no application with that id.' });
-    }
-    const [record, workflow] = await Promise.all([
-      deps.registry.application.findUnique({
-        where: { id },
-        include: { organisation: true, contacts: { orderBy: { role: 'asc' } } },
-      }),
-      queryState(deps.temporal, workflowIdFor(id)),
-    ]);
-    if (record === null && workflow === null) {
-      return sendProblem(reply, { status: 404, title: 'Not found', detail: 'There is no application with that id.' });
-    }
-    return {
-      applicationId: id,
-      registry:
-        record === null
-          ? null
-          : {
-              organisation: {
-                id: record.organisation.id,
-                legalName: record.organisation.legalName,
-                lei: record.organisation.lei,
-                jurisdiction: record.organisation.jurisdiction,
-                primaryDomain: record.organisation.primaryDomain,
-                status: record.organisation.status,
-              },
-              application: {
-                name: record.name,
-                environment: record.environment,
-                purpose: record.purpose,
-                requestedScopes: record.requestedScopes,
-                dataSensitivity: record.dataSensitivity,
-                regulatedSector: record.regulatedSector,
-                strategic: record.strategic,
-                expectedMonthlyCalls: record.expectedMonthlyCalls,
-                contractEndDate: record.contractEndDate.toISOString().slice(0, 10),
-                status: record.status,
-                createdAt: record.createdAt.toISOString(),
-              },
-              // Contact details are personal data; the status view shows only who confirmed.
-              contacts: record.contacts.map((c) => ({
-                role: c.role,
-                email: maskEmail(c.email),
-                confirmed: c.confirmedAt !== null,
-              })),
-            },
-      workflow,
+    const context: PagesContext = {
+      deps,
+      now,
+      context: pageContext,
+      sendPage,
+      statusPath: (id) => `/applications/${id}/status`,
+      anchorPath: (id) => `/applications/${id}/anchor`,
+      actor: (request) => request.session.data.actor,
     };
+    const oidc = new OidcClient({
+      issuer,
+      clientId: deps.oidc.clientId,
+      clientSecret: deps.oidc.clientSecret,
+      redirectUri: `${origin}/auth/callback`,
+      rolesClaim: deps.oidc.rolesClaim,
+    });
+
+    registerSignupFormRoutes(pages, context);
+    registerConfirmationRoutes(pages, context);
+    registerAnchorRoutes(pages, context);
+    registerStatusRoutes(pages, context);
+    registerConsoleRoutes(pages, context);
+    registerAuthRoutes(pages, context, oidc);
+    if (devIdp) {
+      registerDevIdentityProvider(pages, {
+        issuer,
+        clientId: deps.oidc.clientId,
+        clientSecret: deps.oidc.clientSecret,
+        redirectUris: [`${origin}/auth/callback`],
+        rolesClaim: deps.oidc.rolesClaim,
+        accounts: deps.developmentAccounts ?? DEVELOPMENT_ACCOUNTS,
+        pageContext,
+      });
+    }
+    if (!deps.production && deps.mailDir !== undefined) registerOutboxRoutes(pages, context, deps.mailDir);
   });
 
   return app;
-}
-
-async function queryState(temporal: Client, workflowId: string): Promise<(LifecycleState & { status: string }) | null> {
-  const handle = temporal.workflow.getHandle(workflowId);
-  try {
-    const [description, state] = await Promise.all([handle.describe(), handle.query(stateQuery)]);
-    return { ...state, status: description.status.name };
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return null;
-    throw error;
-  }
 }

@@ -1,7 +1,9 @@
 import { loadConfig, required } from '../config/env';
+import { linkSecret } from '../links/link-secret';
 import { createRegistry } from '../registry/client';
 import { connectTemporal, createTemporalClient } from '../temporal/connection';
 import { buildApp } from './app';
+import { sessionSecret } from './secrets';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -10,9 +12,27 @@ async function main(): Promise<void> {
   );
   const connection = await connectTemporal(config);
   const temporal = await createTemporalClient(config, connection);
-  const app = buildApp({ temporal, registry, taskQueue: config.TEMPORAL_TASK_QUEUE, logLevel: config.LOG_LEVEL });
+  const production = config.NODE_ENV === 'production';
+  const app = buildApp({
+    temporal,
+    registry,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    publicUrl: config.publicUrl,
+    production,
+    linkSecret: await linkSecret(config),
+    sessionSecret: await sessionSecret(config),
+    oidc: {
+      issuer: config.ADMIT_OIDC_ISSUER,
+      clientId: config.ADMIT_OIDC_CLIENT_ID,
+      clientSecret: config.ADMIT_OIDC_CLIENT_SECRET,
+      rolesClaim: config.ADMIT_OIDC_ROLES_CLAIM,
+    },
+    // The outbox reads the embedded SMTP sink's directory; it exists only in development.
+    mailDir: production ? undefined : config.mailDir,
+    logLevel: config.LOG_LEVEL,
+  });
   await app.listen({ host: config.ADMIT_HTTP_HOST, port: config.PORT });
-  console.error(`web: listening on http://${config.ADMIT_HTTP_HOST}:${config.PORT}`);
+  console.error(`web: listening on http://${config.ADMIT_HTTP_HOST}:${config.PORT} (public URL ${config.publicUrl})`);
   const shutdown = async (): Promise<void> => {
     await app.close();
     await connection.close();

@@ -5,6 +5,7 @@ import proto from '@temporalio/proto';
 import { buildApp } from '../../web/app';
 import { workflowIdFor } from '../../domain/identity';
 import { createTestStack, type TestStack } from '../support/stack';
+import { testAppDependencies } from '../support/web';
 import { signupBody } from '../support/signups';
 import { eventually } from '../support/wait';
 
@@ -14,7 +15,7 @@ let app: FastifyInstance;
 beforeAll(async () => {
   stack = await createTestStack();
   await stack.startWorker();
-  app = buildApp({ temporal: stack.temporal, registry: stack.registry, taskQueue: stack.taskQueue });
+  app = buildApp(testAppDependencies(stack));
 });
 afterAll(async () => {
   await app.close();

@@ -4,6 +4,7 @@ import { buildApp } from '../../web/app';
 import { workflowIdFor } from '../../domain/identity';
 import type { ManagedProcess } from '../../stack/processes';
 import { createTestStack, type TestStack } from '../support/stack';
+import { testAppDependencies } from '../support/web';
 import { startWorkerProcess } from '../support/worker-process';
 import { signupBody } from '../support/signups';
 import { eventually } from '../support/wait';
@@ -21,7 +22,7 @@ afterAll(async () => {
 
 describe('a worker killed with SIGKILL mid-run', () => {
   it('loses nothing: the lifecycle resumes on a new worker and the registry is written exactly once', async () => {
-    const app = buildApp({ temporal: stack.temporal, registry: stack.registry, taskQueue: stack.taskQueue });
+    const app = buildApp(testAppDependencies(stack));
     const first = await startWorkerProcess({ databaseUrl: stack.databaseUrl, taskQueue: stack.taskQueue });
     workers.push(first);
 

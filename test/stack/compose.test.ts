@@ -22,7 +22,9 @@ function resolved(environment: Record<string, string | number>): Record<string, 
   return Object.fromEntries(
     Object.entries(environment).map(([k, v]) => [
       k,
-      String(v).replace(/\$\{ADMIT_(PAYLOAD_KEY|LINK_SECRET)[^}]*\}/, Buffer.alloc(32, 7).toString('base64')),
+      String(v)
+        .replace(/\$\{ADMIT_(PAYLOAD_KEY|LINK_SECRET|SESSION_SECRET)[^}]*\}/, Buffer.alloc(32, 7).toString('base64'))
+        .replace(/\$\{ADMIT_OIDC_ISSUER[^}]*\}/, 'https://idp.example.com/realms/admit'),
     ]),
   );
 }

@@ -1,0 +1,125 @@
+import { hkdfSync, randomBytes } from 'node:crypto';
+import { EncryptJWT, jwtDecrypt } from 'jose';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Actor } from '../../workflows/messages';
+
+/**
+ * Sessions live in one encrypted cookie (JWE, dir + A256GCM, key derived from
+ * ADMIT_SESSION_SECRET): the server keeps no session table, and a tampered or
+ * foreign cookie simply fails to decrypt and starts a fresh anonymous session.
+ */
+export interface SessionData {
+  /** Synchronizer token every state-changing form must echo back. */
+  csrf: string;
+  /** The signed-in approver, established by OpenID Connect. */
+  actor: Actor | null;
+  /** Applications this browser has a stake in: it submitted the signup or confirmed a contact link. */
+  partnerOf: string[];
+  /** An authorization request in flight (state, nonce, PKCE verifier). */
+  oidc: { state: string; nonce: string; verifier: string; returnTo: string } | null;
+}
+
+export interface Session {
+  data: SessionData;
+  /** Written back to the cookie when the response is sent. */
+  changed: boolean;
+  /** Created for this request (no valid cookie came with it). */
+  fresh: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    session: Session;
+  }
+  interface FastifyContextConfig {
+    /** `false` only for endpoints no browser form reaches (the IdP's token endpoint). */
+    csrf?: boolean;
+  }
+}
+
+export const ANONYMOUS_SESSION_SECONDS = 12 * 60 * 60;
+export const SIGNED_IN_SESSION_SECONDS = 8 * 60 * 60;
+const MAX_PARTNER_APPLICATIONS = 10;
+
+export interface SessionOptions {
+  secret: Uint8Array;
+  /** Secure cookies everywhere except plain-HTTP localhost development. */
+  secure: boolean;
+}
+
+export function randomToken(bytes = 32): string {
+  return randomBytes(bytes).toString('base64url');
+}
+
+export function sessionCookieName(secure: boolean): string {
+  // The __Host- prefix pins the cookie to this exact origin, but browsers accept it only when Secure.
+  return secure ? '__Host-admit-session' : 'admit-session';
+}
+
+function freshSession(): SessionData {
+  return { csrf: randomToken(), actor: null, partnerOf: [], oidc: null };
+}
+
+export function registerSessions(app: FastifyInstance, options: SessionOptions): void {
+  const key = new Uint8Array(hkdfSync('sha256', options.secret, new Uint8Array(0), 'admit session cookie v1', 32));
+  const cookieName = sessionCookieName(options.secure);
+
+  app.decorateRequest('session', null as unknown as Session);
+  app.addHook('onRequest', async (request) => {
+    const cookie = request.cookies[cookieName];
+    // A fresh session is written only once something needs it (a form's CSRF token, a sign-in).
+    request.session = { data: freshSession(), changed: false, fresh: true };
+    if (cookie === undefined || cookie.length > 8192) return;
+    try {
+      const { payload } = await jwtDecrypt(cookie, key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+      const data = payload.session as SessionData | undefined;
+      if (data && typeof data.csrf === 'string') request.session = { data, changed: false, fresh: false };
+    } catch {
+      // Expired, tampered with or sealed with another secret: start over.
+    }
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.session?.changed) await writeSessionCookie(reply, request.session.data, key, cookieName, options.secure);
+    return payload;
+  });
+}
+
+async function writeSessionCookie(reply: FastifyReply, data: SessionData, key: Uint8Array, cookieName: string, secure: boolean): Promise<void> {
+  const lifetime = data.actor === null ? ANONYMOUS_SESSION_SECONDS : SIGNED_IN_SESSION_SECONDS;
+  const token = await new EncryptJWT({ session: data })
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+    .setIssuedAt()
+    .setExpirationTime(`${lifetime}s`)
+    .encrypt(key);
+  reply.setCookie(cookieName, token, {
+    path: '/',
+    httpOnly: true,
+    secure,
+    // Lax, not Strict: the OpenID Connect callback arrives as a top-level redirect from the issuer.
+    sameSite: 'lax',
+    maxAge: lifetime,
+  });
+}
+
+/** The CSRF token for a form on this page; persists a fresh session so the token survives. */
+export function csrfTokenFor(request: FastifyRequest): string {
+  request.session.changed ||= request.session.fresh;
+  return request.session.data.csrf;
+}
+
+export function updateSession(request: FastifyRequest, change: (data: SessionData) => SessionData): void {
+  request.session = { ...request.session, data: change(request.session.data), changed: true };
+}
+
+/** Remembers that this browser may act for the application (submit its trust anchor, ask for scopes). */
+export function rememberPartnerApplication(request: FastifyRequest, applicationId: string): void {
+  updateSession(request, (data) => ({
+    ...data,
+    partnerOf: [applicationId, ...data.partnerOf.filter((id) => id !== applicationId)].slice(0, MAX_PARTNER_APPLICATIONS),
+  }));
+}
+
+/** Signing in or out starts a new session (new CSRF token), so a planted session cannot be promoted. */
+export function startNewSession(request: FastifyRequest, actor: Actor | null): void {
+  request.session = { data: { ...freshSession(), actor, partnerOf: request.session.data.partnerOf }, changed: true, fresh: false };
+}

@@ -1,0 +1,100 @@
+import {
+  ApplicationFailure,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import type { Signup } from '../domain/signup';
+import { applicationIdFor, workflowIdFor } from '../domain/identity';
+import { partnerLifecycle } from '../workflows/partner-lifecycle';
+import { stateQuery, type LifecycleState, type Stage } from '../workflows/messages';
+
+/**
+ * The HTTP service's conversation with the partner-lifecycle workflow: start
+ * it, ask for its state, send it updates. Rules live in the workflow; this
+ * only translates its answers into something the pages can show.
+ */
+const WORKFLOW_ID_PREFIX = workflowIdFor('');
+
+export type ApplicationState = LifecycleState & { status: string };
+
+export class AdmissionClosedError extends Error {
+  override name = 'AdmissionClosedError';
+  constructor(readonly applicationId: string) {
+    super(`The admission of ${applicationId} has ended; its record stays for audit. Contact your partner manager to re-admit it.`);
+  }
+}
+
+export async function startAdmission(
+  temporal: Client,
+  taskQueue: string,
+  signup: Signup,
+  submittedAt: Date,
+): Promise<{ applicationId: string; workflowId: string }> {
+  const applicationId = applicationIdFor(signup.organisation.lei, signup.application.name, signup.application.environment);
+  const workflowId = workflowIdFor(applicationId);
+  try {
+    await temporal.workflow.start(partnerLifecycle, {
+      taskQueue,
+      workflowId,
+      args: [{ applicationId, signup, submittedAt: submittedAt.toISOString() }],
+      // A repeated signup joins the running lifecycle instead of starting another.
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      // A closed lifecycle (offboarded, rejected, expired) is not silently restarted.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    });
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) throw new AdmissionClosedError(applicationId);
+    throw error;
+  }
+  return { applicationId, workflowId };
+}
+
+export async function readState(temporal: Client, applicationId: string): Promise<ApplicationState | null> {
+  const handle = temporal.workflow.getHandle(workflowIdFor(applicationId));
+  try {
+    const [description, state] = await Promise.all([handle.describe(), handle.query(stateQuery)]);
+    return { ...state, status: description.status.name };
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return null;
+    throw error;
+  }
+}
+
+export type UpdateOutcome<T> = { ok: true; result: T } | { ok: false; code: string; message: string };
+
+/** Sends an update; a refusal by the workflow comes back as its stable code and its message for people. */
+export async function sendUpdate<Ret, Args extends unknown[]>(
+  temporal: Client,
+  applicationId: string,
+  update: UpdateDefinition<Ret, Args>,
+  args: Args,
+): Promise<UpdateOutcome<Ret>> {
+  const handle = temporal.workflow.getHandle(workflowIdFor(applicationId));
+  try {
+    const result = await (handle.executeUpdate as (def: UpdateDefinition<Ret, Args>, options: { args: Args }) => Promise<Ret>)(update, { args });
+    return { ok: true, result };
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+      return { ok: false, code: error.cause.type ?? 'REFUSED', message: error.cause.message };
+    }
+    if (error instanceof WorkflowNotFoundError) {
+      return { ok: false, code: 'NOT_RUNNING', message: 'This application’s admission is not running any more, so it cannot take this action.' };
+    }
+    throw error;
+  }
+}
+
+/** Running lifecycles on this task queue in the given stages, newest first (Temporal visibility). */
+export async function listApplicationIds(temporal: Client, taskQueue: string, stages: readonly Stage[], limit = 100): Promise<string[]> {
+  const stageList = stages.map((stage) => JSON.stringify(stage)).join(', ');
+  const query = `ExecutionStatus = "Running" AND TaskQueue = ${JSON.stringify(taskQueue)} AND AdmitStage IN (${stageList})`;
+  const ids: string[] = [];
+  for await (const execution of temporal.workflow.list({ query, pageSize: limit })) {
+    if (execution.workflowId.startsWith(WORKFLOW_ID_PREFIX)) ids.push(execution.workflowId.slice(WORKFLOW_ID_PREFIX.length));
+    if (ids.length >= limit) break;
+  }
+  return ids;
+}

@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import { signupSchema } from '../domain/signup';
+
+/**
+ * The OpenAPI 3.1 document served at /openapi.json. Written by hand next to
+ * the routes (a test checks every registered route appears here); the signup
+ * body's schema is generated from the same zod schema that validates it.
+ */
+const problem = { $ref: '#/components/schemas/Problem' };
+const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: problem } } });
+const htmlResponse = (description: string) => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
+const redirect = (description: string) => ({ description, headers: { location: { schema: { type: 'string' } } } });
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^app-[a-z0-9]{20}-[a-z0-9-]{2,80}-(sandbox|production)$' } };
+const tokenParam = { name: 'token', in: 'path', required: true, description: 'The signed token from the emailed link.', schema: { type: 'string', maxLength: 4096 } };
+
+/** A form endpoint: urlencoded (or multipart) with the session's CSRF token; answers HTML. */
+const form = (summary: string, fields: Record<string, unknown>, required: string[], responses: Record<string, unknown>, multipart = false) => {
+  const schema = { type: 'object', properties: { _csrf: { type: 'string', description: 'The session’s CSRF token (from the page’s form).' }, ...fields }, required: ['_csrf', ...required] };
+  return {
+    summary,
+    tags: ['pages'],
+    security: [{ session: [] }],
+    requestBody: {
+      required: true,
+      content: multipart ? { 'multipart/form-data': { schema } } : { 'application/x-www-form-urlencoded': { schema } },
+    },
+    responses: {
+      ...responses,
+      '403': htmlResponse('The CSRF token is missing or does not match, or the session may not do this.'),
+      '413': problemResponse('The body is too large.'),
+    },
+  };
+};
+const page = (summary: string, extra: Record<string, unknown> = {}) => ({ summary, tags: ['pages'], responses: { '200': htmlResponse(summary) }, ...extra });
+const text = { type: 'string' };
+
+export const OPENAPI_DOCUMENT = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Admit',
+    version: '0.1.0',
+    description: 'Identity admission for API partners. Errors are RFC 9457 problem documents (HTML for browsers that prefer it).',
+  },
+  tags: [{ name: 'api', description: 'JSON API' }, { name: 'pages', description: 'Server-rendered pages and their forms' }, { name: 'auth', description: 'Approver sign-in' }, { name: 'development', description: 'Only outside production' }],
+  paths: {
+    '/healthz': { get: { summary: 'Liveness', tags: ['api'], responses: { '200': { description: 'The service is up.', content: { 'application/json': { schema: { type: 'object', properties: { ok: { type: 'boolean' } } } } } } } } },
+    '/openapi.json': { get: { summary: 'This document', tags: ['api'], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': {} } } } } },
+    '/signup': {
+      post: {
+        summary: 'Apply for API access; starts (or joins) the application’s lifecycle',
+        tags: ['api'],
+        requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(signupSchema, { io: 'input', unrepresentable: 'any' }) } } },
+        responses: {
+          '202': { description: 'Accepted; the lifecycle runs.', headers: { location: { schema: text } }, content: { 'application/json': { schema: { type: 'object', properties: { applicationId: text, workflowId: text, status: text } } } } },
+          '400': problemResponse('Invalid signup; `errors` lists each field. Nothing was recorded.'),
+          '409': problemResponse('This application’s admission has ended.'),
+          '413': problemResponse('The body is over 64 KiB.'),
+          '415': problemResponse('Not JSON.'),
+          '429': problemResponse('Too many signups from this address.'),
+        },
+      },
+    },
+    '/applications/{id}': {
+      get: {
+        summary: 'An application’s registry record and lifecycle state',
+        tags: ['api'],
+        parameters: [idParam],
+        responses: { '200': { description: 'Registry record (contacts masked) and workflow state.', content: { 'application/json': {} } }, '404': problemResponse('No such application.') },
+      },
+    },
+    '/assets/admit.css': { get: { summary: 'The stylesheet', tags: ['pages'], responses: { '200': { description: 'CSS', content: { 'text/css': {} } } } } },
+    '/': { get: page('Home') },
+    '/apply': {
+      get: page('The signup form'),
+      post: form('Submit the signup form', { 'organisation.legalName': text, 'application.requestedScopes': { type: 'array', items: text } }, [], {
+        '303': redirect('Submitted; to the status page.'),
+        '400': htmlResponse('The form with an error summary; nothing recorded.'),
+        '429': problemResponse('Too many signups from this address.'),
+      }),
+    },
+    '/confirm/{token}': {
+      get: { ...page('Contact confirmation landing page'), parameters: [tokenParam], responses: { '200': htmlResponse('What is being confirmed, with a button.'), '400': htmlResponse('Invalid link.'), '409': htmlResponse('Already used.'), '410': htmlResponse('Expired.'), '429': problemResponse('Too many attempts.') } },
+      post: { ...form('Confirm the contact', {}, [], { '200': htmlResponse('Confirmed.'), '400': htmlResponse('Invalid link.'), '409': htmlResponse('Already used, or refused by the workflow.'), '410': htmlResponse('Expired.'), '429': problemResponse('Too many attempts.') }), parameters: [tokenParam] },
+    },
+    '/applications/{id}/status': { get: { ...page('The partner’s status page'), parameters: [idParam] } },
+    '/applications/{id}/expansions': {
+      post: { ...form('Ask for more scopes (a confirmed contact’s browser)', { scopes: { type: 'array', items: text } }, ['scopes'], { '303': redirect('Recorded.'), '400': htmlResponse('Refused, with the reason.') }), parameters: [idParam] },
+    },
+    '/applications/{id}/anchor': {
+      get: { ...page('The trust-anchor page'), parameters: [idParam] },
+      post: {
+        ...form(
+          'Submit a trust anchor (a confirmed contact’s browser)',
+          { kind: { enum: ['x509', 'jwk', 'spiffe', 'oidc'] }, 'x509.certificateChainPem': text, 'x509.certificateChainFile': { type: 'string', format: 'binary' }, 'jwk.jwks': text, 'jwk.jwksUrl': text, 'jwk.assertion': text },
+          ['kind'],
+          { '200': htmlResponse('Verified.'), '400': htmlResponse('Field errors.'), '409': htmlResponse('Refused by the workflow.'), '422': htmlResponse('Refused by the verifier, with its reasons.') },
+          true,
+        ),
+        parameters: [idParam],
+      },
+    },
+    '/applications/{id}/anchor/challenge': { post: { ...form('Ask for a proof-of-possession challenge', {}, [], { '303': redirect('Issued; back to the anchor page.') }), parameters: [idParam] } },
+    '/applications/{id}/anchor/challenge.json': {
+      get: { summary: 'Download the current challenge', tags: ['pages'], parameters: [idParam], responses: { '200': { description: 'The challenge (nonce, audience, issuedAt, expiresAt).', content: { 'application/json': {} } }, '404': htmlResponse('No challenge yet.') } },
+    },
+    '/console': { get: { ...page('The approver console: queue and admitted partners'), security: [{ session: [] }], responses: { '200': htmlResponse('Queue.'), '401': htmlResponse('Not signed in.'), '403': htmlResponse('No approver role.') } } },
+    '/console/applications/{id}': { get: { ...page('One application’s evidence and decision'), parameters: [idParam], security: [{ session: [] }] } },
+    '/console/applications/{id}/vote': {
+      post: { ...form('Approve or reject', { decision: { enum: ['approve', 'reject'] }, comment: text }, ['decision'], { '303': redirect('Recorded.'), '401': htmlResponse('Not signed in.'), '409': htmlResponse('Refused by the workflow (separation of duties, already voted, stage closed…), with its reason.') }), parameters: [idParam] },
+    },
+    '/console/applications/{id}/offboard': { post: { ...form('Offboard an admitted partner', { reason: text }, ['reason'], { '303': redirect('Offboarding.'), '401': htmlResponse('Not signed in.'), '409': htmlResponse('Refused by the workflow.') }), parameters: [idParam] } },
+    '/console/applications/{id}/key-compromise': { post: { ...form('Record a key compromise', { detail: text }, ['detail'], { '303': redirect('Recorded.'), '401': htmlResponse('Not signed in.'), '409': htmlResponse('Refused by the workflow.') }), parameters: [idParam] } },
+    '/auth/login': { get: { summary: 'Start OpenID Connect sign-in (code flow with PKCE)', tags: ['auth'], parameters: [{ name: 'returnTo', in: 'query', schema: text }], responses: { '303': redirect('To the issuer’s authorization endpoint.') } } },
+    '/auth/callback': { get: { summary: 'OpenID Connect redirect URI', tags: ['auth'], parameters: [{ name: 'code', in: 'query', schema: text }, { name: 'state', in: 'query', schema: text }], responses: { '303': redirect('Signed in.'), '401': htmlResponse('Sign-in failed, with why.') } } },
+    '/auth/logout': { post: form('Sign out', {}, [], { '303': redirect('Signed out.') }) },
+    '/dev-idp/.well-known/openid-configuration': { get: { summary: 'Development identity provider: discovery', tags: ['development'], responses: { '200': { description: 'OpenID Provider metadata', content: { 'application/json': {} } } } } },
+    '/dev-idp/jwks': { get: { summary: 'Development identity provider: signing keys', tags: ['development'], responses: { '200': { description: 'JWKS', content: { 'application/json': {} } } } } },
+    '/dev-idp/authorize': {
+      get: { summary: 'Development identity provider: choose a seeded approver', tags: ['development'], responses: { '200': htmlResponse('Sign-in page.'), '400': problemResponse('Invalid authorization request.') } },
+      post: { ...form('Development identity provider: sign in as the chosen approver', { account: text }, ['account'], { '303': redirect('Back to the redirect URI with a code.') }), tags: ['development'] },
+    },
+    '/dev-idp/token': {
+      post: {
+        summary: 'Development identity provider: token endpoint (authorization_code + PKCE)',
+        tags: ['development'],
+        requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', properties: { grant_type: text, code: text, redirect_uri: text, code_verifier: text, client_id: text } } } } },
+        responses: { '200': { description: 'Tokens, including the ID token.', content: { 'application/json': {} } }, '400': { description: 'OAuth error.' }, '401': { description: 'Client authentication failed.' } },
+      },
+    },
+    '/dev/outbox': { get: { ...page('Development outbox: messages the SMTP sink received'), tags: ['development'] } },
+    '/dev/outbox/{id}': { get: { ...page('One received message'), tags: ['development'], parameters: [{ name: 'id', in: 'path', required: true, schema: text }] } },
+  },
+  components: {
+    securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'admit-session', description: 'Encrypted session cookie (`__Host-admit-session` over HTTPS).' } },
+    schemas: {
+      Problem: {
+        type: 'object',
+        description: 'RFC 9457 problem details',
+        required: ['type', 'title', 'status'],
+        properties: {
+          type: text,
+          title: text,
+          status: { type: 'integer' },
+          detail: text,
+          instance: text,
+          errors: { type: 'array', items: { type: 'object', required: ['field', 'message'], properties: { field: text, message: text } } },
+        },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify';
+import { validateSignup } from '../../domain/signup';
+import { sendProblem } from '../problem';
+import { AdmissionClosedError, readState, startAdmission } from '../lifecycle-client';
+import { APPLICATION_ID, readRegistryRecord } from '../registry-view';
+import { OPENAPI_DOCUMENT } from '../openapi';
+import type { ServiceDependencies } from '../app';
+
+/** The JSON API: signup, an application's status, health, and the OpenAPI document describing them. */
+export function registerApiRoutes(app: FastifyInstance, deps: ServiceDependencies, now: () => Date): void {
+  app.get('/healthz', async () => ({ ok: true }));
+
+  app.get('/openapi.json', async (_request, reply) => reply.header('cache-control', 'no-cache').send(OPENAPI_DOCUMENT));
+
+  app.post('/signup', { config: { rateLimit: deps.rateLimits.signup } }, async (request, reply) => {
+    const validation = validateSignup(request.body, now());
+    if (!validation.ok) {
+      return sendProblem(reply, {
+        status: 400,
+        title: 'The signup has errors',
+        detail: 'Correct the fields listed in `errors` and submit again; nothing was recorded.',
+        errors: validation.errors,
+      });
+    }
+    try {
+      const { applicationId, workflowId } = await startAdmission(deps.temporal, deps.taskQueue, validation.signup, now());
+      return reply
+        .status(202)
+        .header('location', `/applications/${applicationId}`)
+        .send({ applicationId, workflowId, status: `/applications/${applicationId}` });
+    } catch (error) {
+      if (error instanceof AdmissionClosedError) {
+        return sendProblem(reply, { status: 409, title: 'This application has already been through admission', detail: error.message });
+      }
+      throw error;
+    }
+  });
+
+  app.get<{ Params: { id: string } }>('/applications/:id', async (request, reply) => {
+    const { id } = request.params;
+    if (!APPLICATION_ID.test(id)) {
+      return sendProblem(reply, { status: 404, title: 'Not found', detail: 'There is no application with that id.' });
+    }
+    const [record, workflow] = await Promise.all([readRegistryRecord(deps.registry, id), readState(deps.temporal, id)]);
+    if (record === null && workflow === null) {
+      return sendProblem(reply, { status: 404, title: 'Not found', detail: 'There is no application with that id.' });
+    }
+    return {
+      applicationId: id,
+      registry:
+        record === null
+          ? null
+          : {
+              organisation: record.organisation,
+              application: record.application,
+              // Contact details are personal data; the status view shows only who confirmed.
+              contacts: record.contacts.map((c) => ({ role: c.role, email: c.email, confirmed: c.confirmed })),
+            },
+      workflow,
+    };
+  });
+}

@@ -1,0 +1,126 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { APPROVER_ROLE, SECURITY_REVIEWER_ROLE } from '../../domain/approval';
+import type { FieldError } from '../../domain/signup';
+import { offboardUpdate, reportKeyCompromiseUpdate, voteUpdate, type Actor } from '../../workflows/messages';
+import { listApplicationIds, readState, sendUpdate, type UpdateOutcome } from '../lifecycle-client';
+import { APPLICATION_ID, readRegistryRecord } from '../registry-view';
+import { html } from '../html';
+import { messagePage } from '../pages/layout';
+import { consoleApplicationPage, consoleQueuePage, type ConsoleApplicationInput, type QueueEntry } from '../pages/console';
+import type { PagesContext } from './pages-context';
+
+/** Roles that may open the console; what each may do is the workflow's to decide. */
+const CONSOLE_ROLES = [APPROVER_ROLE, SECURITY_REVIEWER_ROLE];
+
+type Params = { Params: { id: string } };
+
+const voteForm = z.object({
+  decision: z.enum(['approve', 'reject'], { message: 'Choose approve or reject.' }),
+  comment: z.string().trim().max(2000, { message: 'Keep the comment under 2,000 characters.' }).default(''),
+});
+const reasonForm = (field: 'reason' | 'detail', what: string) =>
+  z.object({ [field]: z.string({ message: `Say ${what}.` }).trim().min(3, { message: `Say ${what}.` }).max(2000) });
+
+function fieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({ field: String(issue.path[0] ?? 'form'), message: issue.message }));
+}
+
+const FLASHES: Record<string, string> = {
+  vote: 'Your decision was recorded.',
+  offboard: 'The partner is being offboarded.',
+  'key-compromise': 'The key compromise was recorded; access is suspended.',
+};
+
+export function registerConsoleRoutes(app: FastifyInstance, pages: PagesContext): void {
+  const { deps } = pages;
+
+  /** Signed in and holding a console role, or answered with a sign-in page (401) or refusal (403). */
+  function requireApprover(request: FastifyRequest, reply: FastifyReply): Actor | null {
+    const actor = pages.actor(request);
+    if (actor === null) {
+      void pages.sendPage(
+        reply.status(401),
+        messagePage(pages.context(request), 'Sign in to continue', 'warning', 'The approver console is for signed-in approvers.', signInLink(request.url)),
+      );
+      return null;
+    }
+    if (!actor.roles.some((role) => CONSOLE_ROLES.includes(role))) {
+      void pages.sendPage(reply.status(403), messagePage(pages.context(request), 'Not an approver', 'error', 'You are signed in, but your account holds no approver role.'));
+      return null;
+    }
+    return actor;
+  }
+
+  async function applicationPage(request: FastifyRequest<Params>, reply: FastifyReply, actor: Actor, errors: FieldError[], outcome: ConsoleApplicationInput['outcome']) {
+    const { id } = request.params;
+    const [state, record] = APPLICATION_ID.test(id) ? await Promise.all([readState(deps.temporal, id), readRegistryRecord(deps.registry, id)]) : [null, null];
+    if (state === null) return pages.sendPage(reply.status(404), messagePage(pages.context(request), 'Application not found', 'error', 'There is no application with that id.'));
+    return pages.sendPage(reply, consoleApplicationPage(pages.context(request), { applicationId: id, record, state, actor, errors, outcome }));
+  }
+
+  /** Sends an action's update and shows the workflow's answer: a refusal stays on the page with its reason. */
+  async function act<T>(request: FastifyRequest<Params>, reply: FastifyReply, actor: Actor, done: string, send: () => Promise<UpdateOutcome<T>>) {
+    const outcome = await send();
+    if (outcome.ok) return reply.redirect(`/console/applications/${request.params.id}?done=${done}`, 303);
+    reply.status(outcome.code === 'NOT_RUNNING' ? 410 : 409);
+    return applicationPage(request, reply, actor, [], { kind: 'error', title: 'The workflow refused this', detail: outcome.message });
+  }
+
+  app.get('/console', async (request, reply) => {
+    const actor = requireApprover(request, reply);
+    if (actor === null) return reply;
+    const ids = await listApplicationIds(deps.temporal, deps.taskQueue, ['AWAITING_APPROVAL', 'ADMITTED', 'SUSPENDED']);
+    const entries = (
+      await Promise.all(
+        ids.map(async (id): Promise<QueueEntry | null> => {
+          const [state, record] = await Promise.all([readState(deps.temporal, id), readRegistryRecord(deps.registry, id)]);
+          return state === null ? null : { applicationId: id, state, name: record?.application.name ?? id, organisation: record?.organisation.legalName ?? '' };
+        }),
+      )
+    ).filter((entry): entry is QueueEntry => entry !== null);
+    const waiting = entries.filter((e) => e.state.approval?.outcome === 'pending');
+    const admitted = entries.filter((e) => (e.state.stage === 'ADMITTED' || e.state.stage === 'SUSPENDED') && !waiting.includes(e));
+    return pages.sendPage(reply.header('cache-control', 'no-store'), consoleQueuePage(pages.context(request), actor, waiting, admitted));
+  });
+
+  app.get<Params & { Querystring: { done?: string } }>('/console/applications/:id', async (request, reply) => {
+    const actor = requireApprover(request, reply);
+    if (actor === null) return reply;
+    const flash = FLASHES[request.query.done ?? ''];
+    return applicationPage(request, reply.header('cache-control', 'no-store'), actor, [], flash === undefined ? null : { kind: 'success', title: 'Done', detail: flash });
+  });
+
+  app.post<Params>('/console/applications/:id/vote', async (request, reply) => {
+    const actor = requireApprover(request, reply);
+    if (actor === null) return reply;
+    const parsed = voteForm.safeParse(request.body ?? {});
+    if (!parsed.success) return applicationPage(request, reply.status(400), actor, fieldErrors(parsed.error), null);
+    // The approver's identity travels into the workflow, whose validator enforces separation of duties.
+    return act(request, reply, actor, 'vote', () =>
+      sendUpdate(deps.temporal, request.params.id, voteUpdate, [{ approver: actor, decision: parsed.data.decision, comment: parsed.data.comment }]),
+    );
+  });
+
+  app.post<Params>('/console/applications/:id/offboard', async (request, reply) => {
+    const actor = requireApprover(request, reply);
+    if (actor === null) return reply;
+    const parsed = reasonForm('reason', 'why the partner is offboarded').safeParse(request.body ?? {});
+    if (!parsed.success) return applicationPage(request, reply.status(400), actor, fieldErrors(parsed.error), null);
+    return act(request, reply, actor, 'offboard', () => sendUpdate(deps.temporal, request.params.id, offboardUpdate, [{ by: actor, reason: String(parsed.data.reason) }]));
+  });
+
+  app.post<Params>('/console/applications/:id/key-compromise', async (request, reply) => {
+    const actor = requireApprover(request, reply);
+    if (actor === null) return reply;
+    const parsed = reasonForm('detail', 'what happened').safeParse(request.body ?? {});
+    if (!parsed.success) return applicationPage(request, reply.status(400), actor, fieldErrors(parsed.error), null);
+    return act(request, reply, actor, 'key-compromise', () =>
+      sendUpdate(deps.temporal, request.params.id, reportKeyCompromiseUpdate, [{ reportedBy: actor, detail: String(parsed.data.detail) }]),
+    );
+  });
+}
+
+export function signInLink(returnTo: string) {
+  return html`<p><a class="button" href="/auth/login?returnTo=${encodeURIComponent(returnTo)}">Sign in with your identity provider</a></p>`;
+}

@@ -1,0 +1,61 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isKnownScope } from '../../domain/scopes';
+import { requestExpansionUpdate } from '../../workflows/messages';
+import { readState, sendUpdate } from '../lifecycle-client';
+import { APPLICATION_ID, readRegistryRecord } from '../registry-view';
+import { messagePage } from '../pages/layout';
+import { formList } from '../pages/form';
+import { statusPage } from '../pages/status';
+import type { FieldError } from '../../domain/signup';
+import type { PagesContext } from './pages-context';
+
+const FLASHES: Record<string, string> = {
+  submitted: 'Your application was submitted. Each contact has been sent a confirmation link.',
+  expansion: 'Your request for more scopes was recorded.',
+};
+
+type Params = { Params: { id: string }; Querystring: { done?: string } };
+
+/** The partner's status page, and asking for more scopes once admitted. */
+export function registerStatusRoutes(app: FastifyInstance, pages: PagesContext): void {
+  const { deps } = pages;
+
+  async function render(request: FastifyRequest<Params>, expansionErrors: FieldError[]) {
+    const { id } = request.params;
+    if (!APPLICATION_ID.test(id)) return null;
+    const [state, record] = await Promise.all([readState(deps.temporal, id), readRegistryRecord(deps.registry, id)]);
+    if (state === null) return null;
+    return statusPage(pages.context(request), {
+      applicationId: id,
+      record,
+      state,
+      partner: request.session.data.partnerOf.includes(id),
+      expansionErrors,
+      flash: FLASHES[request.query.done ?? ''] ?? null,
+    });
+  }
+
+  app.get<Params>('/applications/:id/status', async (request, reply) => {
+    const page = await render(request, []);
+    if (page === null) return pages.sendPage(reply.status(404), messagePage(pages.context(request), 'Application not found', 'error', 'There is no application with that id.'));
+    return pages.sendPage(reply.header('cache-control', 'no-store'), page);
+  });
+
+  app.post<Params>('/applications/:id/expansions', async (request, reply) => {
+    const { id } = request.params;
+    if (!APPLICATION_ID.test(id) || !request.session.data.partnerOf.includes(id)) {
+      return pages.sendPage(reply.status(403), messagePage(pages.context(request), 'Not allowed', 'error', 'Only a browser in which this application’s contacts confirmed may ask for its scopes.'));
+    }
+    const scopes = formList((request.body ?? {}) as Record<string, unknown>, 'scopes');
+    const errors: FieldError[] = [];
+    if (scopes.length === 0) errors.push({ field: 'scopes', message: 'Choose at least one scope to ask for.' });
+    else if (!scopes.every(isKnownScope)) errors.push({ field: 'scopes', message: 'Choose scopes from the list.' });
+    if (errors.length === 0) {
+      const outcome = await sendUpdate(deps.temporal, id, requestExpansionUpdate, [{ scopes, requestedBy: `partner session for ${id}` }]);
+      if (outcome.ok) return reply.redirect(`${pages.statusPath(id)}?done=expansion`, 303);
+      errors.push({ field: 'scopes', message: outcome.message });
+    }
+    const page = await render(request, errors);
+    return page === null ? reply.status(404).send() : pages.sendPage(reply.status(400), page);
+  });
+}
