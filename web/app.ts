@@ -87,6 +87,10 @@ declare module 'fastify' {
     /** Every route registered (method and URL), for the OpenAPI completeness test. */
     admitRoutes: { method: string; url: string }[];
   }
+  interface FastifyRequest {
+    /** Pages only: false until the body was parsed, so a parser's untyped error is the client's (400), not ours. */
+    bodyRead?: boolean;
+  }
 }
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -162,15 +166,22 @@ export function buildApp(input: AppDependencies): FastifyInstance {
   };
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
+    const unreadableBody = request.bodyRead === false && error.statusCode === undefined;
+    const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : unreadableBody ? 400 : 500;
     if (status >= 500) request.log.error(error);
-    return sendError(request, reply, status, status < 500 ? error.message : 'Something went wrong on our side; nothing was changed. Try again shortly.');
+    const detail = unreadableBody
+      ? `The request body could not be read (${error.message}); nothing was changed.`
+      : status < 500
+        ? error.message
+        : 'Something went wrong on our side; nothing was changed. Try again shortly.';
+    return sendError(request, reply, status, detail);
   });
   app.setNotFoundHandler((request, reply) => sendError(request, reply, 404, `No route for ${request.method} ${request.url.split('?')[0]}.`));
 
   app.get('/assets/admit.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET));
 
-  registerApiRoutes(app, deps, now);
+  // Routes go inside plugins so they register after @fastify/rate-limit, whose onRoute hook applies the limits.
+  void app.register(async (api) => registerApiRoutes(api, deps, now));
 
   // The pages: their own scope, so form parsing, sessions and CSRF checks never touch the JSON API.
   void app.register(async (pages) => {
@@ -178,6 +189,12 @@ export function buildApp(input: AppDependencies): FastifyInstance {
     void pages.register(multipart, {
       attachFieldsToBody: 'keyValues',
       limits: { fileSize: 64 * 1024, files: 3, fields: 30, fieldSize: 64 * 1024, parts: 40 },
+    });
+    pages.addHook('onRequest', async (request) => {
+      request.bodyRead = false;
+    });
+    pages.addHook('preHandler', async (request) => {
+      request.bodyRead = true;
     });
     registerSessions(pages, { secret: deps.sessionSecret, secure });
     registerCsrfProtection(pages);

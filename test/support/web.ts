@@ -39,3 +39,22 @@ export async function startTestWeb(stack: TestStack, overrides: Partial<AppDepen
   await app.listen({ host: '127.0.0.1', port });
   return { app, url, close: () => app.close() };
 }
+
+/** A signup body (test/support/signups.ts) as the signup form's fields. */
+export function signupFormFields(body: {
+  organisation: Record<string, string>;
+  application: Record<string, unknown>;
+  contacts: Record<string, { name: string; email: string }>;
+  requestedBy: string;
+}): Record<string, string | string[]> {
+  const fields: Record<string, string | string[]> = { requestedBy: body.requestedBy };
+  for (const [key, value] of Object.entries(body.organisation)) fields[`organisation.${key}`] = value;
+  for (const [key, value] of Object.entries(body.application)) {
+    fields[`application.${key}`] = Array.isArray(value) ? value.map(String) : typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value);
+  }
+  for (const [role, contact] of Object.entries(body.contacts)) {
+    fields[`contacts.${role}.name`] = contact.name;
+    fields[`contacts.${role}.email`] = contact.email;
+  }
+  return fields;
+}
