@@ -91,7 +91,7 @@ export const OPENAPI_DOCUMENT = {
       post: {
         ...form(
           'Submit a trust anchor (a confirmed contact’s browser)',
-          { kind: { enum: ['x509', 'jwk', 'spiffe', 'oidc'] }, 'x509.certificateChainPem': text, 'x509.certificateChainFile': { type: 'string', format: 'binary' }, 'jwk.jwks': text, 'jwk.jwksUrl': text, 'jwk.assertion': text },
+          { kind: { enum: ['x509', 'jwk', 'spiffe', 'oidc'] }, 'x509.certificateChainPem': text, 'x509.certificateChainPemFile': { type: 'string', format: 'binary' }, 'jwk.jwks': text, 'jwk.jwksUrl': text, 'jwk.assertion': text },
           ['kind'],
           { '200': htmlResponse('Verified.'), '400': htmlResponse('Field errors.'), '409': htmlResponse('Refused by the workflow.'), '422': htmlResponse('Refused by the verifier, with its reasons.') },
           true,

@@ -74,7 +74,7 @@ export function anchorPage(context: PageContext, input: AnchorPageInput): SafeHt
   <p>Upload the client certificate chain in PEM: the application’s certificate first, then any intermediates. It must chain to a certificate authority Admit trusts, allow client authentication, and name your primary domain.</p>
   <form method="post" action="${base}" enctype="multipart/form-data" class="stack">
     ${csrfField(context)}<input type="hidden" name="kind" value="x509">
-    ${fileInput('x509.certificateChain', 'Certificate chain file (.pem)', 'Or paste it below.')}
+    ${fileInput('x509.certificateChainPem', 'Certificate chain file (.pem)', 'Or paste it below.')}
     ${textArea('x509.certificateChainPem', 'Certificate chain (PEM)', v('x509.certificateChainPem'), errors, { rows: 8, monospace: true })}
     <button type="submit">Submit certificate chain</button>
   </form>
@@ -122,7 +122,7 @@ export function anchorPage(context: PageContext, input: AnchorPageInput): SafeHt
   <form method="post" action="${base}" enctype="multipart/form-data" class="stack">
     ${csrfField(context)}<input type="hidden" name="kind" value="spiffe">
     ${textInput('spiffe.spiffeId', 'SPIFFE ID', v('spiffe.spiffeId'), errors, { hint: 'For example spiffe://example.com/payments/api.' })}
-    ${fileInput('spiffe.svid', 'X.509-SVID file (.pem)', 'Or paste it below, or give a JWT-SVID instead.')}
+    ${fileInput('spiffe.svidPem', 'X.509-SVID file (.pem)', 'Or paste it below, or give a JWT-SVID instead.')}
     ${textArea('spiffe.svidPem', 'X.509-SVID (PEM)', v('spiffe.svidPem'), errors, { rows: 6, monospace: true })}
     ${textArea('spiffe.jwtSvid', 'JWT-SVID', v('spiffe.jwtSvid'), errors, { rows: 3, monospace: true })}
     <button type="submit">Submit SVID</button>

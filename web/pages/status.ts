@@ -89,7 +89,15 @@ ${input.flash === null ? '' : notice('success', 'Done', input.flash)}
   <h2 id="approval-title">Approval</h2>
   ${
     state.approval === null
-      ? html`<p>${state.tier === 'LOW' ? 'LOW-risk applications are admitted on the pre-approved template.' : 'Not started yet.'}</p>`
+      ? html`<p>${
+          state.tier === 'LOW'
+            ? 'LOW-risk applications are admitted on the pre-approved template.'
+            : state.grant !== null
+              ? 'Approved: the decision is in the history below.'
+              : state.outcome !== null
+                ? 'Closed.'
+                : 'Not started yet.'
+        }</p>`
       : html`<p>${state.approval.purpose}: ${state.approval.votes.filter((v) => v.decision === 'approve').length} of ${state.approval.required} distinct approvals; outcome <strong>${state.approval.outcome}</strong>.</p>`
   }
 </section>

@@ -15,6 +15,16 @@ export const ANCHOR_BODY_LIMIT = 256 * 1024;
 
 type Params = { Params: { id: string } };
 
+/** What to say when a required part of a submission is missing. */
+const MISSING: Record<string, string> = {
+  'x509.certificateChainPem': 'Upload or paste the certificate chain (PEM).',
+  'jwk.assertion': 'Upload or paste the signed assertion.',
+  'spiffe.spiffeId': 'Enter the SPIFFE ID.',
+  'oidc.issuer': 'Enter the workload issuer’s https:// URL.',
+  'oidc.subject': 'Enter the subject your workload’s tokens carry.',
+  'oidc.token': 'Paste a current ID token from that issuer.',
+};
+
 /** A file field wins over its pasted twin; both arrive as text. */
 function fieldText(values: FormValues, field: string): string | undefined {
   const file = values[`${field}File`];
@@ -58,7 +68,7 @@ export function submissionFromForm(values: FormValues): { ok: true; submission: 
     for (const issue of parsed.error.issues) {
       const field = `${kind}.${String(issue.path[0] ?? '')}`;
       if (errors.some((e) => e.field === field)) continue;
-      errors.push({ field, message: issue.code === 'invalid_type' ? 'This is required.' : issue.message });
+      errors.push({ field, message: issue.code === 'invalid_type' ? (MISSING[field] ?? 'This is required.') : issue.message });
     }
   }
   return errors.length > 0 || !parsed.success ? { ok: false, errors } : { ok: true, submission: parsed.data };
