@@ -1,7 +1,7 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { EncryptJWT, jwtDecrypt } from 'jose';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Actor } from '../../workflows/messages';
+import type { Actor, ContactRoleKey } from '../../workflows/messages';
 
 /**
  * Sessions live in one encrypted cookie (JWE, dir + A256GCM, key derived from
@@ -13,10 +13,15 @@ export interface SessionData {
   csrf: string;
   /** The signed-in approver, established by OpenID Connect. */
   actor: Actor | null;
-  /** Applications this browser has a stake in: it submitted the signup or confirmed a contact link. */
-  partnerOf: string[];
+  /** Contacts who confirmed in this browser: it may act for their applications (trust anchor, expansions). */
+  partnerOf: PartnerContact[];
   /** An authorization request in flight (state, nonce, PKCE verifier). */
   oidc: { state: string; nonce: string; verifier: string; returnTo: string } | null;
+}
+
+export interface PartnerContact {
+  applicationId: string;
+  role: ContactRoleKey;
 }
 
 export interface Session {
@@ -39,7 +44,7 @@ declare module 'fastify' {
 
 export const ANONYMOUS_SESSION_SECONDS = 12 * 60 * 60;
 export const SIGNED_IN_SESSION_SECONDS = 8 * 60 * 60;
-const MAX_PARTNER_APPLICATIONS = 10;
+const MAX_PARTNER_APPLICATIONS = 12;
 
 export interface SessionOptions {
   secret: Uint8Array;
@@ -73,7 +78,10 @@ export function registerSessions(app: FastifyInstance, options: SessionOptions):
     try {
       const { payload } = await jwtDecrypt(cookie, key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
       const data = payload.session as SessionData | undefined;
-      if (data && typeof data.csrf === 'string') request.session = { data, changed: false, fresh: false };
+      // Only sessions of the current shape are kept; one sealed by an older version starts over.
+      if (data && typeof data.csrf === 'string' && Array.isArray(data.partnerOf) && data.partnerOf.every((c) => typeof c?.applicationId === 'string')) {
+        request.session = { data, changed: false, fresh: false };
+      }
     } catch {
       // Expired, tampered with or sealed with another secret: start over.
     }
@@ -111,12 +119,17 @@ export function updateSession(request: FastifyRequest, change: (data: SessionDat
   request.session = { ...request.session, data: change(request.session.data), changed: true };
 }
 
-/** Remembers that this browser may act for the application (submit its trust anchor, ask for scopes). */
-export function rememberPartnerApplication(request: FastifyRequest, applicationId: string): void {
+/** Remembers that a contact confirmed here, so this browser may act for the application (trust anchor, scopes). */
+export function rememberPartnerContact(request: FastifyRequest, contact: PartnerContact): void {
   updateSession(request, (data) => ({
     ...data,
-    partnerOf: [applicationId, ...data.partnerOf.filter((id) => id !== applicationId)].slice(0, MAX_PARTNER_APPLICATIONS),
+    partnerOf: [contact, ...data.partnerOf.filter((c) => c.applicationId !== contact.applicationId || c.role !== contact.role)].slice(0, MAX_PARTNER_APPLICATIONS),
   }));
+}
+
+/** The contact who confirmed for this application in this browser (the most recent), if any. */
+export function partnerContactFor(request: FastifyRequest, applicationId: string): PartnerContact | undefined {
+  return request.session.data.partnerOf.find((c) => c.applicationId === applicationId);
 }
 
 /** Signing in or out starts a new session (new CSRF token), so a planted session cannot be promoted. */

@@ -52,7 +52,7 @@ ${body}
 /** The error summary at the top of a form: each error links to its field (GOV.UK pattern). */
 export function errorSummary(errors: readonly FieldError[], knownFields: ReadonlySet<string>): SafeHtml {
   if (errors.length === 0) return html``;
-  return html`<div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1" id="error-summary">
+  return html`<div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1" id="error-summary" autofocus>
   <h2 id="error-summary-title">There is a problem</h2>
   <ul>
     ${errors.map((error) =>

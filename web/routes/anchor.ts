@@ -5,6 +5,7 @@ import type { FieldError } from '../../domain/signup';
 import { requestAnchorChallengeUpdate, submitAnchorUpdate, type AnchorAttempt } from '../../workflows/messages';
 import { readState, sendUpdate, type ApplicationState } from '../lifecycle-client';
 import { APPLICATION_ID, readRegistryRecord } from '../registry-view';
+import { partnerContactFor } from '../auth/session';
 import { messagePage } from '../pages/layout';
 import { anchorPage } from '../pages/anchor';
 import type { FormValues } from '../pages/form';
@@ -85,7 +86,7 @@ export function registerAnchorRoutes(app: FastifyInstance, pages: PagesContext):
       return null;
     };
     if (!APPLICATION_ID.test(id)) return notFound();
-    if (!request.session.data.partnerOf.includes(id)) {
+    if (partnerContactFor(request, id) === undefined) {
       void pages.sendPage(
         reply.status(403),
         messagePage(

@@ -3,7 +3,7 @@ import { verifyContactLink } from '../../links/contact-confirmation';
 import { confirmContactUpdate, UPDATE_REFUSALS } from '../../workflows/messages';
 import { readState, sendUpdate } from '../lifecycle-client';
 import { readRegistryRecord } from '../registry-view';
-import { rememberPartnerApplication } from '../auth/session';
+import { rememberPartnerContact } from '../auth/session';
 import { confirmedPage, confirmLandingPage, confirmProblemPage, type ConfirmationProblem } from '../pages/confirm';
 import type { PagesContext } from './pages-context';
 
@@ -51,7 +51,7 @@ export function registerConfirmationRoutes(app: FastifyInstance, pages: PagesCon
       }
     }
     // A confirmed contact may now act for the application from this browser (trust anchor, expansions).
-    rememberPartnerApplication(request, applicationId);
+    rememberPartnerContact(request, { applicationId, role });
     return pages.sendPage(
       reply,
       confirmedPage(pages.context(request), role, outcome.result.allConfirmed, pages.statusPath(applicationId), pages.anchorPath(applicationId)),

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isKnownScope } from '../../domain/scopes';
-import { requestExpansionUpdate } from '../../workflows/messages';
+import { requestExpansionUpdate, type ContactRoleKey } from '../../workflows/messages';
 import { readState, sendUpdate } from '../lifecycle-client';
 import { APPLICATION_ID, readRegistryRecord } from '../registry-view';
+import { partnerContactFor } from '../auth/session';
 import { messagePage } from '../pages/layout';
 import { formList } from '../pages/form';
 import { statusPage } from '../pages/status';
@@ -15,6 +16,13 @@ const FLASHES: Record<string, string> = {
 };
 
 type Params = { Params: { id: string }; Querystring: { done?: string } };
+
+async function readContactEmail(deps: PagesContext['deps'], applicationId: string, role: ContactRoleKey): Promise<string | null> {
+  const contact = await deps.registry.contact.findUnique({
+    where: { applicationId_role: { applicationId, role: role.toUpperCase() as 'BUSINESS' | 'TECHNICAL' | 'SECURITY' } },
+  });
+  return contact?.email ?? null;
+}
 
 /** The partner's status page, and asking for more scopes once admitted. */
 export function registerStatusRoutes(app: FastifyInstance, pages: PagesContext): void {
@@ -29,7 +37,7 @@ export function registerStatusRoutes(app: FastifyInstance, pages: PagesContext):
       applicationId: id,
       record,
       state,
-      partner: request.session.data.partnerOf.includes(id),
+      partner: partnerContactFor(request, id) !== undefined,
       expansionErrors,
       flash: FLASHES[request.query.done ?? ''] ?? null,
     });
@@ -43,7 +51,8 @@ export function registerStatusRoutes(app: FastifyInstance, pages: PagesContext):
 
   app.post<Params>('/applications/:id/expansions', async (request, reply) => {
     const { id } = request.params;
-    if (!APPLICATION_ID.test(id) || !request.session.data.partnerOf.includes(id)) {
+    const contact = APPLICATION_ID.test(id) ? partnerContactFor(request, id) : undefined;
+    if (contact === undefined) {
       return pages.sendPage(reply.status(403), messagePage(pages.context(request), 'Not allowed', 'error', 'Only a browser in which this application’s contacts confirmed may ask for its scopes.'));
     }
     const scopes = formList((request.body ?? {}) as Record<string, unknown>, 'scopes');
@@ -51,7 +60,9 @@ export function registerStatusRoutes(app: FastifyInstance, pages: PagesContext):
     if (scopes.length === 0) errors.push({ field: 'scopes', message: 'Choose at least one scope to ask for.' });
     else if (!scopes.every(isKnownScope)) errors.push({ field: 'scopes', message: 'Choose scopes from the list.' });
     if (errors.length === 0) {
-      const outcome = await sendUpdate(deps.temporal, id, requestExpansionUpdate, [{ scopes, requestedBy: `partner session for ${id}` }]);
+      // Who asked: the confirmed contact's email, from the registry.
+      const record = await readContactEmail(deps, id, contact.role);
+      const outcome = await sendUpdate(deps.temporal, id, requestExpansionUpdate, [{ scopes, requestedBy: record ?? `${contact.role} contact` }]);
       if (outcome.ok) return reply.redirect(`${pages.statusPath(id)}?done=expansion`, 303);
       errors.push({ field: 'scopes', message: outcome.message });
     }
