@@ -61,6 +61,7 @@ export function registerConsoleRoutes(app: FastifyInstance, pages: PagesContext)
 
   /** Sends an action's update and shows the workflow's answer: a refusal stays on the page with its reason. */
   async function act<T>(request: FastifyRequest<Params>, reply: FastifyReply, actor: Actor, done: string, send: () => Promise<UpdateOutcome<T>>) {
+    if (!APPLICATION_ID.test(request.params.id)) return applicationPage(request, reply, actor, [], null);
     const outcome = await send();
     if (outcome.ok) return reply.redirect(`/console/applications/${request.params.id}?done=${done}`, 303);
     reply.status(outcome.code === 'NOT_RUNNING' ? 410 : 409);
