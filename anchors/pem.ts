@@ -7,8 +7,9 @@ export class PemError extends Error {}
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END ([A-Z0-9 ]+)-----/g;
 const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** Returns the DER of every block labelled `label` (or a single DER object when the input is binary). */
-export function decodePem(input: Uint8Array | string, label = 'CERTIFICATE'): Buffer[] {
+/** Returns the DER of every block with one of the labels (or a single DER object when the input is binary). */
+export function decodePem(input: Uint8Array | string, label: string | string[] = 'CERTIFICATE'): Buffer[] {
+  const labels = Array.isArray(label) ? label : [label];
   const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
   if (bytes.length === 0) throw new PemError('the file is empty');
   if (bytes[0] === 0x30) return [bytes];
@@ -21,14 +22,14 @@ export function decodePem(input: Uint8Array | string, label = 'CERTIFICATE'): Bu
     checkOutside(text.slice(consumed, match.index));
     consumed = match.index + whole.length;
     if (begin !== end) throw new PemError(`BEGIN ${begin} closed by END ${end}`);
-    if (begin !== label) throw new PemError(`unexpected ${begin} block; only ${label} blocks are accepted`);
+    if (!labels.includes(begin!)) throw new PemError(`unexpected ${begin} block; only ${labels[0]} blocks are accepted`);
     const compact = body.replace(/\s+/g, '');
     if (!BASE64_BODY.test(compact) || compact.length % 4 !== 0 || compact.length === 0) {
       throw new PemError('a PEM block has invalid base64');
     }
     blocks.push(Buffer.from(compact, 'base64'));
   }
-  if (blocks.length === 0) throw new PemError(`no ${label} block found`);
+  if (blocks.length === 0) throw new PemError(`no ${labels[0]} block found`);
   checkOutside(text.slice(consumed));
   return blocks;
 }

@@ -3,6 +3,8 @@
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CertificateList } from '@peculiar/asn1-x509';
 import { verifySignature } from './crypto-policy';
 import type { AlgorithmId } from './crypto-policy';
 import { reason } from './reasons';
@@ -32,27 +34,29 @@ function algorithmOf(alg: pkijs.AlgorithmIdentifier): AlgorithmId {
 }
 
 export function parseCrl(der: Uint8Array): ParsedCrl {
-  const crl = pkijs.CertificateRevocationList.fromBER(der);
+  const crl = AsnConvert.parse(der, CertificateList);
+  const tbs = crl.tbsCertList;
+  if (!crl.tbsCertListRaw) throw new Error('the CRL has no TBS bytes');
   const revoked = new Map<string, Date>();
   let unsupported: string | undefined;
-  for (const ext of crl.crlExtensions?.extensions ?? []) {
+  for (const ext of tbs.crlExtensions ?? []) {
     if (ext.critical && !CRL_UNDERSTOOD.has(ext.extnID)) unsupported = `critical CRL extension ${ext.extnID}`;
     if (ext.extnID === '2.5.29.27' || ext.extnID === '2.5.29.28') unsupported = 'delta or partitioned CRLs are not supported';
   }
-  for (const entry of crl.revokedCertificates ?? []) {
-    for (const ext of entry.crlEntryExtensions?.extensions ?? []) {
+  for (const entry of tbs.revokedCertificates ?? []) {
+    for (const ext of entry.crlEntryExtensions ?? []) {
       if (ext.critical && !ENTRY_UNDERSTOOD.has(ext.extnID)) unsupported = `critical CRL entry extension ${ext.extnID}`;
     }
-    revoked.set(Buffer.from(entry.userCertificate.valueBlock.valueHexView).toString('hex'), entry.revocationDate.value);
+    revoked.set(Buffer.from(entry.userCertificate).toString('hex'), entry.revocationDate.getTime());
   }
   return {
-    issuerDer: Buffer.from(crl.issuer.valueBeforeDecode),
-    thisUpdate: crl.thisUpdate.value,
-    ...(crl.nextUpdate ? { nextUpdate: crl.nextUpdate.value } : {}),
+    issuerDer: Buffer.from(AsnConvert.serialize(tbs.issuer)),
+    thisUpdate: tbs.thisUpdate.getTime(),
+    ...(tbs.nextUpdate ? { nextUpdate: tbs.nextUpdate.getTime() } : {}),
     revoked,
-    tbs: crl.tbsView,
-    signature: crl.signatureValue.valueBlock.valueHexView,
-    algorithm: algorithmOf(crl.signatureAlgorithm),
+    tbs: new Uint8Array(crl.tbsCertListRaw),
+    signature: new Uint8Array(crl.signature),
+    algorithm: { oid: crl.signatureAlgorithm.algorithm, params: crl.signatureAlgorithm.parameters ?? null },
     ...(unsupported ? { unsupported } : {}),
   };
 }
@@ -135,11 +139,11 @@ const HASH_NAME: Record<string, string> = { [SHA1]: 'sha1', [SHA256]: 'sha256' }
 function ocspOutcome(cert: ParsedCert, issuer: ParsedCert, der: Uint8Array, at: Date): Reason | 'good' | 'unrelated' {
   let basic: pkijs.BasicOCSPResponse;
   try {
-    const response = pkijs.OCSPResponse.fromBER(der);
+    const response = pkijs.OCSPResponse.fromBER(new Uint8Array(der));
     const status = response.responseStatus.valueBlock.valueDec;
     if (status !== 0) return reason('OCSP_INVALID', `the responder answered with status ${status}`);
     if (response.responseBytes?.responseType !== '1.3.6.1.5.5.7.48.1.1') return reason('OCSP_INVALID', 'not a basic OCSP response');
-    basic = pkijs.BasicOCSPResponse.fromBER(response.responseBytes.response.valueBlock.valueHexView);
+    basic = pkijs.BasicOCSPResponse.fromBER(new Uint8Array(response.responseBytes.response.valueBlock.valueHexView));
   } catch {
     return reason('OCSP_INVALID', 'the OCSP response cannot be decoded');
   }

@@ -112,7 +112,8 @@ function parseTrustStore(materials: Material[]): ParsedCert[] {
 }
 
 function decodeCrls(material: Material): Buffer[] {
-  return decodePem(material, 'X509 CRL');
+  // "CRL" is a common non-standard label (RFC 7468 says "X509 CRL").
+  return decodePem(material, ['X509 CRL', 'CRL']);
 }
 
 interface BuiltPaths {
