@@ -17,7 +17,8 @@ export const MAX_ASSERTION_LIFETIME_SECONDS = 600;
 export const CLOCK_SKEW_SECONDS = 30;
 
 const EMBEDDED_KEY_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+$/;
+// The signature may be empty so that alg "none" tokens reach the alg check and get its precise reason.
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
 
 export interface SignedToken {
   header: ProtectedHeaderParameters;
