@@ -6,6 +6,7 @@ import * as pkijs from 'pkijs';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificateList } from '@peculiar/asn1-x509';
 import { verifySignature } from './crypto-policy';
+import { decodePem } from './pem';
 import type { AlgorithmId } from './crypto-policy';
 import { reason } from './reasons';
 import type { Reason } from './reasons';
@@ -113,7 +114,7 @@ function crlProblem(cert: ParsedCert, issuer: ParsedCert, crl: ParsedCrl, at: Da
 async function fetchCrl(cert: ParsedCert, fetcher: SafeFetcher): Promise<ParsedCrl> {
   const { body } = await fetchFirst(cert.crlUrls, (url) => fetcher.fetch(url, { allowHttp: true }));
   try {
-    return parseCrl(body);
+    return parseCrl(decodePem(body, ['X509 CRL', 'CRL'])[0]!);
   } catch {
     throw new AnchorFetchError('CRL_INVALID', 'the CRL at the distribution point cannot be decoded', false);
   }

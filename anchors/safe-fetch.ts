@@ -56,7 +56,7 @@ for (const [net, prefix] of [
   ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
 ] as const) FORBIDDEN.addSubnet(net, prefix, 'ipv4');
 for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['100::', 64], ['2001:db8::', 32],
+  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['100::', 64], ['2001:db8::', 32],
   ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
 ] as const) FORBIDDEN.addSubnet(net, prefix, 'ipv6');
 
@@ -64,6 +64,8 @@ for (const [net, prefix] of [
 export function isForbiddenAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return true;
+  // IPv4-mapped IPv6 (::ffff:a.b.c.d in any spelling) would smuggle an IPv4 address past the IPv6 rules.
+  if (family === 6 && new URL(`http://[${address}]`).hostname.startsWith('[::ffff:')) return true;
   return FORBIDDEN.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
@@ -159,7 +161,8 @@ function request(
         ...(opts.body ? { 'content-length': String(opts.body.length) } : {}),
       },
       // Connect to the address that was checked, never to a fresh resolution of the name.
-      lookup: (_h: string, _o: unknown, cb: (e: Error | null, a: string, f: number) => void) => cb(null, address, isIP(address)),
+      lookup: (_h: string, o: { all?: boolean }, cb: (e: Error | null, a: string | { address: string; family: number }[], f?: number) => void) =>
+        o.all ? cb(null, [{ address, family: isIP(address) }]) : cb(null, address, isIP(address)),
       timeout: limits.timeoutMs,
     };
     const req =
