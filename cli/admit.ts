@@ -138,7 +138,7 @@ async function buildInput(values: Values): Promise<AnchorInput> {
       const eku = values.eku ?? 'clientAuth';
       if (eku !== 'clientAuth' && eku !== 'serverAuth' && eku !== 'any') throw new UsageError('--eku must be clientAuth, serverAuth or any');
       const maxDepth = values['max-depth'] === undefined ? undefined : Number(values['max-depth']);
-      if (maxDepth !== undefined && !(Number.isInteger(maxDepth) && maxDepth >= 0 && maxDepth <= 32)) throw new UsageError('--max-depth must be an integer from 0 to 32');
+      if (maxDepth !== undefined && !(Number.isInteger(maxDepth) && maxDepth >= 0 && maxDepth <= 255)) throw new UsageError('--max-depth must be an integer from 0 to 255');
       const expectedName = {
         ...(values['dns-name'] !== undefined ? { dns: values['dns-name'] } : {}),
         ...(values['ip-address'] !== undefined ? { ip: values['ip-address'] } : {}),
