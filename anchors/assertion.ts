@@ -84,12 +84,12 @@ function joseReason(err: unknown): Reason {
 }
 
 /** Signature check only (header rules plus jose), for tokens whose payload is not a claims set. */
-export async function verifyJwsSignature(token: string, keys: KeySet): Promise<{ payload: Uint8Array; signed: SignedToken } | Reason> {
+export async function verifyJwsSignature(token: unknown, keys: KeySet): Promise<{ payload: Uint8Array; signed: SignedToken } | Reason> {
   const signed = selectKey(token, keys);
   if (isReason(signed)) return signed;
   try {
     const key = await importJWK(signed.jwk, signed.alg);
-    const { payload } = await compactVerify(token, key, { algorithms: [signed.alg] });
+    const { payload } = await compactVerify(token as string, key, { algorithms: [signed.alg] });
     return { payload, signed };
   } catch (err) {
     return joseReason(err);
