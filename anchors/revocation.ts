@@ -199,12 +199,20 @@ function ocspSigner(basic: pkijs.BasicOCSPResponse, issuer: ParsedCert, at: Date
       throw err;
     }
     if (!names(delegate)) continue;
-    if (!delegate.issuerDer.equals(issuer.subjectDer) || !delegate.node.verify(issuer.publicKey)) return 'the OCSP responder certificate is not issued by the certificate issuer';
+    if (!delegate.issuerDer.equals(issuer.subjectDer) || !issuedBy(delegate, issuer)) return 'the OCSP responder certificate is not issued by the certificate issuer';
     if (!delegate.eku?.includes(OID.ocspSigning)) return 'the OCSP responder certificate lacks the OCSPSigning usage';
     if (delegate.notBefore > at || delegate.notAfter < at) return 'the OCSP responder certificate is not valid at the validation time';
     return delegate;
   }
   return 'the OCSP response is not signed by the issuer or an authorised responder';
+}
+
+function issuedBy(cert: ParsedCert, issuer: ParsedCert): boolean {
+  try {
+    return cert.node.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
 }
 
 async function fetchOcsp(cert: ParsedCert, issuer: ParsedCert, fetcher: SafeFetcher): Promise<Uint8Array> {

@@ -105,11 +105,16 @@ export function parseCertificate(der: Buffer): ParsedCert {
 
   let asn: Certificate;
   let node: NodeCertificate;
+  let publicKey: KeyObject;
+  let subjectText: string;
   try {
     const ber = asn1js.fromBER(der);
     if (ber.offset !== der.length) throw new CertParseError('trailing data after the certificate');
     asn = AsnConvert.parse(der, Certificate);
     node = new NodeCertificate(der);
+    // Node decodes the key and names lazily; a corrupt key or name must fail here, not mid-validation.
+    publicKey = node.publicKey;
+    subjectText = (node.subject ?? '').replace(/\n/g, ', ');
   } catch (err) {
     throw new CertParseError(err instanceof CertParseError ? err.message : 'the certificate cannot be decoded');
   }
@@ -129,12 +134,12 @@ export function parseCertificate(der: Buffer): ParsedCert {
     der,
     sha256: createHash('sha256').update(der).digest('hex'),
     node,
-    publicKey: node.publicKey,
+    publicKey,
     publicKeyBits: Buffer.from(tbs.subjectPublicKeyInfo.subjectPublicKey),
     subject: tbs.subject,
     subjectDer,
     issuerDer,
-    subjectText: (node.subject ?? '').replace(/\n/g, ', '),
+    subjectText,
     serialHex: serial.toString('hex'),
     notBefore: tbs.validity.notBefore.getTime(),
     notAfter: tbs.validity.notAfter.getTime(),

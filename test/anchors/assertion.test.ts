@@ -213,3 +213,17 @@ describe('signed assertion: hostile input', () => {
     expect(r.reasons[0]?.code).toBe(code);
   });
 });
+
+describe('signed assertion: random input never crashes', () => {
+  it('refuses 300 random or truncated tokens with a reason', async () => {
+    const { key, challenge } = await setup();
+    const good = await signJwt(key, claims(challenge));
+    const { randomBytes } = await import('node:crypto');
+    for (let i = 0; i < 300; i++) {
+      const token = i % 3 === 0 ? good.slice(0, i % good.length) : i % 3 === 1 ? randomBytes(i).toString('base64url') : `${good.split('.')[0]}.${randomBytes(i).toString('base64url')}.${randomBytes(64).toString('base64url')}`;
+      const r = await check(token, key, challenge);
+      expect(r.ok).toBe(false);
+      expect(r.reasons[0]?.code).toMatch(/^JWT_/);
+    }
+  });
+});

@@ -24,7 +24,7 @@ function ecJwk(group: Group<unknown>): JWK | undefined {
 /** Valid vectors Admit refuses by policy: the reason code they get, and why. */
 export const JWS_DEVIATIONS: Record<string, string> = {
   JWT_ALG_NOT_ALLOWED: 'HS256/384/512, RS384/512, PS384/512 and ES512 are outside Admit\'s allow-list (RS256, PS256, ES256, ES384, EdDSA).',
-  JWK_INVALID: 'Symmetric (oct) and P-521 keys are not accepted as partner keys.',
+  JWK_INVALID: 'Symmetric (oct) keys, P-521 keys and keys declared for an algorithm outside the allow-list (alg RS384, PS512, ...) are not accepted as partner keys.',
   JWKS_INVALID: 'A key set holding a symmetric or otherwise refused key is refused whole.',
 };
 
