@@ -225,5 +225,5 @@ describe('signed assertion: random input never crashes', () => {
       expect(r.ok).toBe(false);
       expect(r.reasons[0]?.code).toMatch(/^JWT_/);
     }
-  });
+  }, 60_000);
 });

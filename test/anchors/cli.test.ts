@@ -92,7 +92,7 @@ describe('admit anchor verify --kind x509', () => {
         expect([1, 2]).toContain(r.code);
       }
     }
-  });
+  }, 60_000);
 });
 
 describe('admit anchor verify --kind jwk|spiffe|oidc', () => {
@@ -135,5 +135,5 @@ describe('npx admit (the real launcher)', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('larger than');
     expect(Date.now() - started).toBeLessThan(10_000);
-  });
+  }, 30_000);
 });

@@ -73,7 +73,7 @@ describe('Wycheproof JWS and JWK-set vectors', () => {
     console.log(`${tally.table(`Wycheproof ${file}`)}\n\nvalid vectors refused by policy:\n${listed}\n`);
     expect(falseAccepts).toEqual([]);
     expect(unexplained).toEqual([]);
-  });
+  }, 60_000);
 });
 
 const SIGNATURE_FILES: [file: string, alg: AllowedAlgorithm, jwk: (g: Group<SigTest>) => JWK | undefined][] = [
@@ -117,5 +117,5 @@ describe('Wycheproof signature vectors', () => {
     console.log(`${tally.table(`Wycheproof ${file}`)}\n`);
     expect(falseAccepts).toEqual([]);
     expect(falseRejects).toEqual([]);
-  });
+  }, 60_000);
 });
