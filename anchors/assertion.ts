@@ -35,9 +35,8 @@ function isReason(value: unknown): value is Reason {
  * embedded keys or URLs, no crit, and a kid that picks exactly one registered key that fits the alg.
  */
 export function selectKey(token: unknown, keys: KeySet, algorithms: readonly AllowedAlgorithm[] = ALLOWED_ALGORITHMS): SignedToken | Reason {
-  if (typeof token !== 'string' || token.length > MAX_TOKEN_BYTES || !COMPACT_JWS.test(token)) {
-    return reason('JWT_MALFORMED', typeof token === 'string' && token.length > MAX_TOKEN_BYTES ? 'the token is too large' : undefined);
-  }
+  if (typeof token === 'string' && token.length > MAX_TOKEN_BYTES) return reason('INPUT_TOO_LARGE', `a token of more than ${MAX_TOKEN_BYTES} bytes`);
+  if (typeof token !== 'string' || !COMPACT_JWS.test(token)) return reason('JWT_MALFORMED');
   let header: ProtectedHeaderParameters;
   try {
     header = decodeProtectedHeader(token);

@@ -1,6 +1,6 @@
 // Which signature algorithms and keys Admit accepts, and raw signature checks for signed objects
 // (CRLs, OCSP responses) that node:crypto has no dedicated verifier for.
-import { constants, createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { constants, verify as cryptoVerify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { RsaSaPssParams } from '@peculiar/asn1-rsa';
@@ -119,8 +119,4 @@ export function keyStrengthProblem(key: KeyObject): string | undefined {
     default:
       return `${key.asymmetricKeyType ?? 'unknown'} keys are not accepted`;
   }
-}
-
-export function publicKeyFromSpki(spkiDer: Uint8Array): KeyObject {
-  return createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
 }

@@ -36,6 +36,9 @@ export interface X509Input {
 }
 
 export const DEFAULT_MAX_DEPTH = 8;
+/** Per material (one PEM file or DER blob); the CLI applies the same cap before reading further. */
+export const MAX_MATERIAL_BYTES = 1024 * 1024;
+const MAX_CERTIFICATES = 256;
 /** Bounds path building over hostile graphs (cycles, many same-name CAs). */
 const MAX_ISSUER_CANDIDATES = 1000;
 const MAX_COMPLETE_PATHS = 32;
@@ -44,6 +47,9 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
   const at = floorToSecond(input.at ?? new Date());
   const trust = parseTrustStore(input.trustStore);
 
+  const partnerMaterial = [input.chain, ...(input.intermediates ?? []), ...(input.crls ?? []), ...(input.ocspResponses ?? [])];
+  if (partnerMaterial.some((m) => m.length > MAX_MATERIAL_BYTES)) return refuse('x509', [reason('INPUT_TOO_LARGE', `more than ${MAX_MATERIAL_BYTES} bytes`)]);
+
   let leaf: ParsedCert;
   let intermediates: ParsedCert[];
   try {
@@ -51,6 +57,7 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
     const extra = (input.intermediates ?? []).flatMap((m) => decodePem(m).map(parseCertificate));
     leaf = chain[0]!;
     intermediates = [...chain.slice(1), ...extra];
+    if (chain.length + extra.length > MAX_CERTIFICATES) return refuse('x509', [reason('INPUT_TOO_LARGE', `more than ${MAX_CERTIFICATES} certificates`)]);
   } catch (err) {
     return refuse('x509', [materialReason(err)]);
   }
@@ -63,7 +70,7 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
   }
   const revocation: RevocationSources = { crls, ocspResponses: input.ocspResponses ?? [], ...(input.fetcher ? { fetcher: input.fetcher } : {}) };
   const maxDepth = input.maxDepth ?? DEFAULT_MAX_DEPTH;
-  const policy: PathPolicy = { at, eku: input.eku ?? 'clientAuth', maxDepth, ...(input.expectedName ? { expectedName: input.expectedName } : {}) };
+  const policy: PathPolicy = { at, eku: input.eku ?? 'clientAuth', ...(input.expectedName ? { expectedName: input.expectedName } : {}) };
 
   const built = buildPaths(leaf, intermediates, trust, maxDepth);
   let firstFailure: Reason[] | undefined;
@@ -179,7 +186,6 @@ function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: Parsed
 interface PathPolicy {
   at: Date;
   eku: EkuRequirement;
-  maxDepth: number;
   expectedName?: ExpectedName;
 }
 
@@ -310,6 +316,3 @@ async function accepted(path: ParsedCert[], revocation: string[]): Promise<Verif
     },
   };
 }
-
-/** Exposed for the SPIFFE verifier, which validates an X.509-SVID with the same path rules. */
-export { parseCertificate };

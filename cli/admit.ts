@@ -12,6 +12,7 @@ import {
   verifyAnchor,
 } from '../anchors/index';
 import type { AnchorInput, VerificationResult } from '../anchors/index';
+import { MAX_MATERIAL_BYTES } from '../anchors/x509';
 
 export interface Io {
   out: (text: string) => void;
@@ -21,7 +22,6 @@ export interface Io {
 const defaultIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
 export const EXIT = { accepted: 0, refused: 1, usage: 2 } as const;
-export const MAX_MATERIAL_BYTES = 1024 * 1024;
 
 /** A mistake in how the command was called or an input that cannot be read: exit 2. */
 class UsageError extends Error {}

@@ -167,7 +167,7 @@ const hostile: Case[] = [
     const { key, challenge } = await setup();
     return check('this is not a jwt', key, challenge);
   }],
-  ['oversized token', 'JWT_MALFORMED', async () => {
+  ['oversized token', 'INPUT_TOO_LARGE', async () => {
     const { key, challenge } = await setup();
     return check(`${'a'.repeat(20_000)}.b.c`, key, challenge);
   }],

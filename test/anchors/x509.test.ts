@@ -72,6 +72,11 @@ const hostile: Case[] = [
     const h = await hierarchy();
     return { chain: Buffer.concat([h.leaf.der, Buffer.from([0, 0])]), trustStore: [h.root.pem] };
   }],
+  ['a 2 MB chain', 'INPUT_TOO_LARGE', async () => ({ chain: Buffer.alloc(2 * 1024 * 1024, 0x41), trustStore: [(await hierarchy()).root.pem] })],
+  ['300 copies of the intermediate', 'INPUT_TOO_LARGE', async () => {
+    const h = await hierarchy();
+    return { chain: h.leaf.pem + h.intermediate.pem.repeat(300), trustStore: [h.root.pem] };
+  }],
   ['truncated chain (intermediate missing)', 'CERT_UNTRUSTED', async () => {
     const h = await hierarchy();
     return { chain: h.leaf.pem, trustStore: [h.root.pem] };
