@@ -1,7 +1,6 @@
 // Name syntax and matching for subjectAltName, name constraints (RFC 5280 4.2.1.10) and the
 // expected-identity check. Only SAN names identify the peer; the subject CN is never used as a name.
 import { isIP } from 'node:net';
-import { AsnConvert } from '@peculiar/asn1-schema';
 import type { GeneralName, GeneralSubtree, Name } from '@peculiar/asn1-x509';
 import type { ParsedCert, Subtrees } from './x509-cert';
 
@@ -68,14 +67,15 @@ function emailMatches(address: string, constraint: string): boolean {
   return c.startsWith('.') ? domain.endsWith(c) : domain === c;
 }
 
-function uriMatches(uri: string, constraint: string): boolean {
+/** A URI without a DNS host cannot be placed in a URI subtree: it is outside every permission and inside every exclusion. */
+function uriMatches(uri: string, constraint: string, forExclusion: boolean): boolean {
   let host: string;
   try {
     host = new URL(uri).hostname.toLowerCase();
   } catch {
-    return false;
+    return forExclusion;
   }
-  if (host === '' || isIP(host.replace(/^\[|\]$/g, '')) !== 0) return false;
+  if (host === '' || isIP(host.replace(/^\[|\]$/g, '')) !== 0) return forExclusion;
   const c = constraint.toLowerCase();
   return c.startsWith('.') ? host.endsWith(c) : host === c;
 }
@@ -112,12 +112,24 @@ function ipMatches(address: Uint8Array, constraint: Uint8Array): boolean {
   return true;
 }
 
-function rdns(name: Name): Buffer[] {
-  return name.map((rdn) => Buffer.from(AsnConvert.serialize(rdn)));
+/**
+ * RDNs compared as RFC 5280 7.1 asks (case-insensitive, whitespace-folded, whatever the string type), so a
+ * different encoding of an excluded name cannot slip past the exclusion. Non-string values compare as DER.
+ */
+function rdns(name: Name): string[] {
+  return name.map((rdn) =>
+    rdn
+      .map((atv) => {
+        const text = atv.value.anyValue ? `#${Buffer.from(atv.value.anyValue).toString('hex')}` : atv.value.toString().trim().replace(/\s+/g, ' ').toLowerCase();
+        return `${atv.type}=${text}`;
+      })
+      .sort()
+      .join('+'),
+  );
 }
 
-function dnMatches(name: Buffer[], constraint: Buffer[]): boolean {
-  return constraint.length <= name.length && constraint.every((rdn, i) => rdn.equals(name[i]!));
+function dnMatches(name: string[], constraint: string[]): boolean {
+  return constraint.length <= name.length && constraint.every((rdn, i) => rdn === name[i]);
 }
 
 type Kind = 'dns' | 'email' | 'ip' | 'uri' | 'dn' | 'other';
@@ -136,7 +148,7 @@ const MAX_COMPARISONS = 250_000;
 
 /** Undefined when `cert` satisfies `nc`; otherwise the first violation. */
 export function nameConstraintViolation(cert: ParsedCert, nc: Subtrees): string | undefined {
-  const names: { kind: Kind; value: GeneralName | Buffer[] }[] = (cert.san ?? []).map((n) => ({ kind: kindOf(n), value: n }));
+  const names: { kind: Kind; value: GeneralName | string[] }[] = (cert.san ?? []).map((n) => ({ kind: kindOf(n), value: n }));
   if (cert.subject.length > 0) names.push({ kind: 'dn', value: rdns(cert.subject) });
 
   const total = (nc.permitted.length + nc.excluded.length) * names.length;
@@ -151,7 +163,7 @@ export function nameConstraintViolation(cert: ParsedCert, nc: Subtrees): string 
   const permitted = typed(nc.permitted, nc.permittedIps, 'permitted');
   const excluded = typed(nc.excluded, nc.excludedIps, 'excluded');
 
-  const matches = (name: { kind: Kind; value: GeneralName | Buffer[] }, c: (typeof permitted)[number], forExclusion: boolean): boolean => {
+  const matches = (name: { kind: Kind; value: GeneralName | string[] }, c: (typeof permitted)[number], forExclusion: boolean): boolean => {
     const n = name.value;
     if (name.kind === 'dn') {
       const nameRdns = Array.isArray(n) ? n : rdns(n.directoryName!);
@@ -164,7 +176,7 @@ export function nameConstraintViolation(cert: ParsedCert, nc: Subtrees): string 
       case 'email':
         return emailMatches(g.rfc822Name!, c.base.rfc822Name!);
       case 'uri':
-        return uriMatches(g.uniformResourceIdentifier!, c.base.uniformResourceIdentifier!);
+        return uriMatches(g.uniformResourceIdentifier!, c.base.uniformResourceIdentifier!, forExclusion);
       case 'ip': {
         const bytes = ipToBytes(g.iPAddress!);
         return bytes !== undefined && c.ip !== undefined && ipMatches(bytes, c.ip);
@@ -189,7 +201,7 @@ export function nameConstraintViolation(cert: ParsedCert, nc: Subtrees): string 
   return undefined;
 }
 
-function describe(name: { kind: Kind; value: GeneralName | Buffer[] }): string {
+function describe(name: { kind: Kind; value: GeneralName | string[] }): string {
   if (Array.isArray(name.value)) return 'the subject name';
   const g = name.value;
   return `${name.kind} name "${g.dNSName ?? g.rfc822Name ?? g.iPAddress ?? g.uniformResourceIdentifier ?? 'directoryName'}"`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { NameConstraints, GeneralSubtree, GeneralSubtrees, GeneralName } from '@peculiar/asn1-x509';
+import { AttributeTypeAndValue, AttributeValue, GeneralName, GeneralSubtree, GeneralSubtrees, Name, NameConstraints, RelativeDistinguishedName } from '@peculiar/asn1-x509';
 import { normalizeFingerprint, verifyX509 } from '../../anchors/index';
 import type { VerificationResult } from '../../anchors/index';
 import type { X509Input } from '../../anchors/x509';
@@ -12,11 +12,19 @@ async function verify(input: Partial<X509Input> & { chain: X509Input['chain']; t
   return verifyX509({ at: AT, ...input });
 }
 
-function nameConstraints(opts: { permittedDns?: string[]; excludedDns?: string[] }): Uint8Array {
-  const subtrees = (names: string[]) => new GeneralSubtrees(names.map((n) => new GeneralSubtree({ base: new GeneralName({ dNSName: n }) })));
+function nameConstraints(opts: { permittedDns?: string[]; excludedDns?: string[]; excludedOrg?: string; excludedUri?: string }): Uint8Array {
+  const subtrees = (names: GeneralName[]) => new GeneralSubtrees(names.map((base) => new GeneralSubtree({ base })));
+  const excluded = [
+    ...(opts.excludedDns ?? []).map((n) => new GeneralName({ dNSName: n })),
+    ...(opts.excludedUri ? [new GeneralName({ uniformResourceIdentifier: opts.excludedUri })] : []),
+    // UTF8String, where the certificates carry PrintableString: the comparison must not depend on the encoding.
+    ...(opts.excludedOrg
+      ? [new GeneralName({ directoryName: new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: '2.5.4.10', value: new AttributeValue({ utf8String: opts.excludedOrg }) })])]) })]
+      : []),
+  ];
   const nc = new NameConstraints({
-    ...(opts.permittedDns ? { permittedSubtrees: subtrees(opts.permittedDns) } : {}),
-    ...(opts.excludedDns ? { excludedSubtrees: subtrees(opts.excludedDns) } : {}),
+    ...(opts.permittedDns ? { permittedSubtrees: subtrees(opts.permittedDns.map((n) => new GeneralName({ dNSName: n }))) } : {}),
+    ...(excluded.length > 0 ? { excludedSubtrees: subtrees(excluded) } : {}),
   });
   return new Uint8Array(AsnConvert.serialize(nc));
 }
@@ -172,6 +180,14 @@ const hostile: Case[] = [
   }],
   ['wildcard SAN covering an excluded name', 'CERT_NAME_CONSTRAINTS_VIOLATED', async () => {
     const h = await hierarchy({ san: [{ type: 'dns', value: '*.partner.example' }] }, { extra: [{ oid: '2.5.29.30', critical: true, der: nameConstraints({ excludedDns: ['admin.partner.example'] }) }] });
+    return { chain: h.leaf.pem + h.intermediate.pem, trustStore: [h.root.pem] };
+  }],
+  ['subject in an excluded directory name written in another case and encoding', 'CERT_NAME_CONSTRAINTS_VIOLATED', async () => {
+    const h = await hierarchy({ subject: 'O=Evil Corp' }, { extra: [{ oid: '2.5.29.30', critical: true, der: nameConstraints({ excludedOrg: 'EVIL  corp' }) }] });
+    return { chain: h.leaf.pem + h.intermediate.pem, trustStore: [h.root.pem] };
+  }],
+  ['URI SAN with an IP host under an excluded URI subtree', 'CERT_NAME_CONSTRAINTS_VIOLATED', async () => {
+    const h = await hierarchy({ san: [{ type: 'url', value: 'https://10.0.0.1/partner' }] }, { extra: [{ oid: '2.5.29.30', critical: true, der: nameConstraints({ excludedUri: '.internal.example' }) }] });
     return { chain: h.leaf.pem + h.intermediate.pem, trustStore: [h.root.pem] };
   }],
   ['--dns-name not in the SAN', 'CERT_NAME_MISMATCH', async () => {
