@@ -63,4 +63,5 @@ export type { Challenge, ReplayStore } from './challenge';
 export { certificateFingerprint, keyFingerprint, normalizeFingerprint } from './fingerprint';
 export { ALLOWED_ALGORITHMS } from './jwk';
 export { parseSpiffeId, parseTrustBundle } from './spiffe';
+export type { TrustBundle } from './spiffe';
 export { verifyAssertion, verifyOidc, verifySpiffe, verifyX509 };

@@ -68,6 +68,12 @@ export const REASONS = {
   URL_RESPONSE_TOO_LARGE: 'The document at the URL is larger than Admit accepts.',
   URL_FETCH_FAILED: 'The document at the URL could not be retrieved (the server answered with an error); check the URL.',
 
+  // Deployment trust configuration
+  TRUST_STORE_NOT_CONFIGURED: 'This Admit deployment has no trust store for client certificates yet; use another anchor kind or ask the platform team to configure one.',
+  SPIFFE_TRUST_DOMAIN_NOT_TRUSTED: 'Admit does not federate with this SPIFFE trust domain; ask the platform team to add its trust bundle.',
+  OIDC_ISSUER_NOT_TRUSTED: 'Admit does not accept workload tokens from this issuer; ask the platform team to allow it.',
+  ANCHOR_KEY_WITHDRAWN: 'The registered key is no longer published at its JWKS URL; if you rotated it, rotate the anchor in Admit too.',
+
   // Registry
   ANCHOR_IN_USE: 'This trust anchor is already registered to another participant; each key or certificate may belong to only one participant, so generate a new one.',
 } as const;

@@ -57,6 +57,22 @@ const schema = z.object({
   PORT: port.default(3000),
   ADMIT_PUBLIC_URL: optionalUrl(['http', 'https']),
 
+  ADMIT_TRUST_STORE: z.string().optional(),
+  ADMIT_SPIFFE_BUNDLES: z.string().optional(),
+  ADMIT_OIDC_WORKLOAD_ISSUERS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+  ADMIT_ANCHOR_AUDIENCE: z.string().optional(),
+  ADMIT_X509_REQUIRE_DOMAIN: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  ADMIT_FETCH_ALLOW: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+
   ADMIT_PAYLOAD_KEY: z
     .string()
     .optional()
@@ -69,6 +85,8 @@ export type Config = z.infer<typeof schema> & {
   /** Where the embedded SMTP sink keeps messages (also read by the outbox). */
   mailDir: string;
   publicUrl: string;
+  /** The `aud` partners' assertions and workload tokens must carry. */
+  anchorAudience: string;
 };
 
 /** Names of variables whose values must never be printed. */
@@ -92,11 +110,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('Invalid configuration:\n  ADMIT_PAYLOAD_KEY: required in production (openssl rand -base64 32)');
   }
   const dataDir = path.resolve(config.ADMIT_DATA_DIR);
+  const publicUrl = config.ADMIT_PUBLIC_URL ?? `http://localhost:${config.PORT}`;
   return {
     ...config,
     ADMIT_DATA_DIR: dataDir,
     mailDir: path.join(dataDir, 'mail'),
-    publicUrl: config.ADMIT_PUBLIC_URL ?? `http://localhost:${config.PORT}`,
+    publicUrl,
+    anchorAudience: config.ADMIT_ANCHOR_AUDIENCE ?? publicUrl,
   };
 }
 

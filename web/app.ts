@@ -3,7 +3,8 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { Registry } from '../registry/client';
 import { validateSignup } from '../domain/signup';
 import { applicationIdFor, workflowIdFor } from '../domain/identity';
-import { partnerLifecycle, stateQuery, type LifecycleState } from '../workflows/partner-lifecycle';
+import { partnerLifecycle } from '../workflows/partner-lifecycle';
+import { stateQuery, type LifecycleState } from '../workflows/messages';
 import { sendProblem } from './problem';
 
 export interface AppDependencies {
