@@ -1,7 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig } from '../config/env';
@@ -10,6 +9,7 @@ import { startLocalPostgres } from '../stack/postgres';
 import { startSmtpSink } from '../mail/sink';
 import { applyMigrations } from '../registry/migrate';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
+import { TEST_PAYLOAD_KEY } from './support/keys';
 
 export const TEMPLATE_DATABASE = 'admit_template';
 
@@ -57,7 +57,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('smtpUrl', sink.url);
   project.provide('mailDir', sink.dir);
   project.provide('workflowBundlePath', workflowBundlePath);
-  project.provide('payloadKey', randomBytes(32).toString('base64'));
+  project.provide('payloadKey', TEST_PAYLOAD_KEY);
   project.provide('scratchDir', scratch);
 
   return async () => {

@@ -16,6 +16,7 @@ import {
   type LifecycleHarness,
 } from '../support/lifecycle';
 import { eventually } from '../support/wait';
+import { recordHistory } from '../support/histories';
 
 let h: LifecycleHarness;
 beforeAll(async () => {
@@ -61,6 +62,7 @@ describe('admission of a LOW-risk application', () => {
     expect(events).toEqual(expect.arrayContaining(['application.registered', 'contact.confirmed', 'anchor.bound', 'admission.approved', 'access.granted']));
     expect((await verifyAuditChain(h.stack.registry)).ok).toBe(true);
     expect((await mailsTo(body.contacts.business.email)).some((m) => /admitted/i.test(m.subject))).toBe(true);
+    await recordHistory(handle, 'low-admitted');
   });
 });
 
@@ -84,6 +86,7 @@ describe('trust-anchor verification inside the lifecycle', () => {
     const admitted = await waitForStage(handle, 'ADMITTED');
     expect(admitted.anchorAttempts.map((a) => a.ok)).toEqual([false, false, true]);
     expect(await h.stack.registry.auditEvent.count({ where: { applicationId, type: 'anchor.refused' } })).toBe(2);
+    await recordHistory(handle, 'anchor-refused-then-resubmitted');
   });
 
   it('refuses an anchor another participant holds, without saying who', async () => {
@@ -146,6 +149,7 @@ describe('admission that needs people', () => {
     const voteEvent = await h.stack.registry.auditEvent.findFirstOrThrow({ where: { applicationId, type: 'admission.vote' } });
     expect(voteEvent.actor).toBe(approvers.ada.subject);
     expect(body.requestedBy).toBe(approvers.sam.email);
+    await recordHistory(handle, 'medium-approved-after-refused-votes');
   });
 
   it('refuses a person in the directory without the approver role', async () => {
@@ -176,6 +180,7 @@ describe('admission that needs people', () => {
     const grant = await h.stack.registry.grant.findFirstOrThrow({ where: { applicationId } });
     expect(grant.approvedBy.sort()).toEqual([approvers.ada.subject, approvers.rui.subject].sort());
     expect(grant.tier).toBe('REGULATED');
+    await recordHistory(handle, 'regulated-two-approvers');
   });
 
   it('a rejection ends the admission with the approver’s reason, and nothing is granted', async () => {
@@ -188,6 +193,7 @@ describe('admission that needs people', () => {
     expect((await h.stack.registry.application.findUniqueOrThrow({ where: { id: applicationId } })).status).toBe('REJECTED');
     await eventually(async () => ((await mailsTo(body.contacts.business.email)).some((m) => /webhooks/.test(m.text)) ? true : undefined));
     await expect(handle.result()).resolves.toMatchObject({ stage: 'REJECTED' });
+    await recordHistory(handle, 'rejected');
   });
 });
 

@@ -78,8 +78,8 @@ export const approvers: Record<'ada' | 'rui' | 'sam', Actor> = Object.fromEntrie
 
 export type SignupOverrides = Partial<ReturnType<typeof signupBody>['application']> & { requestedBy?: string };
 
-export async function signup(h: LifecycleHarness, overrides: SignupOverrides = {}) {
-  const body = signupBody();
+export async function signup(h: LifecycleHarness, overrides: SignupOverrides = {}, identity: { lei?: string; name?: string } = {}) {
+  const body = signupBody(identity);
   const { requestedBy, ...application } = overrides;
   Object.assign(body.application, application);
   if (requestedBy !== undefined) body.requestedBy = requestedBy;
@@ -158,8 +158,8 @@ export async function refusalCode(update: Promise<unknown>): Promise<string> {
 }
 
 /** Signup, contacts and a verified client certificate: the application then waits for its approval. */
-export async function throughAnchor(h: LifecycleHarness, overrides: SignupOverrides = {}) {
-  const started = await signup(h, overrides);
+export async function throughAnchor(h: LifecycleHarness, overrides: SignupOverrides = {}, identity: { lei?: string; name?: string } = {}) {
+  const started = await signup(h, overrides, identity);
   await waitForStage(started.handle, 'AWAITING_CONTACTS');
   await confirmContacts(h, started.handle, started.body);
   await waitForStage(started.handle, 'AWAITING_ANCHOR');
