@@ -4,6 +4,7 @@ import { createRegistry } from '../registry/client';
 import { createMailer } from '../mail/transport';
 import { createActivities } from '../activities';
 import { payloadKey } from '../temporal/connection';
+import { linkSecret } from '../links/link-secret';
 import { connectWorker, createAdmitWorker } from './create-worker';
 
 /** Runs an Admit worker until SIGINT/SIGTERM (Temporal's Runtime handles both). */
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      activities: createActivities({ registry, mailer }),
+      activities: createActivities({ registry, mailer, config, linkSecret: await linkSecret(config) }),
       payloadKey: await payloadKey(config),
     });
     console.error(`worker: polling task queue ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);

@@ -8,6 +8,7 @@ import { createRegistry, type Registry } from '../../registry/client';
 import { createMailer, type Mailer } from '../../mail/transport';
 import { createActivities } from '../../activities';
 import { dataConverter } from '../../temporal/connection';
+import { linkSecret as loadLinkSecret } from '../../links/link-secret';
 import { createAdmitWorker } from '../../worker/create-worker';
 
 // Worker lifecycle chatter drowns test output; warnings and errors still show.
@@ -42,6 +43,9 @@ export interface TestStack {
   databaseUrl: string;
   registry: Registry;
   mailer: Mailer;
+  /** What the in-process worker's activities were configured with. */
+  config: Config;
+  linkSecret: Uint8Array;
   temporal: Client;
   taskQueue: string;
   /** Starts a worker on this file's task queue; stopped by `close()`. */
@@ -58,12 +62,16 @@ export async function createTestStack(): Promise<TestStack> {
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   const temporal = new Client({ connection, dataConverter: dataConverter(payloadKey) });
   const taskQueue = `test-${randomUUID()}`;
+  const config = testConfig();
+  const linkSecret = await loadLinkSecret(config);
   const workers: { worker: Worker; running: Promise<void>; connection: NativeConnection }[] = [];
 
   return {
     databaseUrl,
     registry,
     mailer,
+    config,
+    linkSecret,
     temporal,
     taskQueue,
     async startWorker() {
@@ -72,7 +80,7 @@ export async function createTestStack(): Promise<TestStack> {
         connection: workerConnection,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ registry, mailer }),
+        activities: createActivities({ registry, mailer, config, linkSecret }),
         payloadKey,
         workflowBundle: { codePath: inject('workflowBundlePath') },
       });
