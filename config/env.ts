@@ -1,6 +1,15 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { LifecycleSettings } from '../activities/contract';
+import {
+  DEFAULT_LIFECYCLE_DURATIONS,
+  lifecycleDurationProblems,
+  parseDuration,
+  type LifecycleSetting,
+} from '../domain/durations';
+import { DEFAULT_EXPANSION_POLICY, expansionPolicyProblems, type ExpansionPolicy } from '../domain/expansion';
+import { DEFAULT_RISK_THRESHOLDS, riskThresholdProblems } from '../domain/risk';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -14,6 +23,80 @@ const optionalUrl = (protocols: string[]) =>
     .refine((v) => v === undefined || protocols.some((p) => v.startsWith(`${p}://`)), {
       message: `must start with ${protocols.map((p) => `${p}://`).join(' or ')}`,
     });
+/** Read as text here and parsed in `lifecycleSettingsFrom`, which knows the units and the cross-checks. */
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+/**
+ * The environment variable of every lifecycle setting (domain/durations.ts).
+ * Durations take `15m`, `36h`, `7d`, `2w` or ISO-8601 (`P7D`); the
+ * resubmission limit is a count. Defaults are the domain's production values.
+ */
+export const LIFECYCLE_VARIABLES = {
+  ADMIT_CONTACT_REMINDER: 'contactReminderMs',
+  ADMIT_CONTACT_EXPIRY: 'contactExpiryMs',
+  ADMIT_ANCHOR_SUBMISSION: 'anchorSubmissionMs',
+  ADMIT_APPROVAL_ESCALATION: 'approvalEscalationMs',
+  ADMIT_APPROVAL_EXPIRY: 'approvalExpiryMs',
+  ADMIT_PROBATION: 'probationMs',
+  ADMIT_INACTIVITY: 'inactivityMs',
+  ADMIT_ANCHOR_REVERIFY_EVERY: 'anchorReverificationEveryMs',
+  ADMIT_ANCHOR_EXPIRY_NOTICE: 'anchorExpiryNoticeMs',
+  ADMIT_SUSPENSION_GRACE: 'suspensionGraceMs',
+  ADMIT_RECERTIFY_STRATEGIC: 'recertificationStrategicMs',
+  ADMIT_RECERTIFY_REGULATED: 'recertificationRegulatedMs',
+  ADMIT_CONTRACT_END_NOTICE: 'contractEndNoticeMs',
+  ADMIT_ROTATION_OVERLAP: 'rotationOverlapMs',
+  ADMIT_ANCHOR_RESUBMISSIONS: 'anchorResubmissionLimit',
+} as const satisfies Record<string, LifecycleSetting>;
+
+export const RISK_THRESHOLD_VARIABLES = { ADMIT_RISK_MEDIUM: 'medium', ADMIT_RISK_HIGH: 'high' } as const;
+
+export const EXPANSION_POLICY_VARIABLES = {
+  ADMIT_EXPANSION_MAX_DENIAL_RATE: 'maxDenialRate',
+  ADMIT_EXPANSION_MAX_ERROR_RATE: 'maxErrorRate',
+  ADMIT_EXPANSION_MIN_CALLS: 'minCalls',
+} as const satisfies Record<string, keyof ExpansionPolicy>;
+
+const lifecycleShape = Object.fromEntries(
+  [...Object.keys(LIFECYCLE_VARIABLES), ...Object.keys(RISK_THRESHOLD_VARIABLES), ...Object.keys(EXPANSION_POLICY_VARIABLES)].map((name) => [
+    name,
+    optionalText,
+  ]),
+) as Record<keyof typeof LIFECYCLE_VARIABLES | keyof typeof RISK_THRESHOLD_VARIABLES | keyof typeof EXPANSION_POLICY_VARIABLES, typeof optionalText>;
+
+/** A gateway allowed to POST usage: its name becomes the reports' `source`. */
+export interface GatewayToken {
+  name: string;
+  token: string;
+}
+
+const GATEWAY_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const MIN_GATEWAY_TOKEN_CHARS = 32;
+
+function parseGatewayTokens(value: string | undefined, problems: string[]): GatewayToken[] {
+  if (value === undefined) return [];
+  const tokens: GatewayToken[] = [];
+  for (const [index, pair] of value.split(',').entries()) {
+    const separator = pair.indexOf(':');
+    const name = pair.slice(0, separator).trim();
+    const token = pair.slice(separator + 1).trim();
+    // Messages name the pair by position, never by content: the value is a secret.
+    if (separator < 0 || !GATEWAY_NAME.test(name)) {
+      problems.push(`ADMIT_GATEWAY_TOKENS: pair ${index + 1} must be name:token with a lower-case name (a-z, 0-9, . _ -)`);
+    } else if (token.length < MIN_GATEWAY_TOKEN_CHARS) {
+      problems.push(`ADMIT_GATEWAY_TOKENS: the token of gateway ${name} must be at least ${MIN_GATEWAY_TOKEN_CHARS} characters (openssl rand -base64 32)`);
+    } else if (tokens.some((t) => t.name === name)) {
+      problems.push(`ADMIT_GATEWAY_TOKENS: gateway ${name} is listed twice`);
+    } else {
+      tokens.push({ name, token });
+    }
+  }
+  return tokens;
+}
 
 /**
  * Every environment variable Admit reads, with its default. The README's
@@ -79,6 +162,15 @@ const schema = z.object({
     .refine((v) => v === undefined || Buffer.from(v, 'base64').length === 32, {
       message: 'must be 32 random bytes, base64-encoded (openssl rand -base64 32)',
     }),
+  ADMIT_LINK_SECRET: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || (/^[A-Za-z0-9+/]+={0,2}$/.test(v.trim()) && Buffer.from(v, 'base64').length >= 32), {
+      message: 'must be at least 32 random bytes, base64-encoded (openssl rand -base64 32)',
+    }),
+  ADMIT_GATEWAY_TOKENS: optionalText,
+
+  ...lifecycleShape,
 });
 
 export type Config = z.infer<typeof schema> & {
@@ -87,10 +179,21 @@ export type Config = z.infer<typeof schema> & {
   publicUrl: string;
   /** The `aud` partners' assertions and workload tokens must carry. */
   anchorAudience: string;
+  /** Durations, risk thresholds and expansion policy in force, from the ADMIT_* lifecycle variables. */
+  lifecycle: LifecycleSettings;
+  /** Parsed ADMIT_GATEWAY_TOKENS. */
+  gatewayTokens: GatewayToken[];
 };
 
 /** Names of variables whose values must never be printed. */
-export const SECRET_VARIABLES = ['TEMPORAL_API_KEY', 'ADMIT_PAYLOAD_KEY', 'DATABASE_URL', 'SMTP_URL'] as const;
+export const SECRET_VARIABLES = [
+  'TEMPORAL_API_KEY',
+  'ADMIT_PAYLOAD_KEY',
+  'ADMIT_LINK_SECRET',
+  'ADMIT_GATEWAY_TOKENS',
+  'DATABASE_URL',
+  'SMTP_URL',
+] as const;
 
 export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
@@ -106,9 +209,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const config = parsed.data;
-  if (config.NODE_ENV === 'production' && config.ADMIT_PAYLOAD_KEY === undefined) {
-    throw new ConfigError('Invalid configuration:\n  ADMIT_PAYLOAD_KEY: required in production (openssl rand -base64 32)');
+  const problems: string[] = [];
+  if (config.NODE_ENV === 'production') {
+    // Outside production these are generated once under the data directory; a
+    // generated key on one of several production machines would split them.
+    for (const variable of ['ADMIT_PAYLOAD_KEY', 'ADMIT_LINK_SECRET'] as const) {
+      if (config[variable] === undefined) problems.push(`${variable}: required in production (openssl rand -base64 32)`);
+    }
   }
+  const gatewayTokens = parseGatewayTokens(config.ADMIT_GATEWAY_TOKENS, problems);
+  const lifecycle = lifecycleSettingsFrom(config, problems);
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   const dataDir = path.resolve(config.ADMIT_DATA_DIR);
   const publicUrl = config.ADMIT_PUBLIC_URL ?? `http://localhost:${config.PORT}`;
   return {
@@ -117,7 +228,68 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailDir: path.join(dataDir, 'mail'),
     publicUrl,
     anchorAudience: config.ADMIT_ANCHOR_AUDIENCE ?? publicUrl,
+    lifecycle,
+    gatewayTokens,
   };
+}
+
+/**
+ * The lifecycle settings from their variables over the domain's defaults.
+ * Every problem names the variable to fix, including the cross-checks
+ * (a reminder must come before its expiry).
+ */
+function lifecycleSettingsFrom(config: Record<keyof typeof lifecycleShape, string | undefined>, problems: string[]): LifecycleSettings {
+  const env: Partial<Record<string, string>> = config;
+  const durations = { ...DEFAULT_LIFECYCLE_DURATIONS };
+  for (const [variable, setting] of Object.entries(LIFECYCLE_VARIABLES)) {
+    const raw = env[variable];
+    if (raw === undefined) continue;
+    if (setting === 'anchorResubmissionLimit') {
+      if (/^\d+$/.test(raw) && Number.isSafeInteger(Number(raw))) durations[setting] = Number(raw);
+      else problems.push(`${variable}: ${JSON.stringify(raw)} is not a whole number (e.g. 3)`);
+      continue;
+    }
+    try {
+      durations[setting] = parseDuration(raw);
+    } catch (error) {
+      problems.push(`${variable}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const variableOf = Object.fromEntries(Object.entries(LIFECYCLE_VARIABLES).map(([variable, setting]) => [setting, variable]));
+  for (const problem of lifecycleDurationProblems(durations)) {
+    problems.push(`${problem.replace(/\b[a-zA-Z]+Ms\b|\banchorResubmissionLimit\b/g, (setting) => variableOf[setting] ?? setting)}`);
+  }
+
+  const riskThresholds = { ...DEFAULT_RISK_THRESHOLDS };
+  for (const [variable, key] of Object.entries(RISK_THRESHOLD_VARIABLES)) {
+    const raw = env[variable];
+    if (raw === undefined) continue;
+    const value = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || value <= 0) problems.push(`${variable}: ${JSON.stringify(raw)} is not a positive number (a risk score, e.g. 10)`);
+    else riskThresholds[key] = value;
+  }
+  if (riskThresholdProblems(riskThresholds).includes('medium must be below high')) {
+    problems.push(`ADMIT_RISK_MEDIUM (${riskThresholds.medium}) must be below ADMIT_RISK_HIGH (${riskThresholds.high})`);
+  }
+
+  const expansionPolicy: ExpansionPolicy = { ...DEFAULT_EXPANSION_POLICY };
+  for (const [variable, key] of Object.entries(EXPANSION_POLICY_VARIABLES)) {
+    const raw = env[variable];
+    if (raw === undefined) continue;
+    const value = Number(raw);
+    const valid = key === 'minCalls' ? /^\d+$/.test(raw) && Number.isSafeInteger(value) : /^\d+(\.\d+)?$/.test(raw) && value <= 1;
+    if (!valid) {
+      problems.push(
+        `${variable}: ${JSON.stringify(raw)} is not ${key === 'minCalls' ? 'a whole number of calls (e.g. 500)' : 'a fraction of calls between 0 and 1 (e.g. 0.01 for 1%)'}`,
+      );
+    } else {
+      expansionPolicy[key] = value;
+    }
+  }
+  // Defence in depth: the per-variable checks above should make this empty.
+  for (const problem of expansionPolicyProblems(expansionPolicy)) problems.push(`expansion policy: ${problem}`);
+
+  return { durations, riskThresholds, expansionPolicy };
 }
 
 /** A view of the configuration safe to log: secrets and credentials in URLs are masked. */

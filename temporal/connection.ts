@@ -1,9 +1,8 @@
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { required, type Config } from '../config/env';
+import { generatedOnceKey } from '../config/key-file';
 import { EncryptionCodec } from './codec';
 
 /**
@@ -13,19 +12,7 @@ import { EncryptionCodec } from './codec';
  */
 export async function payloadKey(config: Config): Promise<Buffer> {
   if (config.ADMIT_PAYLOAD_KEY !== undefined) return Buffer.from(config.ADMIT_PAYLOAD_KEY, 'base64');
-  const file = path.join(config.ADMIT_DATA_DIR, 'payload.key');
-  try {
-    return Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  await mkdir(config.ADMIT_DATA_DIR, { recursive: true });
-  const key = randomBytes(32);
-  await writeFile(file, key.toString('base64'), { mode: 0o600, flag: 'wx' }).catch(async (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EEXIST') throw error;
-  });
-  await chmod(file, 0o600);
-  return Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
+  return generatedOnceKey(path.join(config.ADMIT_DATA_DIR, 'payload.key'), 32);
 }
 
 export function dataConverter(key: Buffer): DataConverter {

@@ -81,8 +81,10 @@ interface InternalState {
   primaryDomain: string;
   /** The requester and every contact: none of them may approve this application. */
   requesterEmails: string[];
-  confirmations: { role: ContactRoleKey; tokenHash: string; expiresAt: string; used: boolean }[];
+  confirmations: { role: ContactRoleKey; tokenHash: string; expiresAt: string; used: boolean; superseded: boolean }[];
   contactRound: number;
+  /** True while links are being mailed: a link can reach a mailbox before its hash reaches the workflow. */
+  sendingConfirmations: boolean;
   nextReminderAt: string | null;
   anchorDeadline: string | null;
   anchorSubmissionsLeft: number;
@@ -177,6 +179,7 @@ export class PartnerLifecycle {
       requesterEmails: [input.signup.requestedBy, contacts.business.email, contacts.technical.email, contacts.security.email],
       confirmations: [],
       contactRound: 0,
+      sendingConfirmations: false,
       nextReminderAt: null,
       anchorDeadline: null,
       anchorSubmissionsLeft: settings.durations.anchorResubmissionLimit + 1,
@@ -275,14 +278,22 @@ export class PartnerLifecycle {
 
   private async sendConfirmations(roles: ContactRoleKey[]): Promise<void> {
     const deadline = this.state.contactsDeadline ?? nowIso();
-    const sent = await mail.sendContactConfirmations({
-      applicationId: this.state.applicationId,
-      roles,
-      round: this.internal.contactRound,
-      expiresAt: deadline,
-    });
+    this.internal.sendingConfirmations = true;
+    let sent;
+    try {
+      sent = await mail.sendContactConfirmations({
+        applicationId: this.state.applicationId,
+        roles,
+        round: this.internal.contactRound,
+        expiresAt: deadline,
+      });
+    } finally {
+      this.internal.sendingConfirmations = false;
+    }
     for (const { role, tokenHash } of sent) {
-      this.internal.confirmations.push({ role, tokenHash, expiresAt: deadline, used: false });
+      // A reminder's link replaces the role's earlier ones.
+      for (const earlier of this.internal.confirmations) if (earlier.role === role) earlier.superseded = true;
+      this.internal.confirmations.push({ role, tokenHash, expiresAt: deadline, used: false, superseded: false });
     }
     this.internal.contactRound += 1;
     const reminder = addMs(nowIso(), this.durations.contactReminderMs);
@@ -314,13 +325,18 @@ export class PartnerLifecycle {
     }
   }
 
-  validateContactConfirmation(input: ContactConfirmationInput): void {
+  validateContactConfirmation(input: ContactConfirmationInput, linksInFlight = this.internal.sendingConfirmations): void {
     const issued = this.internal.confirmations.find((c) => c.tokenHash === input?.tokenHash);
+    // A link being mailed right now is checked by the handler once its hash has arrived.
+    if (issued === undefined && linksInFlight) return;
     if (issued === undefined || issued.role !== input.role) {
       refuse(UPDATE_REFUSALS.CONFIRMATION_INVALID, 'This confirmation link is not valid for this application.');
     }
     if (issued.used || this.state.contacts[issued.role].confirmedAt !== null) {
       refuse(UPDATE_REFUSALS.CONFIRMATION_USED, `The ${issued.role} contact has already confirmed; this link cannot be used again.`);
+    }
+    if (issued.superseded) {
+      refuse(UPDATE_REFUSALS.CONFIRMATION_EXPIRED, 'A newer confirmation link was sent to you; use the link in the latest email.');
     }
     if (this.state.stage !== 'AWAITING_CONTACTS') {
       refuse(UPDATE_REFUSALS.CONFIRMATION_EXPIRED, 'Contact confirmation for this application has closed.');
@@ -331,7 +347,8 @@ export class PartnerLifecycle {
   }
 
   async confirmContact(input: ContactConfirmationInput): Promise<{ role: ContactRoleKey; allConfirmed: boolean }> {
-    this.validateContactConfirmation(input);
+    await condition(() => !this.internal.sendingConfirmations);
+    this.validateContactConfirmation(input, false);
     const issued = this.internal.confirmations.find((c) => c.tokenHash === input.tokenHash);
     if (issued === undefined) refuse(UPDATE_REFUSALS.CONFIRMATION_INVALID, 'Unknown confirmation link.');
     issued.used = true;
@@ -511,7 +528,6 @@ export class PartnerLifecycle {
   // ── Stage 4: risk tier and approval ─────────────────────────────────────
 
   private async enterApproval(): Promise<void> {
-    await this.transition('AWAITING_APPROVAL', 'trust anchor verified');
     const required = openApprovalStage({ tier: this.state.tier, requesterEmails: this.internal.requesterEmails }).required;
     if (required === 0) {
       // LOW: the tier's pre-approved template decides; no person is needed.
@@ -525,10 +541,19 @@ export class PartnerLifecycle {
       });
       return this.admit([]);
     }
-    await this.openApproval('admission', required);
+    // The stage is ready to take votes before anyone can see it is waiting for them.
+    await this.prepareApproval('admission', required);
+    await this.transition('AWAITING_APPROVAL', 'trust anchor verified');
+    await this.announceApproval();
   }
 
   private async openApproval(purpose: OpenApproval['purpose'], required: number, extra: Partial<OpenApproval> = {}): Promise<void> {
+    await this.prepareApproval(purpose, required, extra);
+    await this.upsertSearchAttributes();
+    await this.announceApproval();
+  }
+
+  private async prepareApproval(purpose: OpenApproval['purpose'], required: number, extra: Partial<OpenApproval> = {}): Promise<void> {
     this.internal.directory = await registry.loadApproverDirectory();
     const openedAt = nowIso();
     this.internal.approval = {
@@ -542,13 +567,23 @@ export class PartnerLifecycle {
     };
     this.publishApproval();
     this.refreshWaitingFor();
-    await this.upsertSearchAttributes();
+  }
+
+  private async announceApproval(): Promise<void> {
+    const approval = this.internal.approval;
+    if (approval === null) return;
     await mail.notify({
       applicationId: this.state.applicationId,
       to: ['approvers'],
-      template: purpose === 'recertification' ? 'recertification-due' : 'approval-requested',
-      data: { purpose, tier: this.state.tier, required, scopes: extra.scopes ?? this.state.requestedScopes, expiresAt: this.internal.approval.expiresAt },
-      idempotencyKey: `${this.workflowId}:approval-opened:${purpose}:${openedAt}`,
+      template: approval.purpose === 'recertification' ? 'recertification-due' : 'approval-requested',
+      data: {
+        purpose: approval.purpose,
+        tier: this.state.tier,
+        required: approval.state.required,
+        scopes: approval.scopes ?? this.state.requestedScopes,
+        expiresAt: approval.expiresAt,
+      },
+      idempotencyKey: `${this.workflowId}:approval-opened:${approval.purpose}:${approval.openedAt}`,
     });
   }
 

@@ -17,10 +17,13 @@ const compose = parse(await readFile(path.join(REPO_ROOT, 'docker-compose.yml'),
 };
 const admitServices = Object.entries(compose.services).filter(([, s]) => s.build !== undefined);
 
-/** What compose would substitute for `${VAR:?message}` when the operator sets it. */
+/** What compose would substitute for the operator's secrets (`${VAR:?message}`) when they are set. */
 function resolved(environment: Record<string, string | number>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(environment).map(([k, v]) => [k, String(v).replace(/\$\{ADMIT_PAYLOAD_KEY[^}]*\}/, Buffer.alloc(32, 7).toString('base64'))]),
+    Object.entries(environment).map(([k, v]) => [
+      k,
+      String(v).replace(/\$\{ADMIT_(PAYLOAD_KEY|LINK_SECRET)[^}]*\}/, Buffer.alloc(32, 7).toString('base64')),
+    ]),
   );
 }
 

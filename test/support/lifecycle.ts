@@ -22,7 +22,7 @@ import {
   type Stage,
 } from '../../workflows/messages';
 import type { partnerLifecycle } from '../../workflows/partner-lifecycle';
-import { createTestStack, type TestStack } from './stack';
+import { createTestStack, type TestStack, type TestStackOptions } from './stack';
 import { signupBody } from './signups';
 import { eventually } from './wait';
 import { makeCert, type Issued } from '../anchors/fixtures';
@@ -54,12 +54,12 @@ async function partnerCa(): Promise<{ root: Issued; issuing: Issued; storeFile: 
  * A worker configured as a deployment would be (real registry, SMTP, verifiers
  * with a partner CA in the trust store, seeded approvers) and the HTTP service.
  */
-export async function createLifecycleHarness(env: Record<string, string> = {}): Promise<LifecycleHarness> {
+export async function createLifecycleHarness(env: Record<string, string> = {}, options: TestStackOptions = {}): Promise<LifecycleHarness> {
   const ca = await partnerCa();
-  const stack = await createTestStack({ ADMIT_TRUST_STORE: ca.storeFile, ...env });
+  const stack = await createTestStack({ ADMIT_TRUST_STORE: ca.storeFile, ...env }, options);
   await seedDevelopmentApprovers(stack.registry);
   await stack.startWorker();
-  const app = buildApp({ temporal: stack.temporal, registry: stack.registry, taskQueue: stack.taskQueue, linkSecret: stack.linkSecret });
+  const app = buildApp({ temporal: stack.temporal, registry: stack.registry, taskQueue: stack.taskQueue });
   return {
     stack,
     app,

@@ -7,7 +7,9 @@ import { loadConfig, type Config } from '../../config/env';
 import { createRegistry, type Registry } from '../../registry/client';
 import { createMailer, type Mailer } from '../../mail/transport';
 import { createActivities } from '../../activities';
+import { loadAnchorTrust } from '../../activities/anchor-trust';
 import { dataConverter } from '../../temporal/connection';
+import { linkSecret as loadLinkSecret } from '../../links/link-secret';
 import { createAdmitWorker } from '../../worker/create-worker';
 
 // Worker lifecycle chatter drowns test output; warnings and errors still show.
@@ -42,6 +44,9 @@ export interface TestStack {
   databaseUrl: string;
   registry: Registry;
   mailer: Mailer;
+  /** What the in-process worker's activities were configured with. */
+  config: Config;
+  linkSecret: Uint8Array;
   temporal: Client;
   taskQueue: string;
   /** Starts a worker on this file's task queue; stopped by `close()`. */
@@ -49,30 +54,44 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-/** Registry, mailer, Temporal client and an in-process worker for one test file. */
-export async function createTestStack(): Promise<TestStack> {
+export interface TestStackOptions {
+  /** Another Temporal server than the suite's (e.g. one with special dynamic config). */
+  temporalAddress?: string;
+}
+
+/**
+ * Registry, mailer, Temporal client and an in-process worker for one test
+ * file; `env` configures the worker as environment variables would.
+ */
+export async function createTestStack(env: Record<string, string> = {}, options: TestStackOptions = {}): Promise<TestStack> {
+  const temporalAddress = options.temporalAddress ?? inject('temporalAddress');
   const databaseUrl = await createTestDatabase();
   const registry = createRegistry(databaseUrl, { maxConnections: 5 });
   const mailer = createMailer(inject('smtpUrl'), 'Admit tests <admit@localhost>');
   const payloadKey = Buffer.from(inject('payloadKey'), 'base64');
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const connection = await Connection.connect({ address: temporalAddress });
   const temporal = new Client({ connection, dataConverter: dataConverter(payloadKey) });
   const taskQueue = `test-${randomUUID()}`;
+  const config = testConfig({ TEMPORAL_ADDRESS: temporalAddress, ...env });
+  const linkSecret = await loadLinkSecret(config);
+  const trust = await loadAnchorTrust(config);
   const workers: { worker: Worker; running: Promise<void>; connection: NativeConnection }[] = [];
 
   return {
     databaseUrl,
     registry,
     mailer,
+    config,
+    linkSecret,
     temporal,
     taskQueue,
     async startWorker() {
-      const workerConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+      const workerConnection = await NativeConnection.connect({ address: temporalAddress });
       const worker = await createAdmitWorker({
         connection: workerConnection,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ registry, mailer }),
+        activities: createActivities({ registry, mailer, config, linkSecret, trust }),
         payloadKey,
         workflowBundle: { codePath: inject('workflowBundlePath') },
       });
