@@ -5,6 +5,8 @@ import { validateSignup } from '../domain/signup';
 import { applicationIdFor, workflowIdFor } from '../domain/identity';
 import { partnerLifecycle, stateQuery, type LifecycleState } from '../workflows/partner-lifecycle';
 import { sendProblem } from './problem';
+import type { GatewayToken } from '../config/env';
+import { registerUsageRoute } from './usage-route';
 
 export interface AppDependencies {
   temporal: Client;
@@ -14,6 +16,8 @@ export interface AppDependencies {
   now?: () => Date;
   /** Request logging (method, URL, status; never bodies). Off unless given. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Gateways allowed to POST /usage (ADMIT_GATEWAY_TOKENS); none means every report is refused. */
+  gatewayTokens?: readonly GatewayToken[];
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -45,6 +49,8 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   );
 
   app.get('/healthz', async () => ({ ok: true }));
+
+  registerUsageRoute(app, { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [] });
 
   app.post('/signup', async (request, reply) => {
     const validation = validateSignup(request.body, now());
