@@ -20,7 +20,7 @@ const isoInstant = z.iso.datetime({ offset: true });
 
 const reportSchema = z
   .object({
-    clientId: z.string().trim().min(1).max(200),
+    clientId: z.string().trim().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
     intervalStart: isoInstant,
     intervalEnd: isoInstant,
     calls: count,
@@ -67,40 +67,39 @@ export async function ingestUsageBatch(registry: Registry, source: string, repor
 
   const errors: UsageRowError[] = [];
   const rows: z.output<typeof reportSchema>[] = [];
+  /** Row index of each (client, interval start) seen, to report repeats against the first. */
+  const firstIndex = new Map<string, number>();
   batch.data.forEach((raw, index) => {
     const parsed = reportSchema.safeParse(raw);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) errors.push({ field: ['reports', index, ...issue.path].join('.'), message: issue.message });
-    } else {
-      rows.push(parsed.data);
+      return;
     }
-  });
-  const seen = new Map<string, number>();
-  batch.data.forEach((raw, index) => {
-    const row = reportSchema.safeParse(raw);
-    if (!row.success) return;
-    const key = `${row.data.clientId}\u0000${new Date(row.data.intervalStart).toISOString()}`;
-    const first = seen.get(key);
-    if (first !== undefined) errors.push({ field: `reports.${index}`, message: `repeats reports.${first} (same clientId and intervalStart)` });
-    else seen.set(key, index);
+    const key = `${parsed.data.clientId}\u0000${new Date(parsed.data.intervalStart).toISOString()}`;
+    const first = firstIndex.get(key);
+    if (first !== undefined) {
+      errors.push({ field: `reports.${index}`, message: `repeats reports.${first} (same clientId and intervalStart)` });
+      return;
+    }
+    firstIndex.set(key, index);
+    rows.push(parsed.data);
   });
 
-  const clientIds = [...new Set(rows.map((r) => r.clientId))];
   return registry.$transaction(async (tx) => {
+    const clientIds = [...new Set(rows.map((r) => r.clientId))];
     const credentials = await tx.clientCredential.findMany({
       where: { clientId: { in: clientIds } },
       select: { clientId: true, applicationId: true, status: true },
     });
     const byClient = new Map(credentials.map((c) => [c.clientId, c]));
-    batch.data.forEach((raw, index) => {
-      const clientId = (raw as { clientId?: unknown } | null)?.clientId;
-      if (typeof clientId !== 'string' || !clientIds.includes(clientId.trim())) return;
-      const credential = byClient.get(clientId.trim());
+    for (const [key, index] of firstIndex) {
+      const clientId = key.slice(0, key.indexOf('\u0000'));
+      const credential = byClient.get(clientId);
       // Revoked clients are refused like unknown ones: the gateway should not be letting them through.
       if (credential === undefined || credential.status === 'REVOKED') {
         errors.push({ field: `reports.${index}.clientId`, message: credential === undefined ? 'is not a known client' : 'is revoked' });
       }
-    });
+    }
     if (errors.length > 0) throw new UsageBatchRejected(errors.sort((a, b) => compareFields(a.field, b.field)));
 
     const column = <T>(pick: (r: (typeof rows)[number]) => T): T[] => rows.map(pick);
