@@ -6,6 +6,8 @@ import { applicationIdFor, workflowIdFor } from '../domain/identity';
 import { partnerLifecycle } from '../workflows/partner-lifecycle';
 import { stateQuery, type LifecycleState } from '../workflows/messages';
 import { sendProblem } from './problem';
+import type { GatewayToken } from '../config/env';
+import { registerUsageRoute } from './usage-route';
 
 export interface AppDependencies {
   temporal: Client;
@@ -15,6 +17,8 @@ export interface AppDependencies {
   now?: () => Date;
   /** Request logging (method, URL, status; never bodies). Off unless given. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Gateways allowed to POST /usage (ADMIT_GATEWAY_TOKENS); none means every report is refused. */
+  gatewayTokens?: readonly GatewayToken[];
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -46,6 +50,8 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   );
 
   app.get('/healthz', async () => ({ ok: true }));
+
+  registerUsageRoute(app, { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [] });
 
   app.post('/signup', async (request, reply) => {
     const validation = validateSignup(request.body, now());

@@ -10,7 +10,13 @@ async function main(): Promise<void> {
   );
   const connection = await connectTemporal(config);
   const temporal = await createTemporalClient(config, connection);
-  const app = buildApp({ temporal, registry, taskQueue: config.TEMPORAL_TASK_QUEUE, logLevel: config.LOG_LEVEL });
+  const app = buildApp({
+    temporal,
+    registry,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    logLevel: config.LOG_LEVEL,
+    gatewayTokens: config.gatewayTokens,
+  });
   await app.listen({ host: config.ADMIT_HTTP_HOST, port: config.PORT });
   console.error(`web: listening on http://${config.ADMIT_HTTP_HOST}:${config.PORT}`);
   const shutdown = async (): Promise<void> => {

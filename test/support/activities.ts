@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { inject } from 'vitest';
 import type { Registry } from '../../registry/client';
 import { createMailer, type Mailer } from '../../mail/transport';
@@ -96,7 +98,7 @@ export async function bindTestAnchor(
 
 /** Messages the sink received for `address` (the sink is shared by every test file). */
 export async function mailTo(address: string): Promise<StoredMessage[]> {
-  return (await readMailbox(inject('mailDir'))).filter((m) => m.envelopeTo.includes(address.toLowerCase()) || m.envelopeTo.includes(address));
+  return (await readMailbox(inject('mailDir'))).filter((m) => m.envelopeTo.some((to) => to.toLowerCase() === address.toLowerCase()));
 }
 
 export async function auditEvents(registry: Registry, applicationId: string, type?: string) {
@@ -105,7 +107,6 @@ export async function auditEvents(registry: Registry, applicationId: string, typ
 
 /** The Message-ID header of a stored message, from its raw .eml. */
 export async function messageIdOf(message: StoredMessage): Promise<string | undefined> {
-  const { readFile } = await import('node:fs/promises');
-  const raw = await readFile(`${inject('mailDir')}/${message.id}.eml`, 'utf8');
+  const raw = await readFile(path.join(inject('mailDir'), `${message.id}.eml`), 'utf8');
   return /^Message-ID:\s*(<[^>]+>)/im.exec(raw)?.[1];
 }
