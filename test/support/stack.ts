@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../../config/env';
 import { createRegistry, type Registry } from '../../registry/client';
 import { createMailer, type Mailer } from '../../mail/transport';
 import { createActivities } from '../../activities';
-import { loadAnchorTrust } from '../../activities/anchor-trust';
+import { loadAnchorTrust, type AnchorTrust } from '../../activities/anchor-trust';
 import { dataConverter } from '../../temporal/connection';
 import { linkSecret as loadLinkSecret } from '../../links/link-secret';
 import { createAdmitWorker } from '../../worker/create-worker';
@@ -47,6 +47,7 @@ export interface TestStack {
   /** What the in-process worker's activities were configured with. */
   config: Config;
   linkSecret: Uint8Array;
+  trust: AnchorTrust;
   temporal: Client;
   taskQueue: string;
   /** Starts a worker on this file's task queue; stopped by `close()`. */
@@ -83,6 +84,7 @@ export async function createTestStack(env: Record<string, string> = {}, options:
     mailer,
     config,
     linkSecret,
+    trust,
     temporal,
     taskQueue,
     async startWorker() {

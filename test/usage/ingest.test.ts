@@ -17,7 +17,7 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   stack = await createTestStack();
-  activities = createActivities({ registry: stack.registry, mailer: stack.mailer, config: stack.config, linkSecret: stack.linkSecret });
+  activities = createActivities({ registry: stack.registry, mailer: stack.mailer, config: stack.config, linkSecret: stack.linkSecret, trust: stack.trust });
   app = buildApp({
     temporal: stack.temporal,
     registry: stack.registry,
