@@ -39,7 +39,8 @@ async function reportUsage(clientId: string, usage: { calls: number; denials?: n
   await ingestUsageBatch(h.stack.registry, 'gateway-test', [
     {
       clientId,
-      intervalStart: new Date(end.getTime() - 60_000).toISOString(),
+      // The interval lies after the admission: usage is evidence from the probation window.
+      intervalStart: new Date(end.getTime() - 500).toISOString(),
       intervalEnd: end.toISOString(),
       calls: usage.calls,
       denials: usage.denials ?? 0,
@@ -60,8 +61,8 @@ describe('monitored expansion', () => {
     expect(early.decision).toBe('refuse');
     expect(early.reasons.map((r) => r.code)).toContain('IN_PROBATION');
 
-    await reportUsage(clientId, { calls: 400, denials: 1, errors: 2 });
     await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await reportUsage(clientId, { calls: 400, denials: 1, errors: 2 });
     const granted = await askFor(handle, ['transactions:read']);
     expect(granted.decision).toBe('auto-grant');
     expect((await handle.query(stateQuery)).grant?.scopes).toEqual(['accounts:read', 'transactions:read']);
@@ -82,8 +83,8 @@ describe('monitored expansion', () => {
 
   it('sends a LOW expansion with a poor record to an approver, who can refuse it', async () => {
     const { handle, clientId, applicationId } = await admittedLow();
-    await reportUsage(clientId, { calls: 100, denials: 30 });
     await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await reportUsage(clientId, { calls: 100, denials: 30 });
     const pending = await askFor(handle, ['transactions:read']);
     expect(pending.decision).toBe('needs-approval');
     expect(pending.reasons.map((r) => r.code)).toContain('DENIAL_RATE_HIGH');

@@ -111,18 +111,23 @@ export async function mailsTo(email: string) {
   return (await readMailbox(inject('mailDir'))).filter((m) => m.envelopeTo.includes(email));
 }
 
-/** Follows the newest emailed link of each role, as the confirmation page does. */
+/** Follows the newest emailed link of each role for this application, as the confirmation page does. */
 export async function confirmContacts(
   h: LifecycleHarness,
   handle: LifecycleHandle,
   body: ReturnType<typeof signupBody>,
   roles: ContactRoleKey[] = ['business', 'technical', 'security'],
 ): Promise<void> {
+  const applicationId = handle.workflowId.replace(/^partner-lifecycle-/, '');
   for (const role of roles) {
     const email = body.contacts[role].email;
-    const token = await eventually(async () => (await mailedTokens(email)).at(-1), 20_000, `the ${role} confirmation mail`);
-    const check = await verifyContactLink(h.stack.linkSecret, token);
-    if (!check.ok) throw new Error(`the mailed ${role} link does not verify: ${check.reason}`);
+    const check = await eventually(async () => {
+      for (const token of (await mailedTokens(email)).reverse()) {
+        const candidate = await verifyContactLink(h.stack.linkSecret, token);
+        if (candidate.ok && candidate.claims.applicationId === applicationId && candidate.claims.role === role) return candidate;
+      }
+      return undefined;
+    }, 20_000, `the ${role} confirmation mail`);
     await handle.executeUpdate(confirmContactUpdate, { args: [{ role: check.claims.role, tokenHash: check.tokenHash }] });
   }
 }
