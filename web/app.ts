@@ -148,13 +148,22 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   return app;
 }
 
-async function queryState(temporal: Client, workflowId: string): Promise<(LifecycleState & { status: string }) | null> {
+type WorkflowView = (LifecycleState & { status: string }) | { status: string; stateUnavailable: string };
+
+/** The workflow's status, and its state when a worker is there to answer the query. */
+async function queryState(temporal: Client, workflowId: string): Promise<WorkflowView | null> {
   const handle = temporal.workflow.getHandle(workflowId);
+  let status: string;
   try {
-    const [description, state] = await Promise.all([handle.describe(), handle.query(stateQuery)]);
-    return { ...state, status: description.status.name };
+    status = (await handle.describe()).status.name;
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return null;
     throw error;
+  }
+  try {
+    return { ...(await handle.query(stateQuery)), status };
+  } catch {
+    // Queries need a worker; a restart or an outage must not turn a status page into an error.
+    return { status, stateUnavailable: 'No worker answered just now; the state will show again shortly.' };
   }
 }
