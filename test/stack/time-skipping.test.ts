@@ -3,12 +3,21 @@ import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import type { TimeSkippingServer } from '../../stack/temporal-test-server';
 import { firstWorkflowTaskCompleted, startTestTimeSkippingServer } from '../support/time-skipping';
-import type { ClockActivities, sleepDays, sleepThenAskActivity, upsertStage, waitForWake } from '../fixtures/workflows/time-skipping';
+import { Client, Connection, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
+import {
+  waitDaysUpdate,
+  type ClockActivities,
+  type serveOneUpdate,
+  type sleepDays,
+  type sleepThenAskActivity,
+  type timerAgainstActivity,
+  type upsertStage,
+  type waitForWake,
+} from '../fixtures/workflows/time-skipping';
 
 const run = promisify(execFile);
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -27,6 +36,10 @@ describe('time-skipping test server', () => {
   const activities: ClockActivities = {
     async activityClock() {
       return { wallMs: Date.now(), scheduledAtMs: Context.current().info.currentAttemptScheduledTimestampMs };
+    },
+    async busyFor(ms) {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return 'activity';
     },
   };
 
@@ -115,6 +128,29 @@ describe('time-skipping test server', () => {
     // …while what the server tells the activity (when it was scheduled) is skipped time.
     expect(result.activityScheduledAtMs).toBeGreaterThanOrEqual(result.finishedAtMs - 1_000);
     expect(result.activityScheduledAtMs - result.activityWallMs).toBeGreaterThanOrEqual(400 * DAY_MS);
+  });
+
+  it('holds the clock while an activity runs: an hour-long timer loses to a 1-second activity', async () => {
+    const handle = await client.workflow.start<typeof timerAgainstActivity>('timerAgainstActivity', {
+      taskQueue,
+      workflowId: randomUUID(),
+      args: [1_000],
+    });
+    const { result } = await runSkipping<'timer' | 'activity'>(handle);
+    expect(result).toBe('activity');
+  });
+
+  it('skips time inside an Update handler once the Update is accepted (sent with time locked)', async () => {
+    const handle = await client.workflow.start<typeof serveOneUpdate>('serveOneUpdate', { taskQueue, workflowId: randomUUID() });
+    await firstWorkflowTaskCompleted(handle);
+    // Sent while skipping, the Update could arrive after the year-long wait has already ended.
+    const update = await handle.startUpdate(waitDaysUpdate, { args: [30], waitForStage: WorkflowUpdateStage.ACCEPTED });
+    const wallStart = Date.now();
+    const clock = await server.withTimeSkipping(() => update.result());
+    expect(Date.now() - wallStart).toBeLessThan(10_000);
+    expect(clock.finishedAtMs - clock.startedAtMs).toBeGreaterThanOrEqual(30 * DAY_MS);
+    expect(clock.finishedAtMs - clock.startedAtMs).toBeLessThan(31 * DAY_MS);
+    await server.withTimeSkipping(() => handle.result());
   });
 
   it("accepts upserts of Admit's search attributes, which the helper registers", async () => {
