@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import './quiet-runtime';
 import { loadConfig, type Config } from '../../config/env';
 import { createRegistry, type Registry } from '../../registry/client';
 import { createMailer, type Mailer } from '../../mail/transport';
@@ -11,9 +12,6 @@ import { loadAnchorTrust, type AnchorTrust } from '../../activities/anchor-trust
 import { dataConverter } from '../../temporal/connection';
 import { linkSecret as loadLinkSecret } from '../../links/link-secret';
 import { createAdmitWorker } from '../../worker/create-worker';
-
-// Worker lifecycle chatter drowns test output; warnings and errors still show.
-Runtime.install({ logger: new DefaultLogger('WARN') });
 
 /** A fresh registry database for one test file, copied from the migrated template. */
 export async function createTestDatabase(): Promise<string> {
