@@ -148,8 +148,8 @@ export interface LifecycleActivities {
     rotation: boolean;
   }): Promise<VerifiedAnchor | RefusedAnchor>;
 
-  /** Re-verifies the bound anchor now (expiry, revocation, reachability). */
-  reverifyAnchor(input: { applicationId: string }): Promise<{
+  /** Re-verifies the bound anchor now (expiry, revocation, reachability); `expiring` within `expiryNoticeMs` of notAfter. */
+  reverifyAnchor(input: { applicationId: string; expiryNoticeMs: number }): Promise<{
     health: 'healthy' | 'expiring' | 'expired' | 'revoked' | 'unreachable';
     notAfter: string | null;
     reasons: { code: string; message: string }[];

@@ -2,8 +2,38 @@ import { ApplicationFailure } from '@temporalio/common';
 
 /**
  * Activity failures are typed: a `nonRetryable` failure means retrying cannot
- * help (the input is wrong), anything else is retried by Temporal's policy.
+ * help (the input is wrong, or the registry says no), anything else is
+ * retried by Temporal's policy. The `type` is stable, for the workflow to branch on.
  */
 export function invalidRegistryInput(message: string, details?: unknown): ApplicationFailure {
   return ApplicationFailure.create({ type: 'InvalidRegistryInput', message, nonRetryable: true, details: [details] });
+}
+
+export const ACTIVITY_FAILURES = {
+  /** The input cannot mean anything (a bad date, an unknown scope…). */
+  INVALID_INPUT: 'InvalidActivityInput',
+  APPLICATION_NOT_FOUND: 'ApplicationNotFound',
+  /** The application has ended (offboarded, rejected, expired): nothing more may be granted. */
+  APPLICATION_CLOSED: 'ApplicationClosed',
+  ANCHOR_NOT_BOUND: 'AnchorNotBound',
+  NO_ACTIVE_GRANT: 'NoActiveGrant',
+  NOT_SUSPENDED: 'NotSuspended',
+  CONFIRMATION_UNKNOWN: 'ConfirmationUnknown',
+  CONFIRMATION_LINK_EXPIRED: 'ConfirmationLinkExpired',
+} as const;
+
+export type ActivityFailureType = (typeof ACTIVITY_FAILURES)[keyof typeof ACTIVITY_FAILURES];
+
+/** A failure no retry can fix; the message says what to change. */
+export function permanentFailure(type: ActivityFailureType, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}
+
+/** A Date from an ISO-8601 input, or a non-retryable failure naming the field. */
+export function instant(value: string, field: string): Date {
+  const date = new Date(value);
+  if (typeof value !== 'string' || Number.isNaN(date.getTime())) {
+    throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `${field} must be an ISO-8601 instant, not ${JSON.stringify(value)}.`);
+  }
+  return date;
 }

@@ -1,17 +1,47 @@
+import type { Config } from '../config/env';
 import type { Registry } from '../registry/client';
 import type { Mailer } from '../mail/transport';
+import type { LifecycleActivities } from './contract';
+import type { AnchorTrust } from './anchor-trust';
+import { anchorActivities } from './anchors';
 import { registryActivities } from './registry';
+import { settingsActivities } from './settings';
+import { auditActivities } from './audit';
+import { contactActivities } from './contacts';
+import { notificationActivities } from './notifications';
+import { approverActivities } from './approvers';
+import { grantActivities } from './grants';
+import { usageActivities } from './usage';
+import { closingActivities } from './closing';
 
 export interface ActivityDependencies {
   registry: Registry;
   mailer: Mailer;
+  /** The worker's configuration: lifecycle settings and the public URL links point at. */
+  config: Config;
+  /** HMAC key of the emailed contact links (links/link-secret.ts); the web verifies with the same one. */
+  linkSecret: Uint8Array;
+  /** What this deployment trusts to vouch for partners' anchors (activities/anchor-trust.ts). */
+  trust: AnchorTrust;
+  /** The clock for sent/received stamps; injectable for tests. */
+  now?: () => Date;
 }
 
 /** Every activity the worker registers, bound to its dependencies. */
 export function createActivities(deps: ActivityDependencies) {
+  const now = deps.now ?? (() => new Date());
   return {
     ...registryActivities(deps.registry),
-  };
+    ...settingsActivities(deps.config),
+    ...auditActivities(deps.registry),
+    ...contactActivities({ registry: deps.registry, mailer: deps.mailer, config: deps.config, linkSecret: deps.linkSecret, now }),
+    ...notificationActivities({ registry: deps.registry, mailer: deps.mailer, config: deps.config, now }),
+    ...approverActivities(deps.registry),
+    ...grantActivities(deps.registry),
+    ...closingActivities(deps.registry),
+    ...usageActivities(deps.registry),
+    ...anchorActivities(deps.registry, deps.trust),
+  } satisfies LifecycleActivities;
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -38,6 +38,7 @@ const optionalText = z
 export const LIFECYCLE_VARIABLES = {
   ADMIT_CONTACT_REMINDER: 'contactReminderMs',
   ADMIT_CONTACT_EXPIRY: 'contactExpiryMs',
+  ADMIT_ANCHOR_SUBMISSION: 'anchorSubmissionMs',
   ADMIT_APPROVAL_ESCALATION: 'approvalEscalationMs',
   ADMIT_APPROVAL_EXPIRY: 'approvalExpiryMs',
   ADMIT_PROBATION: 'probationMs',
@@ -139,6 +140,22 @@ const schema = z.object({
   PORT: port.default(3000),
   ADMIT_PUBLIC_URL: optionalUrl(['http', 'https']),
 
+  ADMIT_TRUST_STORE: z.string().optional(),
+  ADMIT_SPIFFE_BUNDLES: z.string().optional(),
+  ADMIT_OIDC_WORKLOAD_ISSUERS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+  ADMIT_ANCHOR_AUDIENCE: z.string().optional(),
+  ADMIT_X509_REQUIRE_DOMAIN: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  ADMIT_FETCH_ALLOW: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+
   ADMIT_PAYLOAD_KEY: z
     .string()
     .optional()
@@ -172,6 +189,8 @@ export type Config = z.infer<typeof schema> & {
   /** Where the embedded SMTP sink keeps messages (also read by the outbox). */
   mailDir: string;
   publicUrl: string;
+  /** The `aud` partners' assertions and workload tokens must carry. */
+  anchorAudience: string;
   /** Durations, risk thresholds and expansion policy in force, from the ADMIT_* lifecycle variables. */
   lifecycle: LifecycleSettings;
   /** Parsed ADMIT_GATEWAY_TOKENS. */
@@ -216,11 +235,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const lifecycle = lifecycleSettingsFrom(config, problems);
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   const dataDir = path.resolve(config.ADMIT_DATA_DIR);
+  const publicUrl = config.ADMIT_PUBLIC_URL ?? `http://localhost:${config.PORT}`;
   return {
     ...config,
     ADMIT_DATA_DIR: dataDir,
     mailDir: path.join(dataDir, 'mail'),
-    publicUrl: config.ADMIT_PUBLIC_URL ?? `http://localhost:${config.PORT}`,
+    publicUrl,
+    anchorAudience: config.ADMIT_ANCHOR_AUDIENCE ?? publicUrl,
     lifecycle,
     gatewayTokens,
   };

@@ -92,6 +92,8 @@ export interface LifecycleDurations {
   contactReminderMs: number;
   /** Admission ends if any contact has not confirmed within this long. */
   contactExpiryMs: number;
+  /** Admission ends if no trust anchor has been verified within this long after the contacts confirmed. */
+  anchorSubmissionMs: number;
   /** Escalate to further approvers after this long without a decision. */
   approvalEscalationMs: number;
   /** Admission ends (not approved) after this long without a decision. */
@@ -119,6 +121,7 @@ export interface LifecycleDurations {
 export const DEFAULT_LIFECYCLE_DURATIONS: Readonly<LifecycleDurations> = Object.freeze({
   contactReminderMs: 2 * MS_PER_DAY,
   contactExpiryMs: 7 * MS_PER_DAY,
+  anchorSubmissionMs: 14 * MS_PER_DAY,
   approvalEscalationMs: 2 * MS_PER_DAY,
   approvalExpiryMs: 14 * MS_PER_DAY,
   probationMs: 30 * MS_PER_DAY,

@@ -4,6 +4,9 @@ import path from 'node:path';
 import { describeConfig, loadConfig, REPO_ROOT } from '../config/env';
 import { applyMigrations } from '../registry/migrate';
 import { payloadKey } from '../temporal/connection';
+import { linkSecret } from '../links/link-secret';
+import { createRegistry } from '../registry/client';
+import { DEVELOPMENT_APPROVERS, seedDevelopmentApprovers } from '../activities/approvers';
 import { startSmtpSink } from '../mail/sink';
 import { startLocalPostgres } from './postgres';
 import { startTemporalDevServer } from './temporal';
@@ -67,6 +70,16 @@ async function main(): Promise<void> {
   }
   const applied = await applyMigrations(env.DATABASE_URL ?? config.DATABASE_URL ?? '');
   log(applied.length === 0 ? 'Registry schema is up to date.' : `Applied migrations: ${applied.join(', ')}`);
+  if (config.NODE_ENV !== 'production') {
+    // People to sign in as on the development identity provider; never in production.
+    const registry = createRegistry(env.DATABASE_URL ?? config.DATABASE_URL ?? '', { maxConnections: 1 });
+    try {
+      await seedDevelopmentApprovers(registry);
+    } finally {
+      await registry.$disconnect();
+    }
+    log(`Development approvers enrolled: ${DEVELOPMENT_APPROVERS.map((a) => a.name).join(', ')}.`);
+  }
 
   if (config.SMTP_URL === undefined) {
     await assertPortFree(config.ADMIT_SMTP_PORT, 'ADMIT_SMTP_PORT');
@@ -76,8 +89,9 @@ async function main(): Promise<void> {
     urls.push(`SMTP sink         ${sink.url} (messages kept in ${path.relative(REPO_ROOT, sink.dir) || sink.dir})`);
   }
 
-  // Created before the children start, so worker and web read one key.
+  // Created before the children start, so worker and web read the same keys.
   await payloadKey(loadConfig(env));
+  await linkSecret(loadConfig(env));
   await assertPortFree(config.PORT, 'PORT');
 
   const children: ManagedProcess[] = [];

@@ -1,15 +1,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig } from '../config/env';
 import { startTemporalDevServer } from '../stack/temporal';
 import { startLocalPostgres } from '../stack/postgres';
+import { ensureTimeSkippingServer, type TimeSkippingServerRuntime } from '../stack/temporal-test-server';
 import { startSmtpSink } from '../mail/sink';
 import { applyMigrations } from '../registry/migrate';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
+import { TEST_PAYLOAD_KEY } from './support/keys';
 
 export const TEMPLATE_DATABASE = 'admit_template';
 
@@ -24,13 +25,16 @@ declare module 'vitest' {
     workflowBundlePath: string;
     payloadKey: string;
     scratchDir: string;
+    /** `java` and the jars of Temporal's time-skipping test server; see test/support/time-skipping.ts. */
+    timeSkippingRuntime: TimeSkippingServerRuntime;
   }
 }
 
 /**
  * Starts the real services the tests use, each on a free port with its data
  * in a temporary directory: Temporal's dev server, PostgreSQL (with a migrated
- * template database each test file copies), and the SMTP sink.
+ * template database each test file copies), and the SMTP sink; and makes
+ * Temporal's time-skipping test server ready for the files that start one.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
@@ -38,11 +42,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const log = (message: string): void => console.error(message);
   const started = Date.now();
 
-  const [temporal, postgres, sink, bundle] = await Promise.all([
+  const [temporal, postgres, sink, bundle, timeSkippingRuntime] = await Promise.all([
     startTemporalDevServer({ headless: true, cliPath: config.TEMPORAL_CLI_PATH, allowDownload: config.ADMIT_TEMPORAL_DOWNLOAD, log }),
     startLocalPostgres({ dataDir: path.join(scratch, 'postgres'), binDir: config.POSTGRES_BIN_DIR }),
     startSmtpSink({ dir: path.join(scratch, 'mail') }),
     bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
+    // Only the jars, once, here: a fetch on a fresh machine then happens once and
+    // not in two test files at a time. The server itself is started per test file
+    // (test/support/time-skipping.ts), because its clock is global: two files
+    // skipping time on one server, in parallel on two workers, would fire each
+    // other's timers. A JVM per using file costs ~1–3 s, and nothing for the rest.
+    ensureTimeSkippingServer({ log }),
   ]);
   await postgres.ensureDatabase(TEMPLATE_DATABASE);
   await applyMigrations(postgres.url(TEMPLATE_DATABASE));
@@ -57,8 +67,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('smtpUrl', sink.url);
   project.provide('mailDir', sink.dir);
   project.provide('workflowBundlePath', workflowBundlePath);
-  project.provide('payloadKey', randomBytes(32).toString('base64'));
+  project.provide('payloadKey', TEST_PAYLOAD_KEY);
   project.provide('scratchDir', scratch);
+  project.provide('timeSkippingRuntime', timeSkippingRuntime);
 
   return async () => {
     await Promise.allSettled([temporal.stop(), postgres.stop(), sink.stop()]);

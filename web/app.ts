@@ -7,7 +7,7 @@ import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
 import type { Registry } from '../registry/client';
-import { ConfigError } from '../config/env';
+import { ConfigError, type GatewayToken } from '../config/env';
 import { sendProblem } from './problem';
 import { registerCsrfProtection } from './auth/csrf';
 import { registerDevIdentityProvider, DEV_IDP_PREFIX } from './auth/dev-idp';
@@ -23,6 +23,7 @@ import { registerConsoleRoutes } from './routes/console';
 import { registerOutboxRoutes } from './routes/outbox';
 import { registerSignupFormRoutes } from './routes/signup-form';
 import { registerStatusRoutes } from './routes/status';
+import { registerUsageRoute } from './usage-route';
 import type { PagesContext } from './routes/pages-context';
 
 export interface RateLimit {
@@ -69,6 +70,8 @@ export interface AppDependencies {
   /** Accounts the development identity provider offers; defaults to the seeded approvers. */
   developmentAccounts?: readonly DevelopmentAccount[];
   rateLimits?: Partial<RateLimits>;
+  /** Gateways allowed to POST /usage (ADMIT_GATEWAY_TOKENS); none means every report is refused. */
+  gatewayTokens?: readonly GatewayToken[];
   /** Injected so tests can fix "today" for contract-end validation. */
   now?: () => Date;
   /** Request logging (method, URL, status; never bodies). Off unless given. */
@@ -181,7 +184,10 @@ export function buildApp(input: AppDependencies): FastifyInstance {
   app.get('/assets/admit.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET));
 
   // Routes go inside plugins so they register after @fastify/rate-limit, whose onRoute hook applies the limits.
-  void app.register(async (api) => registerApiRoutes(api, deps, now));
+  void app.register(async (api) => {
+    registerApiRoutes(api, deps, now);
+    registerUsageRoute(api, { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [] });
+  });
 
   // The pages: their own scope, so form parsing, sessions and CSRF checks never touch the JSON API.
   void app.register(async (pages) => {

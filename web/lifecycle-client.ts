@@ -52,14 +52,30 @@ export async function startAdmission(
   return { applicationId, workflowId };
 }
 
+/** The workflow exists but no worker answered its state query (a restart, an outage): try again shortly. */
+export class StateUnavailableError extends Error {
+  override name = 'StateUnavailableError';
+  readonly statusCode = 503;
+  constructor(readonly status: string) {
+    super('No worker answered just now; the application’s state will show again shortly. Nothing was changed.');
+  }
+}
+
+/** The workflow's status and state; null when there is no such workflow. */
 export async function readState(temporal: Client, applicationId: string): Promise<ApplicationState | null> {
   const handle = temporal.workflow.getHandle(workflowIdFor(applicationId));
+  let status: string;
   try {
-    const [description, state] = await Promise.all([handle.describe(), handle.query(stateQuery)]);
-    return { ...state, status: description.status.name };
+    status = (await handle.describe()).status.name;
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return null;
     throw error;
+  }
+  try {
+    return { ...(await handle.query(stateQuery)), status };
+  } catch {
+    // Queries need a worker; a restart or an outage must not look like a missing application.
+    throw new StateUnavailableError(status);
   }
 }
 

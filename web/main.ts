@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     // The outbox reads the embedded SMTP sink's directory; it exists only in development.
     mailDir: production ? undefined : config.mailDir,
     logLevel: config.LOG_LEVEL,
+    gatewayTokens: config.gatewayTokens,
   });
   await app.listen({ host: config.ADMIT_HTTP_HOST, port: config.PORT });
   console.error(`web: listening on http://${config.ADMIT_HTTP_HOST}:${config.PORT} (public URL ${config.publicUrl})`);

@@ -60,6 +60,20 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
+    '/usage': {
+      post: {
+        summary: 'A gateway’s batch of usage reports (calls, denials, errors, anomalies)',
+        tags: ['api'],
+        security: [{ gateway: [] }],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['reports'], properties: { reports: { type: 'array', items: { type: 'object' } } } } } } },
+        responses: {
+          '200': { description: 'Recorded, all of them.', content: { 'application/json': { schema: { type: 'object', properties: { accepted: { type: 'integer' }, source: text } } } } },
+          '400': problemResponse('Some reports are invalid (`errors` per row); nothing recorded.'),
+          '401': problemResponse('No or unknown gateway token.'),
+          '413': problemResponse('The batch is too large.'),
+        },
+      },
+    },
     '/applications/{id}': {
       get: {
         summary: 'An application’s registry record and lifecycle state',
@@ -131,7 +145,10 @@ export const OPENAPI_DOCUMENT = {
     '/dev/outbox/{id}': { get: { ...page('One received message'), tags: ['development'], parameters: [{ name: 'id', in: 'path', required: true, schema: text }] } },
   },
   components: {
-    securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'admit-session', description: 'Encrypted session cookie (`__Host-admit-session` over HTTPS).' } },
+    securitySchemes: {
+      gateway: { type: 'http', scheme: 'bearer', description: 'A gateway token from ADMIT_GATEWAY_TOKENS.' },
+      session: { type: 'apiKey', in: 'cookie', name: 'admit-session', description: 'Encrypted session cookie (`__Host-admit-session` over HTTPS).' },
+    },
     schemas: {
       Problem: {
         type: 'object',

@@ -3,7 +3,9 @@ import { loadConfig, required } from '../config/env';
 import { createRegistry } from '../registry/client';
 import { createMailer } from '../mail/transport';
 import { createActivities } from '../activities';
+import { loadAnchorTrust } from '../activities/anchor-trust';
 import { payloadKey } from '../temporal/connection';
+import { linkSecret } from '../links/link-secret';
 import { connectWorker, createAdmitWorker } from './create-worker';
 
 /** Runs an Admit worker until SIGINT/SIGTERM (Temporal's Runtime handles both). */
@@ -20,7 +22,7 @@ async function main(): Promise<void> {
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      activities: createActivities({ registry, mailer }),
+      activities: createActivities({ registry, mailer, config, linkSecret: await linkSecret(config), trust: await loadAnchorTrust(config) }),
       payloadKey: await payloadKey(config),
     });
     console.error(`worker: polling task queue ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);

@@ -1,56 +1,64 @@
-import { condition, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Signup } from '../domain/signup';
-import type { createActivities } from '../activities';
+import { allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
+import { PartnerLifecycle, type CarriedState, type LifecycleInput } from './lifecycle';
+import {
+  confirmContactUpdate,
+  offboardUpdate,
+  organisationEventSignal,
+  reportKeyCompromiseUpdate,
+  requestAnchorChallengeUpdate,
+  requestExpansionUpdate,
+  rotateAnchorUpdate,
+  stateQuery,
+  submitAnchorUpdate,
+  voteUpdate,
+  type LifecycleState,
+} from './messages';
 
-export type Stage = 'REGISTERING' | 'AWAITING_CONTACTS';
+export type { LifecycleInput } from './lifecycle';
 
-export interface LifecycleInput {
-  applicationId: string;
-  signup: Signup;
-  /** When the signup reached the HTTP edge (ISO 8601). */
-  submittedAt: string;
-}
+/** A fresh signup, or the state carried over by continue-as-new. */
+export type LifecycleStart = LifecycleInput | { resume: CarriedState };
 
-export interface LifecycleState {
-  applicationId: string;
-  stage: Stage;
-  organisationId: string | null;
-  /** What the workflow is waiting for, in words a person can act on. */
-  waitingFor: string | null;
-  transitions: { stage: Stage; at: string }[];
-}
+/**
+ * One partner application's whole life, from signup to offboarding, possibly
+ * years later. Messages are validated by the workflow itself; the main loop
+ * owns every stage change.
+ */
+export async function partnerLifecycle(start: LifecycleStart): Promise<LifecycleState> {
+  const lifecycle = 'resume' in start ? PartnerLifecycle.resume(start.resume) : await PartnerLifecycle.begin(start);
 
-export const stateQuery = defineQuery<LifecycleState>('state');
-
-const registry = proxyActivities<ReturnType<typeof createActivities>>({
-  // Registry writes take milliseconds; a short timeout lets a crashed worker's attempt be retried soon.
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidRegistryInput'] },
-});
-
-/** One partner application's whole life, from signup to offboarding. */
-export async function partnerLifecycle(input: LifecycleInput): Promise<LifecycleState> {
-  const state: LifecycleState = {
-    applicationId: input.applicationId,
-    stage: 'REGISTERING',
-    organisationId: null,
-    waitingFor: 'the registry entry to be written',
-    transitions: [{ stage: 'REGISTERING', at: new Date().toISOString() }],
-  };
-  setHandler(stateQuery, () => state);
-
-  const registered = await registry.registerApplication({
-    applicationId: input.applicationId,
-    workflowId: workflowInfo().workflowId,
-    signup: input.signup,
-    submittedAt: input.submittedAt,
+  setHandler(stateQuery, () => lifecycle.state);
+  setHandler(confirmContactUpdate, (input) => lifecycle.confirmContact(input), {
+    validator: (input) => lifecycle.validateContactConfirmation(input),
   });
-  state.organisationId = registered.organisationId;
-  state.stage = 'AWAITING_CONTACTS';
-  state.waitingFor = 'the business, technical and security contacts to confirm';
-  state.transitions.push({ stage: 'AWAITING_CONTACTS', at: new Date().toISOString() });
+  setHandler(requestAnchorChallengeUpdate, () => lifecycle.requestChallenge(), {
+    validator: () => lifecycle.validateChallengeRequest(),
+  });
+  setHandler(submitAnchorUpdate, (submission) => lifecycle.submitAnchor(submission, false), {
+    validator: (submission) => lifecycle.validateAnchorSubmission(submission, false),
+  });
+  setHandler(rotateAnchorUpdate, (submission) => lifecycle.submitAnchor(submission, true), {
+    validator: (submission) => lifecycle.validateAnchorSubmission(submission, true),
+  });
+  setHandler(voteUpdate, (input) => lifecycle.vote(input), {
+    validator: (input) => void lifecycle.validateVote(input),
+  });
+  setHandler(requestExpansionUpdate, (input) => lifecycle.requestExpansion(input), {
+    validator: (input) => lifecycle.validateExpansion(input),
+  });
+  setHandler(offboardUpdate, (input) => lifecycle.offboard(input), {
+    validator: (input) => lifecycle.validateOffboard(input),
+  });
+  setHandler(reportKeyCompromiseUpdate, (input) => lifecycle.reportKeyCompromise(input), {
+    validator: (input) => lifecycle.validateKeyCompromise(input),
+  });
+  setHandler(organisationEventSignal, (event) => lifecycle.organisationEvent(event));
 
-  // Contact confirmation and the later stages are driven by messages.
-  await condition(() => false);
-  return state;
+  const result = await lifecycle.run();
+  // Let in-flight updates finish (and answer their callers) before closing or handing over.
+  await condition(allHandlersFinished);
+  if (result === 'continue-as-new') {
+    return continueAsNew<typeof partnerLifecycle>({ resume: lifecycle.carry() });
+  }
+  return lifecycle.state;
 }

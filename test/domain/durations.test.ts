@@ -89,6 +89,7 @@ describe('DEFAULT_LIFECYCLE_DURATIONS', () => {
     expect(DEFAULT_LIFECYCLE_DURATIONS).toEqual({
       contactReminderMs: 2 * DAY,
       contactExpiryMs: 7 * DAY,
+      anchorSubmissionMs: 14 * DAY,
       approvalEscalationMs: 2 * DAY,
       approvalExpiryMs: 14 * DAY,
       probationMs: 30 * DAY,
@@ -107,7 +108,7 @@ describe('DEFAULT_LIFECYCLE_DURATIONS', () => {
   it('is frozen and consistent', () => {
     expect(Object.isFrozen(DEFAULT_LIFECYCLE_DURATIONS)).toBe(true);
     expect(lifecycleDurationProblems(DEFAULT_LIFECYCLE_DURATIONS)).toEqual([]);
-    expect(LIFECYCLE_SETTINGS).toHaveLength(14);
+    expect(LIFECYCLE_SETTINGS).toHaveLength(15);
   });
 });
 

@@ -42,10 +42,14 @@ describe('signup to registry', () => {
     expect(status.registry.application).toMatchObject({ name: 'Treasury Sync', status: 'PENDING', requestedScopes: ['accounts:read'] });
     expect(status.registry.contacts.map((c: { role: string }) => c.role)).toEqual(['BUSINESS', 'TECHNICAL', 'SECURITY']);
     expect(JSON.stringify(status)).not.toContain(body.contacts.technical.email);
-    expect(status.workflow).toMatchObject({ status: 'RUNNING', waitingFor: expect.stringContaining('contacts') });
+    expect(status.workflow).toMatchObject({ status: 'RUNNING', waitingFor: expect.stringContaining('security contact') });
 
-    const events = await stack.registry.auditEvent.findMany({ where: { applicationId } });
-    expect(events.map((e) => e.type)).toEqual(['application.registered']);
+    // The transition's evidence is written right after the stage changes.
+    const events = await eventually(async () => {
+      const found = await stack.registry.auditEvent.findMany({ where: { applicationId }, orderBy: { seq: 'asc' } });
+      return found.length >= 3 ? found : undefined;
+    });
+    expect(events.map((e) => e.type).slice(0, 3)).toEqual(['application.registered', 'risk.assessed', 'lifecycle.transition']);
     expect(events[0]?.actor).toBe(body.requestedBy);
   });
 

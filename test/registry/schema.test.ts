@@ -118,12 +118,95 @@ describe('the migrated database matches the Prisma schema', () => {
     expect(readEvent).toEqual(event);
     expect(typeof readEvent.seq).toBe('bigint');
 
+    const confirmation = await registry.contactConfirmation.create({
+      data: {
+        applicationId: application.id,
+        role: 'TECHNICAL',
+        round: 2,
+        tokenHash: `hash-${lei}`,
+        expiresAt: new Date('2026-12-08T00:00:00.999Z'),
+        sentAt: new Date('2026-12-01T00:00:00Z'),
+        usedAt: new Date('2026-12-02T00:00:00Z'),
+      },
+    });
+    expect(await registry.contactConfirmation.findUniqueOrThrow({ where: { tokenHash: `hash-${lei}` } })).toEqual(confirmation);
+
+    const grant = await registry.grant.create({
+      data: {
+        applicationId: application.id,
+        scopes: ['accounts:read', 'payments:initiate'],
+        conditions: { environments: ['production'], maxAmount: { value: 1000.5, currency: 'EUR' } },
+        status: 'REVOKED',
+        tier: 'REGULATED',
+        approvedBy: ['https://idp.example a', 'https://idp.example b'],
+        grantedAt: new Date('2026-12-01T00:00:00Z'),
+        suspendedAt: new Date('2026-12-02T00:00:00Z'),
+        revokedAt: new Date('2026-12-03T00:00:00Z'),
+        revocationReason: 'key-compromise: reported',
+      },
+    });
+    expect(await registry.grant.findUniqueOrThrow({ where: { id: grant.id } })).toEqual(grant);
+
+    const credential = await registry.clientCredential.create({
+      data: {
+        clientId: `client-${lei}`,
+        applicationId: application.id,
+        anchorFingerprint: anchor.fingerprint,
+        confirmationMethod: 'x5t#S256',
+        confirmationValue: 'A'.repeat(43),
+        tokenLifetimeSeconds: 300,
+        status: 'SUSPENDED',
+        revokedAt: new Date('2026-12-04T00:00:00Z'),
+      },
+    });
+    expect(await registry.clientCredential.findUniqueOrThrow({ where: { clientId: `client-${lei}` } })).toEqual(credential);
+
+    const usage = await registry.usageReport.create({
+      data: {
+        clientId: credential.clientId,
+        applicationId: application.id,
+        source: 'kong',
+        intervalStart: new Date('2026-12-05T00:00:00Z'),
+        intervalEnd: new Date('2026-12-05T01:00:00Z'),
+        calls: 2_147_483_647,
+        denials: 3,
+        errors: 2,
+        anomalies: 1,
+        lastSeenAt: new Date('2026-12-05T00:59:59.999Z'),
+      },
+    });
+    expect(await registry.usageReport.findUniqueOrThrow({ where: { id: usage.id } })).toEqual(usage);
+
+    const approver = await registry.approver.create({
+      data: { subject: `https://idp.example ${lei}`, email: `approver-${lei}@roundtrip.example`, name: 'Round Trip Approver', roles: ['approver', 'security-reviewer'], active: false },
+    });
+    expect(await registry.approver.findUniqueOrThrow({ where: { subject: approver.subject } })).toEqual(approver);
+
+    const assertion = await registry.usedAssertion.create({ data: { jti: `jti-${lei}`, expiresAt: new Date('2026-12-01T00:05:00Z') } });
+    expect(await registry.usedAssertion.findUniqueOrThrow({ where: { jti: assertion.jti } })).toEqual(assertion);
+
+    const delivery = await registry.notificationDelivery.create({
+      data: {
+        idempotencyKey: `notify-${lei}`,
+        applicationId: application.id,
+        template: 'offboarded',
+        recipient: 'business@roundtrip.example',
+        messageId: `<notify.${lei}@admit.test>`,
+        sentAt: new Date('2026-12-06T00:00:00.001Z'),
+      },
+    });
+    expect(await registry.notificationDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toEqual(delivery);
+
     const graph = await registry.organisation.findUniqueOrThrow({
       where: { id: org.id },
-      include: { applications: { include: { contacts: true, trustAnchors: true } } },
+      include: { applications: { include: { contacts: true, trustAnchors: true, confirmations: true, grants: true, credentials: true, notifications: true } } },
     });
     expect(graph.applications[0]?.contacts).toHaveLength(3);
     expect(graph.applications[0]?.trustAnchors).toHaveLength(1);
+    expect(graph.applications[0]?.confirmations).toHaveLength(1);
+    expect(graph.applications[0]?.grants).toHaveLength(1);
+    expect(graph.applications[0]?.credentials).toHaveLength(1);
+    expect(graph.applications[0]?.notifications).toHaveLength(1);
   });
 
   it('enforces the schema’s unique keys in the database', async () => {
@@ -160,5 +243,16 @@ describe('the migrated database matches the Prisma schema', () => {
         data: { applicationId: `a1-${lei}`, kind: 'JWK', fingerprint: `fp-${lei}`, material: {}, verifiedAt: new Date() },
       }),
     ).rejects.toMatchObject({ code: 'P2002' });
+    const confirmation = { applicationId: `a1-${lei}`, role: 'BUSINESS' as const, round: 0, expiresAt: new Date(), sentAt: new Date() };
+    await registry.contactConfirmation.create({ data: { ...confirmation, tokenHash: `h1-${lei}` } });
+    await expect(registry.contactConfirmation.create({ data: { ...confirmation, tokenHash: `h2-${lei}` } })).rejects.toMatchObject({ code: 'P2002' });
+    await expect(registry.contactConfirmation.create({ data: { ...confirmation, round: 1, tokenHash: `h1-${lei}` } })).rejects.toMatchObject({ code: 'P2002' });
+    const usage = { clientId: `c-${lei}`, applicationId: `a1-${lei}`, source: 'kong', intervalStart: new Date('2026-01-01'), intervalEnd: new Date('2026-01-02'), calls: 1, denials: 0, errors: 0, anomalies: 0 };
+    await registry.usageReport.create({ data: usage });
+    await expect(registry.usageReport.create({ data: usage })).rejects.toMatchObject({ code: 'P2002' });
+    await registry.usageReport.create({ data: { ...usage, source: 'edge' } });
+    const delivery = { idempotencyKey: `n-${lei}`, applicationId: `a1-${lei}`, template: 'admitted', recipient: 'x@unique.example', messageId: '<m@x>', sentAt: new Date() };
+    await registry.notificationDelivery.create({ data: delivery });
+    await expect(registry.notificationDelivery.create({ data: delivery })).rejects.toMatchObject({ code: 'P2002' });
   });
 });

@@ -78,10 +78,14 @@ describe('npm start', () => {
 
     const second = await startStack(env);
     expect(second.recentOutput()).toContain('Registry schema is up to date.');
-    const view = (await (await fetch(`${web}/applications/${applicationId}`)).json()) as {
-      registry: { organisation: { lei: string } };
-      workflow: { stage: string };
-    };
+    // The restarted worker answers queries once it has bundled its workflows.
+    const view = await eventually(async () => {
+      const answer = (await (await fetch(`${web}/applications/${applicationId}`)).json()) as {
+        registry: { organisation: { lei: string } };
+        workflow: { stage?: string };
+      };
+      return answer.workflow?.stage === undefined ? undefined : answer;
+    }, 30_000, 'the restarted stack to answer');
     expect(view.registry.organisation.lei).toBe(body.organisation.lei);
     expect(view.workflow.stage).toBe('AWAITING_CONTACTS');
     second.child.kill('SIGTERM');

@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import './quiet-runtime';
 import { loadConfig, type Config } from '../../config/env';
 import { createRegistry, type Registry } from '../../registry/client';
 import { createMailer, type Mailer } from '../../mail/transport';
 import { createActivities } from '../../activities';
+import { loadAnchorTrust, type AnchorTrust } from '../../activities/anchor-trust';
 import { dataConverter } from '../../temporal/connection';
+import { linkSecret as loadLinkSecret } from '../../links/link-secret';
 import { createAdmitWorker } from '../../worker/create-worker';
-
-// Worker lifecycle chatter drowns test output; warnings and errors still show.
-Runtime.install({ logger: new DefaultLogger('WARN') });
 
 /** A fresh registry database for one test file, copied from the migrated template. */
 export async function createTestDatabase(): Promise<string> {
@@ -42,6 +42,10 @@ export interface TestStack {
   databaseUrl: string;
   registry: Registry;
   mailer: Mailer;
+  /** What the in-process worker's activities were configured with. */
+  config: Config;
+  linkSecret: Uint8Array;
+  trust: AnchorTrust;
   temporal: Client;
   taskQueue: string;
   /** Starts a worker on this file's task queue; stopped by `close()`. */
@@ -49,30 +53,45 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-/** Registry, mailer, Temporal client and an in-process worker for one test file. */
-export async function createTestStack(): Promise<TestStack> {
+export interface TestStackOptions {
+  /** Another Temporal server than the suite's (e.g. one with special dynamic config). */
+  temporalAddress?: string;
+}
+
+/**
+ * Registry, mailer, Temporal client and an in-process worker for one test
+ * file; `env` configures the worker as environment variables would.
+ */
+export async function createTestStack(env: Record<string, string> = {}, options: TestStackOptions = {}): Promise<TestStack> {
+  const temporalAddress = options.temporalAddress ?? inject('temporalAddress');
   const databaseUrl = await createTestDatabase();
   const registry = createRegistry(databaseUrl, { maxConnections: 5 });
   const mailer = createMailer(inject('smtpUrl'), 'Admit tests <admit@localhost>');
   const payloadKey = Buffer.from(inject('payloadKey'), 'base64');
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const connection = await Connection.connect({ address: temporalAddress });
   const temporal = new Client({ connection, dataConverter: dataConverter(payloadKey) });
   const taskQueue = `test-${randomUUID()}`;
+  const config = testConfig({ TEMPORAL_ADDRESS: temporalAddress, ...env });
+  const linkSecret = await loadLinkSecret(config);
+  const trust = await loadAnchorTrust(config);
   const workers: { worker: Worker; running: Promise<void>; connection: NativeConnection }[] = [];
 
   return {
     databaseUrl,
     registry,
     mailer,
+    config,
+    linkSecret,
+    trust,
     temporal,
     taskQueue,
     async startWorker() {
-      const workerConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
+      const workerConnection = await NativeConnection.connect({ address: temporalAddress });
       const worker = await createAdmitWorker({
         connection: workerConnection,
         namespace: 'default',
         taskQueue,
-        activities: createActivities({ registry, mailer }),
+        activities: createActivities({ registry, mailer, config, linkSecret, trust }),
         payloadKey,
         workflowBundle: { codePath: inject('workflowBundlePath') },
       });

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { readMailbox } from '../../mail/sink';
+import type { PageClient } from './page-client';
 import { buildApp, type AppDependencies } from '../../web/app';
 import { freePort } from '../../stack/processes';
 import type { TestStack } from './stack';
-
-/** The link secret tests sign contact links with (the worker under test must use the same one). */
-export const TEST_LINK_SECRET = new Uint8Array(Buffer.alloc(32, 11));
+import type { Registry } from '../../registry/client';
+import { DEVELOPMENT_APPROVERS, seedDevelopmentApprovers } from '../../activities/approvers';
 
 /** The web's dependencies on a test stack: development identity provider, outbox on the SMTP sink. */
 export function testAppDependencies(stack: TestStack, overrides: Partial<AppDependencies> = {}): AppDependencies {
@@ -16,7 +17,8 @@ export function testAppDependencies(stack: TestStack, overrides: Partial<AppDepe
     taskQueue: stack.taskQueue,
     publicUrl: 'http://127.0.0.1:3000',
     production: false,
-    linkSecret: TEST_LINK_SECRET,
+    // The secret the stack's worker signs contact links with.
+    linkSecret: stack.linkSecret,
     sessionSecret: randomBytes(32),
     oidc: { clientId: 'admit-console', rolesClaim: 'roles' },
     mailDir: inject('mailDir'),
@@ -31,11 +33,16 @@ export interface RunningWeb {
   close(): Promise<void>;
 }
 
-/** The web service listening on a free port, its public URL pointing at itself. */
-export async function startTestWeb(stack: TestStack, overrides: Partial<AppDependencies> = {}): Promise<RunningWeb> {
-  const port = await freePort();
+/**
+ * The web service listening on a port (a free one unless given), its public
+ * URL pointing at itself. Give the port when the worker must mail links to it
+ * (ADMIT_PUBLIC_URL) or the approver directory must know its issuer.
+ */
+export async function startTestWeb(stack: TestStack, overrides: Partial<AppDependencies> & { port?: number } = {}): Promise<RunningWeb> {
+  const { port: givenPort, ...rest } = overrides;
+  const port = givenPort ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const app = buildApp(testAppDependencies(stack, { publicUrl: url, ...overrides }));
+  const app = buildApp(testAppDependencies(stack, { publicUrl: url, ...rest }));
   await app.listen({ host: '127.0.0.1', port });
   return { app, url, close: () => app.close() };
 }
@@ -57,4 +64,32 @@ export function signupFormFields(body: {
     fields[`contacts.${role}.email`] = contact.email;
   }
   return fields;
+}
+
+/**
+ * Seeds the development approvers under the issuer a test's web serves its
+ * development identity provider at (its port is not 3000), so the subjects
+ * its ID tokens name are the ones the approver directory holds.
+ */
+export async function seedApproversFor(registry: Registry, issuer: string): Promise<void> {
+  await seedDevelopmentApprovers(
+    registry,
+    DEVELOPMENT_APPROVERS.map((approver) => ({ ...approver, subject: `${issuer} ${approver.sub}` })),
+  );
+}
+
+/** Signs `client` in through the development identity provider as the seeded account `sub`; returns the callback's answer. */
+export async function signInThroughDevIdp(client: PageClient, sub: string): Promise<LightMyRequestResponse> {
+  const login = await client.get('/auth/login?returnTo=%2Fconsole');
+  const authorize = new URL(String(login.headers.location));
+  await client.get(`${authorize.pathname}${authorize.search}`);
+  const chosen = await client.post('/dev-idp/authorize', { ...Object.fromEntries(authorize.searchParams), account: sub });
+  const callback = new URL(String(chosen.headers.location));
+  return client.get(`${callback.pathname}${callback.search}`);
+}
+
+/** The confirmation tokens mailed to `email` (from the SMTP sink), oldest first. */
+export async function mailedConfirmationTokens(email: string): Promise<string[]> {
+  const messages = (await readMailbox(inject('mailDir'))).filter((m) => m.envelopeTo.includes(email));
+  return messages.flatMap((m) => [...m.text.matchAll(/\/confirm\/([A-Za-z0-9_.-]+)/g)].map((match) => match[1] as string));
 }

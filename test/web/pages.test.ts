@@ -5,7 +5,7 @@ import { buildApp } from '../../web/app';
 import { signContactLink } from '../../links/contact-confirmation';
 import { createTestStack, type TestStack } from '../support/stack';
 import { PageClient } from '../support/page-client';
-import { TEST_LINK_SECRET, testAppDependencies } from '../support/web';
+import { testAppDependencies } from '../support/web';
 import { eventually } from '../support/wait';
 
 let stack: TestStack;
@@ -77,7 +77,7 @@ describe('contact confirmation page', () => {
   });
 
   it('explains an expired link clearly, on landing and on confirming', async () => {
-    const token = await link(TEST_LINK_SECRET, new Date(Date.now() - 60_000));
+    const token = await link(stack.linkSecret, new Date(Date.now() - 60_000));
     const client = new PageClient(app);
     const landing = await client.get(`/confirm/${token}`);
     expect(landing.statusCode).toBe(410);
@@ -89,7 +89,7 @@ describe('contact confirmation page', () => {
   });
 
   it('treats a link for an application that does not exist as invalid', async () => {
-    const token = await link(TEST_LINK_SECRET, new Date(Date.now() + 3_600_000));
+    const token = await link(stack.linkSecret, new Date(Date.now() + 3_600_000));
     const response = await app.inject({ method: 'GET', url: `/confirm/${token}` });
     expect(response.statusCode).toBe(400);
     expect(response.body).toContain('This confirmation link is not valid');

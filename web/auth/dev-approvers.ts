@@ -1,18 +1,17 @@
+import { DEVELOPMENT_APPROVERS } from '../../activities/approvers';
+
 /**
- * The seeded approvers the development identity provider signs in. Their
- * subjects are `${issuer} ${sub}`, the same shape the approver directory
- * (activities/approvers.ts, DEVELOPMENT_APPROVERS) records, so the workflow
- * recognises whoever signs in here.
+ * The seeded approvers the development identity provider signs in: the same
+ * list the development seed enrols in the approver directory, so whoever signs
+ * in here is someone the workflow knows. Their subject is `${issuer} ${sub}`;
+ * on `npm start` the issuer is `http://localhost:3000/dev-idp`, which is what
+ * the seed records.
  */
 export interface DevelopmentAccount {
   sub: string;
   name: string;
   email: string;
-  roles: string[];
+  roles: readonly string[];
 }
 
-export const DEVELOPMENT_ACCOUNTS: readonly DevelopmentAccount[] = Object.freeze([
-  { sub: 'ada', name: 'Ada Approver', email: 'ada.approver@admit.example', roles: ['approver'] },
-  { sub: 'rui', name: 'Rui Reviewer', email: 'rui.reviewer@admit.example', roles: ['approver', 'security-reviewer'] },
-  { sub: 'sam', name: 'Sam Second', email: 'sam.second@admit.example', roles: ['approver'] },
-]);
+export const DEVELOPMENT_ACCOUNTS: readonly DevelopmentAccount[] = DEVELOPMENT_APPROVERS;

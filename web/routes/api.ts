@@ -1,10 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import { validateSignup } from '../../domain/signup';
 import { sendProblem } from '../problem';
-import { AdmissionClosedError, readState, startAdmission } from '../lifecycle-client';
+import { AdmissionClosedError, readState, startAdmission, StateUnavailableError, type ApplicationState } from '../lifecycle-client';
 import { APPLICATION_ID, readRegistryRecord } from '../registry-view';
 import { OPENAPI_DOCUMENT } from '../openapi';
 import type { ServiceDependencies } from '../app';
+
+/** The workflow's state, or its status alone when no worker answers, so the status view never becomes an error. */
+async function workflowView(deps: ServiceDependencies, applicationId: string): Promise<ApplicationState | { status: string; stateUnavailable: string } | null> {
+  try {
+    return await readState(deps.temporal, applicationId);
+  } catch (error) {
+    if (error instanceof StateUnavailableError) return { status: error.status, stateUnavailable: error.message };
+    throw error;
+  }
+}
 
 /** The JSON API: signup, an application's status, health, and the OpenAPI document describing them. */
 export function registerApiRoutes(app: FastifyInstance, deps: ServiceDependencies, now: () => Date): void {
@@ -41,7 +51,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ServiceDependencie
     if (!APPLICATION_ID.test(id)) {
       return sendProblem(reply, { status: 404, title: 'Not found', detail: 'There is no application with that id.' });
     }
-    const [record, workflow] = await Promise.all([readRegistryRecord(deps.registry, id), readState(deps.temporal, id)]);
+    const [record, workflow] = await Promise.all([readRegistryRecord(deps.registry, id), workflowView(deps, id)]);
     if (record === null && workflow === null) {
       return sendProblem(reply, { status: 404, title: 'Not found', detail: 'There is no application with that id.' });
     }

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { Registry } from '../registry/client';
+import { appendAuditEvent, type JsonObject } from '../registry/audit';
+import { isRiskTier, type RiskTier } from '../domain/tiers';
+import type { AuditInput } from './contract';
+import { ACTIVITY_FAILURES, instant, permanentFailure } from './errors';
+import { lockApplication } from './locking';
+
+export function auditActivities(registry: Registry) {
+  return {
+    /**
+     * Appends one event for the application (with its organisation, so the
+     * per-partner export finds it). Idempotent by `idempotencyKey`.
+     */
+    async recordAudit(input: AuditInput): Promise<void> {
+      const occurredAt = instant(input.occurredAt, 'occurredAt');
+      if (input.idempotencyKey.trim() === '' || input.type.trim() === '' || input.actor.trim() === '') {
+        throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, 'An audit event needs an idempotencyKey, a type and an actor.');
+      }
+      await registry.$transaction(async (tx) => {
+        const application = await tx.application.findUnique({ where: { id: input.applicationId }, select: { organisationId: true } });
+        if (application === null) {
+          throw permanentFailure(ACTIVITY_FAILURES.APPLICATION_NOT_FOUND, `There is no application ${input.applicationId} to record ${input.type} for.`);
+        }
+        await appendAuditEvent(tx, {
+          idempotencyKey: input.idempotencyKey,
+          type: input.type,
+          actor: input.actor,
+          organisationId: application.organisationId,
+          applicationId: input.applicationId,
+          occurredAt,
+          // Workflow data arrives as JSON (Temporal payloads), so it is JSON here.
+          data: input.data as JsonObject,
+        });
+      });
+    },
+
+    /**
+     * Writes the tier and score on the application with the explanation as
+     * evidence. The event's key includes a digest of the assessment: a retry
+     * (same assessment) records nothing new, a reassessment records itself.
+     */
+    async recordRisk(input: { applicationId: string; workflowId: string; tier: RiskTier; score: number; reasons: unknown[] }): Promise<void> {
+      if (!isRiskTier(input.tier)) throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `${JSON.stringify(input.tier)} is not a risk tier.`);
+      if (!Number.isSafeInteger(input.score)) throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `The risk score must be a whole number, not ${input.score}.`);
+      const digest = createHash('sha256')
+        .update(canonicalize({ tier: input.tier, score: input.score, reasons: input.reasons }) ?? '')
+        .digest('hex')
+        .slice(0, 16);
+      await registry.$transaction(async (tx) => {
+        const application = await lockApplication(tx, input.applicationId);
+        await tx.application.update({ where: { id: application.id }, data: { tier: input.tier, riskScore: input.score } });
+        await appendAuditEvent(tx, {
+          idempotencyKey: `${input.workflowId}:risk:${digest}`,
+          type: 'risk.assessed',
+          actor: 'workflow',
+          organisationId: application.organisationId,
+          applicationId: application.id,
+          occurredAt: new Date(),
+          data: { tier: input.tier, score: input.score, reasons: input.reasons as JsonObject[] },
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,44 @@
+// Strict PEM/DER splitting. Explanatory text outside blocks is allowed (RFC 7468), but a damaged block
+// (anything with a boundary marker that does not parse) is refused rather than skipped, so what Admit
+// verifies is exactly what the partner meant to send.
+
+export class PemError extends Error {}
+
+const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END ([A-Z0-9 ]+)-----/g;
+const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Returns the DER of every block with one of the labels (or a single DER object when the input is binary). */
+export function decodePem(input: Uint8Array | string, label: string | string[] = 'CERTIFICATE'): Buffer[] {
+  const labels = Array.isArray(label) ? label : [label];
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
+  if (bytes.length === 0) throw new PemError('the file is empty');
+  if (bytes[0] === 0x30) return [bytes];
+
+  const text = bytes.toString('latin1');
+  const blocks: Buffer[] = [];
+  let consumed = 0;
+  for (const match of text.matchAll(BLOCK)) {
+    const [whole, begin, body = '', end] = match;
+    checkOutside(text.slice(consumed, match.index));
+    consumed = match.index + whole.length;
+    if (begin !== end) throw new PemError(`BEGIN ${begin} closed by END ${end}`);
+    if (!labels.includes(begin!)) throw new PemError(`unexpected ${begin} block; only ${labels[0]} blocks are accepted`);
+    const compact = body.replace(/\s+/g, '');
+    if (!BASE64_BODY.test(compact) || compact.length % 4 !== 0 || compact.length === 0) {
+      throw new PemError('a PEM block has invalid base64');
+    }
+    blocks.push(Buffer.from(compact, 'base64'));
+  }
+  if (blocks.length === 0) throw new PemError(`no ${labels[0]} block found`);
+  checkOutside(text.slice(consumed));
+  return blocks;
+}
+
+function checkOutside(text: string): void {
+  if (text.includes('-----')) throw new PemError('a PEM block is damaged (unmatched boundary)');
+}
+
+export function encodePem(der: Uint8Array, label = 'CERTIFICATE'): string {
+  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+}

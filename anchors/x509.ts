@@ -1,0 +1,318 @@
+// X.509 client certificate verification: path building to a configured trust store and RFC 5280
+// path validation with Admit's stricter profile (see docs/anchors.md for the exact rules).
+import { certificateFingerprint, keyFingerprint } from './fingerprint';
+import { PemError, decodePem } from './pem';
+import { keyStrengthProblem, signatureAlgorithmProblem } from './crypto-policy';
+import { reason } from './reasons';
+import type { Reason } from './reasons';
+import { AnchorConfigError, refuse } from './result';
+import type { VerificationResult } from './result';
+import { checkRevocation, parseCrl } from './revocation';
+import type { ParsedCrl, RevocationSources } from './revocation';
+import type { SafeFetcher } from './safe-fetch';
+import { AnchorFetchError } from './safe-fetch';
+import { CertParseError, KU, OID, parseCertificate } from './x509-cert';
+import type { ParsedCert } from './x509-cert';
+import { expectedNameProblem, nameConstraintViolation } from './x509-names';
+import type { ExpectedName } from './x509-names';
+
+export type Material = Uint8Array | string;
+export type EkuRequirement = 'clientAuth' | 'serverAuth' | 'any';
+
+export interface X509Input {
+  /** PEM (or one DER certificate): the leaf first, further certificates are untrusted intermediates. */
+  chain: Material;
+  intermediates?: Material[];
+  trustStore: Material[];
+  crls?: Material[];
+  ocspResponses?: Uint8Array[];
+  eku?: EkuRequirement;
+  expectedName?: ExpectedName;
+  /** Most intermediates allowed between the leaf and the trust anchor. */
+  maxDepth?: number;
+  at?: Date;
+  /** Enables CRL distribution point and OCSP responder fetching. */
+  fetcher?: SafeFetcher;
+}
+
+export const DEFAULT_MAX_DEPTH = 8;
+/** Per material (one PEM file or DER blob); the CLI applies the same cap before reading further. */
+export const MAX_MATERIAL_BYTES = 1024 * 1024;
+const MAX_CERTIFICATES = 256;
+/** Bounds path building over hostile graphs (cycles, many same-name CAs). */
+const MAX_ISSUER_CANDIDATES = 1000;
+const MAX_COMPLETE_PATHS = 32;
+
+export async function verifyX509(input: X509Input): Promise<VerificationResult> {
+  const at = floorToSecond(input.at ?? new Date());
+  const trust = parseTrustStore(input.trustStore);
+
+  const partnerMaterial = [input.chain, ...(input.intermediates ?? []), ...(input.crls ?? []), ...(input.ocspResponses ?? [])];
+  if (partnerMaterial.some((m) => m.length > MAX_MATERIAL_BYTES)) return refuse('x509', [reason('INPUT_TOO_LARGE', `more than ${MAX_MATERIAL_BYTES} bytes`)]);
+
+  let leaf: ParsedCert;
+  let intermediates: ParsedCert[];
+  try {
+    const chain = decodePem(input.chain).map(parseCertificate);
+    const extra = (input.intermediates ?? []).flatMap((m) => decodePem(m).map(parseCertificate));
+    leaf = chain[0]!;
+    intermediates = [...chain.slice(1), ...extra];
+    if (chain.length + extra.length > MAX_CERTIFICATES) return refuse('x509', [reason('INPUT_TOO_LARGE', `more than ${MAX_CERTIFICATES} certificates`)]);
+  } catch (err) {
+    return refuse('x509', [materialReason(err)]);
+  }
+
+  let crls: ParsedCrl[];
+  try {
+    crls = (input.crls ?? []).flatMap((m) => decodeCrls(m).map(parseCrl));
+  } catch {
+    return refuse('x509', [reason('CRL_INVALID', 'a supplied CRL cannot be decoded')]);
+  }
+  const revocation: RevocationSources = { crls, ocspResponses: input.ocspResponses ?? [], ...(input.fetcher ? { fetcher: input.fetcher } : {}) };
+  const maxDepth = input.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const policy: PathPolicy = { at, eku: input.eku ?? 'clientAuth', ...(input.expectedName ? { expectedName: input.expectedName } : {}) };
+
+  const built = buildPaths(leaf, intermediates, trust, maxDepth);
+  let firstFailure: Reason[] | undefined;
+  for (const path of built.paths) {
+    const reasons = validatePath(path, policy);
+    let revocationStatus: string[] = [];
+    if (reasons.length === 0) {
+      const outcome = await revocationReasons(path, at, revocation);
+      if (Array.isArray(outcome)) reasons.push(...outcome);
+      else revocationStatus = outcome.status;
+    }
+    if (reasons.length === 0) return accepted(path, revocationStatus);
+    firstFailure ??= reasons;
+  }
+
+  const leafProblems = [...leaf.problems, ...validityReasons(leaf, at)];
+  if (firstFailure) return refuse('x509', firstFailure, describeLeaf(leaf));
+  const chainReason = built.depthExceeded
+    ? reason('CERT_CHAIN_TOO_LONG', `more than ${maxDepth} intermediates`)
+    : built.signatureFailure
+      ? reason('CERT_SIGNATURE_INVALID', built.signatureFailure)
+      : reason('CERT_UNTRUSTED', built.exhausted ? 'path building gave up on an over-complex set of certificates' : undefined);
+  return refuse('x509', [chainReason, ...leafProblems], describeLeaf(leaf));
+}
+
+function floorToSecond(d: Date): Date {
+  // Certificate times have whole seconds; comparing a fractional instant against them rounds the wrong way.
+  return new Date(Math.floor(d.getTime() / 1000) * 1000);
+}
+
+function materialReason(err: unknown): Reason {
+  if (err instanceof PemError) return reason('PEM_MALFORMED', err.message);
+  if (err instanceof CertParseError) return reason('CERT_MALFORMED', err.message);
+  throw err;
+}
+
+function parseTrustStore(materials: Material[]): ParsedCert[] {
+  try {
+    const certs = materials.flatMap((m) => decodePem(m).map(parseCertificate));
+    if (certs.length === 0) throw new AnchorConfigError('the trust store is empty');
+    return certs;
+  } catch (err) {
+    if (err instanceof AnchorConfigError) throw err;
+    throw new AnchorConfigError(`the trust store cannot be read: ${(err as Error).message}`);
+  }
+}
+
+function decodeCrls(material: Material): Buffer[] {
+  // "CRL" is a common non-standard label (RFC 7468 says "X509 CRL").
+  return decodePem(material, ['X509 CRL', 'CRL']);
+}
+
+interface BuiltPaths {
+  /** Each path runs leaf first and ends with a trust-store certificate. */
+  paths: ParsedCert[][];
+  depthExceeded: boolean;
+  signatureFailure?: string;
+  exhausted: boolean;
+}
+
+function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: ParsedCert[], maxDepth: number): BuiltPaths {
+  const out: BuiltPaths = { paths: [], depthExceeded: false, exhausted: false };
+  const trusted = new Set(trust.map((c) => c.sha256));
+  const pool = [...trust, ...intermediates.filter((c) => !trusted.has(c.sha256))];
+  const signatureCache = new Map<string, boolean>();
+  let budget = MAX_ISSUER_CANDIDATES;
+
+  const signedBy = (child: ParsedCert, parent: ParsedCert): boolean => {
+    const key = `${child.sha256}/${parent.sha256}`;
+    let ok = signatureCache.get(key);
+    if (ok === undefined) {
+      try {
+        ok = child.node.verify(parent.publicKey);
+      } catch {
+        ok = false;
+      }
+      signatureCache.set(key, ok);
+    }
+    return ok;
+  };
+
+  const extend = (path: ParsedCert[]): void => {
+    const current = path[path.length - 1]!;
+    if (trusted.has(current.sha256)) {
+      out.paths.push(path);
+      return;
+    }
+    for (const candidate of pool) {
+      if (out.paths.length >= MAX_COMPLETE_PATHS) return;
+      if (!candidate.subjectDer.equals(current.issuerDer)) continue;
+      if (current.akiKeyId && candidate.ski && !current.akiKeyId.equals(candidate.ski)) continue;
+      // A certificate (or the same name and key under another serial) may appear once: this cuts cycles.
+      if (path.some((p) => p.sha256 === candidate.sha256 || (p.subjectDer.equals(candidate.subjectDer) && p.publicKeyBits.equals(candidate.publicKeyBits)))) continue;
+      if (budget-- <= 0) {
+        out.exhausted = true;
+        return;
+      }
+      if (!signedBy(current, candidate)) {
+        out.signatureFailure ??= `the signature of "${current.subjectText}" does not verify with the key of "${candidate.subjectText}"`;
+        continue;
+      }
+      if (!trusted.has(candidate.sha256) && path.length - 1 >= maxDepth) {
+        out.depthExceeded = true;
+        continue;
+      }
+      extend([...path, candidate]);
+    }
+  };
+  extend([leaf]);
+  return out;
+}
+
+interface PathPolicy {
+  at: Date;
+  eku: EkuRequirement;
+  expectedName?: ExpectedName;
+}
+
+function validityReasons(cert: ParsedCert, at: Date): Reason[] {
+  if (cert.notBefore.getTime() > at.getTime()) return [reason('CERT_NOT_YET_VALID', `"${cert.subjectText}" is valid from ${cert.notBefore.toISOString()}`)];
+  if (cert.notAfter.getTime() < at.getTime()) return [reason('CERT_EXPIRED', `"${cert.subjectText}" expired at ${cert.notAfter.toISOString()}`)];
+  return [];
+}
+
+/** RFC 5280 6.1 over a built path (leaf first, trust anchor last), with Admit's profile. */
+function validatePath(path: ParsedCert[], policy: PathPolicy): Reason[] {
+  const reasons: Reason[] = [];
+  const anchorIndex = path.length - 1;
+  const leaf = path[0]!;
+
+  path.forEach((cert, i) => {
+    reasons.push(...cert.problems);
+    if (cert.unknownCritical.length > 0) reasons.push(reason('CERT_UNKNOWN_CRITICAL_EXTENSION', cert.unknownCritical.join(', ')));
+    reasons.push(...validityReasons(cert, policy.at));
+    const weak = keyStrengthProblem(cert.publicKey);
+    if (weak) reasons.push(reason('CERT_WEAK_KEY', `"${cert.subjectText}": ${weak}`));
+    // The trust anchor's own signature is not part of the path: only its name and key are trusted.
+    if (i < anchorIndex) {
+      if (!cert.selfIssued && !cert.akiKeyId) reasons.push(reason('CERT_MALFORMED', `"${cert.subjectText}" has no authorityKeyIdentifier keyIdentifier`));
+      const alg = signatureAlgorithmProblem(cert.signatureAlgorithm);
+      if (alg) reasons.push(reason('CERT_WEAK_SIGNATURE_ALGORITHM', `"${cert.subjectText}": ${alg}`));
+    } else if (cert.akiKeyId && cert.ski && cert.selfIssued && !cert.akiKeyId.equals(cert.ski)) {
+      reasons.push(reason('CERT_MALFORMED', 'a self-signed trust anchor names another key in authorityKeyIdentifier'));
+    }
+    if (i > 0) reasons.push(...issuerReasons(cert, i === anchorIndex, policy.eku));
+  });
+
+  // Path length (6.1.4 l/m): counted from the anchor down, self-issued intermediates are free.
+  let remaining = Infinity;
+  for (let i = anchorIndex; i >= 1; i--) {
+    const cert = path[i]!;
+    if (i < anchorIndex && !cert.selfIssued) {
+      if (remaining <= 0) reasons.push(reason('CERT_PATH_LENGTH_EXCEEDED', `"${cert.subjectText}" exceeds a pathLenConstraint`));
+      remaining--;
+    }
+    if (cert.basicConstraints?.pathLen !== undefined) remaining = Math.min(remaining, cert.basicConstraints.pathLen);
+  }
+
+  // Name constraints apply to everything below the CA, except self-issued intermediates (6.1.3 b/c).
+  for (let i = 1; i <= anchorIndex; i++) {
+    const nc = path[i]!.nameConstraints;
+    if (!nc) continue;
+    for (let j = 0; j < i; j++) {
+      if (j > 0 && path[j]!.selfIssued) continue;
+      const violation = nameConstraintViolation(path[j]!, nc);
+      if (violation) reasons.push(reason('CERT_NAME_CONSTRAINTS_VIOLATED', violation));
+    }
+  }
+
+  reasons.push(...leafReasons(leaf, policy));
+  return reasons;
+}
+
+function issuerReasons(cert: ParsedCert, isAnchor: boolean, eku: EkuRequirement): Reason[] {
+  const reasons: Reason[] = [];
+  const bc = cert.basicConstraints;
+  if (!bc || !bc.ca) reasons.push(reason('CERT_NOT_CA', `"${cert.subjectText}" issues certificates but is not a CA`));
+  else if (!bc.critical) reasons.push(reason('CERT_NOT_CA', `"${cert.subjectText}" has a non-critical basicConstraints`));
+  if (cert.keyUsage !== undefined && !(cert.keyUsage & KU.keyCertSign)) {
+    reasons.push(reason('CERT_KEY_USAGE_INVALID', `"${cert.subjectText}" keyUsage lacks keyCertSign`));
+  }
+  if (!isAnchor && !cert.ski) reasons.push(reason('CERT_MALFORMED', `the CA "${cert.subjectText}" has no subjectKeyIdentifier`));
+  // A CA limited to other purposes cannot vouch for this one (the nesting rule of Go and OpenSSL).
+  if (eku !== 'any' && cert.eku && !cert.eku.includes(OID[eku]) && !cert.eku.includes(OID.anyEku)) {
+    reasons.push(reason('CERT_EKU_MISSING', `the CA "${cert.subjectText}" is restricted to other extended key usages`));
+  }
+  return reasons;
+}
+
+function leafReasons(leaf: ParsedCert, policy: PathPolicy): Reason[] {
+  const reasons: Reason[] = [];
+  if (policy.eku !== 'any') {
+    // Admit requires the purpose to be stated: no EKU (RFC 5280's "any purpose") and anyExtendedKeyUsage are refused.
+    if (!leaf.eku || !leaf.eku.includes(OID[policy.eku])) reasons.push(reason('CERT_EKU_MISSING', `the certificate does not list ${policy.eku}`));
+    else if (leaf.eku.includes(OID.anyEku)) reasons.push(reason('CERT_EKU_MISSING', `anyExtendedKeyUsage is refused; list only ${policy.eku}`));
+    const needed = policy.eku === 'clientAuth' ? KU.digitalSignature : KU.digitalSignature | KU.keyEncipherment | KU.keyAgreement;
+    if (leaf.keyUsage !== undefined && !(leaf.keyUsage & needed)) {
+      reasons.push(reason('CERT_KEY_USAGE_INVALID', 'the certificate keyUsage does not allow signing'));
+    }
+  }
+  if (policy.expectedName) {
+    const problem = expectedNameProblem(leaf, policy.expectedName);
+    if (problem) reasons.push(reason('CERT_NAME_MISMATCH', problem));
+  }
+  return reasons;
+}
+
+async function revocationReasons(path: ParsedCert[], at: Date, sources: RevocationSources): Promise<Reason[] | { status: string[] }> {
+  const status: string[] = [];
+  for (let i = 0; i < path.length - 1; i++) {
+    let outcome;
+    try {
+      outcome = await checkRevocation(path[i]!, path[i + 1]!, at, sources);
+    } catch (err) {
+      // The partner's distribution point refusing to be fetched is the partner's problem; a timeout is ours.
+      if (err instanceof AnchorFetchError && !err.retryable) return [reason(err.code, err.message)];
+      throw err;
+    }
+    if (Array.isArray(outcome)) return outcome;
+    status.push(outcome);
+  }
+  return { status };
+}
+
+function describeLeaf(leaf: ParsedCert): { fingerprint: string; subject: string } {
+  return { fingerprint: certificateFingerprint(leaf.der), subject: leaf.subjectText };
+}
+
+async function accepted(path: ParsedCert[], revocation: string[]): Promise<VerificationResult> {
+  const leaf = path[0]!;
+  const notAfter = new Date(Math.min(...path.map((c) => c.notAfter.getTime())));
+  return {
+    ok: true,
+    kind: 'x509',
+    ...describeLeaf(leaf),
+    keyFingerprint: await keyFingerprint(leaf.publicKey),
+    notAfter: notAfter.toISOString(),
+    reasons: [],
+    details: {
+      chain: path.map((c) => ({ subject: c.subjectText, fingerprint: certificateFingerprint(c.der) })),
+      revocation: path.slice(0, -1).map((c, i) => ({ subject: c.subjectText, status: revocation[i] ?? 'not-checked' })),
+      sanUris: (leaf.san ?? []).flatMap((n) => (n.uniformResourceIdentifier ? [n.uniformResourceIdentifier] : [])),
+    },
+  };
+}

@@ -1,0 +1,273 @@
+// `admit` command line. Subcommands live in COMMANDS; each gets its remaining arguments and the I/O.
+import { open } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import {
+  AnchorConfigError,
+  AnchorFetchError,
+  InMemoryReplayStore,
+  createSafeFetcher,
+  parseChallenge,
+  parseTrustBundle,
+  verifyAnchor,
+} from '../anchors/index';
+import type { AnchorInput, VerificationResult } from '../anchors/index';
+import { MAX_MATERIAL_BYTES } from '../anchors/x509';
+
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const defaultIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+export const EXIT = { accepted: 0, refused: 1, usage: 2 } as const;
+
+/** A mistake in how the command was called or an input that cannot be read: exit 2. */
+class UsageError extends Error {}
+
+type Command = (args: string[], io: Io) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  'anchor verify': { run: anchorVerify, summary: 'verify a trust anchor (x509, jwk, spiffe, oidc)' },
+};
+
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  const name = Object.keys(COMMANDS).find((c) => argv.slice(0, c.split(' ').length).join(' ') === c);
+  if (!name) {
+    io.err(`usage: admit <command>\n${Object.entries(COMMANDS).map(([c, { summary }]) => `  admit ${c}  ${summary}`).join('\n')}\n`);
+    return EXIT.usage;
+  }
+  try {
+    return await COMMANDS[name]!.run(argv.slice(name.split(' ').length), io);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof AnchorConfigError) io.err(`admit ${name}: ${err.message}\n`);
+    else if (err instanceof AnchorFetchError) io.err(`admit ${name}: could not complete, try again later (${err.message})\n`);
+    else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) io.err(`admit ${name}: ${err.message}\n`);
+    else throw err;
+    return EXIT.usage;
+  }
+}
+
+const VERIFY_OPTIONS = {
+  kind: { type: 'string' },
+  json: { type: 'boolean' },
+  at: { type: 'string' },
+  cert: { type: 'string' },
+  intermediates: { type: 'string', multiple: true },
+  'trust-store': { type: 'string', multiple: true },
+  crl: { type: 'string', multiple: true },
+  ocsp: { type: 'string', multiple: true },
+  eku: { type: 'string' },
+  'dns-name': { type: 'string' },
+  'ip-address': { type: 'string' },
+  'max-depth': { type: 'string' },
+  jwk: { type: 'string' },
+  jwks: { type: 'string' },
+  'jwks-url': { type: 'string' },
+  assertion: { type: 'string' },
+  challenge: { type: 'string' },
+  audience: { type: 'string' },
+  'client-id': { type: 'string' },
+  bundle: { type: 'string' },
+  'spiffe-id': { type: 'string' },
+  issuer: { type: 'string' },
+  subject: { type: 'string' },
+  online: { type: 'boolean' },
+  'allow-fetch-host': { type: 'string', multiple: true },
+  help: { type: 'boolean' },
+} satisfies ParseArgsConfig['options'];
+
+const VERIFY_USAGE = `usage: admit anchor verify --kind x509|jwk|spiffe|oidc [--json] [--at ISO-time] [material...]
+  x509:   --cert FILE --trust-store FILE [--intermediates FILE] [--crl FILE]... [--ocsp FILE]...
+          [--eku clientAuth|serverAuth|any] [--dns-name NAME] [--ip-address IP] [--max-depth N]
+  jwk:    --jwk FILE | --jwks FILE | --jwks-url URL, --assertion FILE --challenge FILE --audience AUD [--client-id ID]
+  spiffe: --bundle FILE --spiffe-id ID, and --cert FILE (X.509-SVID) or --assertion FILE --audience AUD (JWT-SVID)
+  oidc:   --issuer URL --subject SUB --audience AUD --assertion FILE [--jwks FILE]
+  --online fetches CRL distribution points, OCSP responders, JWKS URLs and OIDC discovery (SSRF-guarded).
+exit: 0 accepted, 1 refused, 2 bad usage or unreadable input
+`;
+
+type Values = { [K in keyof typeof VERIFY_OPTIONS]?: (typeof VERIFY_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof VERIFY_OPTIONS)[K] extends { type: 'boolean' } ? boolean : string };
+
+async function anchorVerify(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: VERIFY_OPTIONS, strict: true, allowPositionals: false }) as { values: Values };
+  if (values.help) {
+    io.out(VERIFY_USAGE);
+    return EXIT.accepted;
+  }
+  const input = await buildInput(values);
+  const result = await verifyAnchor(input);
+  io.out(values.json ? `${JSON.stringify(publicView(result))}\n` : describe(result));
+  return result.ok ? EXIT.accepted : EXIT.refused;
+}
+
+function publicView(r: VerificationResult) {
+  return {
+    ok: r.ok,
+    kind: r.kind,
+    fingerprint: r.fingerprint ?? null,
+    ...(r.keyFingerprint ? { keyFingerprint: r.keyFingerprint } : {}),
+    ...(r.subject ? { subject: r.subject } : {}),
+    ...(r.notAfter ? { notAfter: r.notAfter } : {}),
+    reasons: r.reasons.map(({ code, message }) => ({ code, message })),
+  };
+}
+
+function describe(r: VerificationResult): string {
+  const lines = [`${r.ok ? 'ACCEPTED' : 'REFUSED'} ${r.kind}${r.fingerprint ? ` ${r.fingerprint}` : ''}`];
+  if (r.subject) lines.push(`  subject: ${r.subject}`);
+  if (r.notAfter) lines.push(`  valid until: ${r.notAfter}`);
+  for (const reason of r.reasons) lines.push(`  ${reason.code}: ${reason.message}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function need(values: Values, ...names: (keyof Values)[]): void {
+  const missing = names.filter((n) => values[n] === undefined);
+  if (missing.length > 0) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}\n${VERIFY_USAGE}`);
+}
+
+async function buildInput(values: Values): Promise<AnchorInput> {
+  need(values, 'kind');
+  const at = values.at === undefined ? undefined : parseTime(values.at);
+  const fetcher = values.online ? createSafeFetcher({ allow: values['allow-fetch-host'] ?? [] }) : undefined;
+  const when = at ? { at } : {};
+  switch (values.kind) {
+    case 'x509': {
+      need(values, 'cert', 'trust-store');
+      const eku = values.eku ?? 'clientAuth';
+      if (eku !== 'clientAuth' && eku !== 'serverAuth' && eku !== 'any') throw new UsageError('--eku must be clientAuth, serverAuth or any');
+      const maxDepth = values['max-depth'] === undefined ? undefined : Number(values['max-depth']);
+      if (maxDepth !== undefined && !(Number.isInteger(maxDepth) && maxDepth >= 0 && maxDepth <= 255)) throw new UsageError('--max-depth must be an integer from 0 to 255');
+      const expectedName = {
+        ...(values['dns-name'] !== undefined ? { dns: values['dns-name'] } : {}),
+        ...(values['ip-address'] !== undefined ? { ip: values['ip-address'] } : {}),
+      };
+      return {
+        kind: 'x509',
+        chain: await readMaterial(values.cert!),
+        intermediates: await readAll(values.intermediates),
+        trustStore: await readAll(values['trust-store']),
+        crls: await readAll(values.crl),
+        ocspResponses: await readAll(values.ocsp),
+        eku,
+        ...(Object.keys(expectedName).length > 0 ? { expectedName } : {}),
+        ...(maxDepth !== undefined ? { maxDepth } : {}),
+        ...(fetcher ? { fetcher } : {}),
+        ...when,
+      };
+    }
+    case 'jwk': {
+      need(values, 'assertion', 'challenge', 'audience');
+      const sources = [values.jwk, values.jwks, values['jwks-url']].filter((v) => v !== undefined);
+      if (sources.length !== 1) throw new UsageError('give exactly one of --jwk, --jwks, --jwks-url');
+      let challenge;
+      try {
+        challenge = parseChallenge(await readJson(values.challenge!));
+      } catch (err) {
+        throw new UsageError(`--challenge: ${(err as Error).message}`);
+      }
+      const common = {
+        token: (await readText(values.assertion!)).trim(),
+        challenge,
+        audience: values.audience!,
+        ...(values['client-id'] !== undefined ? { clientId: values['client-id'] } : {}),
+        replayStore: new InMemoryReplayStore(),
+        ...(at ? { now: at } : {}),
+      };
+      if (values['jwks-url'] !== undefined) {
+        if (!fetcher) throw new UsageError('--jwks-url needs --online');
+        return { kind: 'jwk', ...common, jwksUrl: values['jwks-url'], fetcher };
+      }
+      return { kind: 'jwk', ...common, keys: await readJsonMaterial(values.jwk ?? values.jwks!) };
+    }
+    case 'spiffe': {
+      need(values, 'bundle', 'spiffe-id');
+      if ((values.cert === undefined) === (values.assertion === undefined)) throw new UsageError('give exactly one of --cert (X.509-SVID) or --assertion (JWT-SVID)');
+      return {
+        kind: 'spiffe',
+        bundle: await parseTrustBundle(await readMaterial(values.bundle!)),
+        expectedId: values['spiffe-id']!,
+        ...(values.cert !== undefined ? { x509Svid: await readMaterial(values.cert) } : {}),
+        ...(values.assertion !== undefined ? { jwtSvid: (await readText(values.assertion)).trim() } : {}),
+        ...(values.audience !== undefined ? { audience: values.audience } : {}),
+        ...when,
+      };
+    }
+    case 'oidc': {
+      need(values, 'issuer', 'subject', 'audience', 'assertion');
+      if (values.jwks === undefined && !fetcher) throw new UsageError('give --jwks or --online for issuer discovery');
+      return {
+        kind: 'oidc',
+        token: (await readText(values.assertion!)).trim(),
+        issuer: values.issuer!,
+        subject: values.subject!,
+        audience: values.audience!,
+        ...(values.jwks !== undefined ? { jwks: await readJsonMaterial(values.jwks) } : {}),
+        ...(fetcher ? { fetcher } : {}),
+        ...(at ? { now: at } : {}),
+      };
+    }
+    default:
+      throw new UsageError('--kind must be x509, jwk, spiffe or oidc');
+  }
+}
+
+function parseTime(text: string): Date {
+  const ms = Date.parse(text);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(ms)) throw new UsageError('--at must be an ISO 8601 time such as 2026-01-31T12:00:00Z');
+  return new Date(ms);
+}
+
+/** Reads at most MAX_MATERIAL_BYTES, refusing larger files before any parsing. */
+async function readMaterial(path: string): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw new UsageError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  try {
+    const buffer = Buffer.alloc(MAX_MATERIAL_BYTES + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > MAX_MATERIAL_BYTES) throw new UsageError(`${path} is larger than ${MAX_MATERIAL_BYTES} bytes; it is not a certificate, key or token`);
+    return buffer.subarray(0, length);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readAll(paths: string[] | undefined): Promise<Buffer[]> {
+  return Promise.all((paths ?? []).map(readMaterial));
+}
+
+async function readText(path: string): Promise<string> {
+  return (await readMaterial(path)).toString('utf8');
+}
+
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readText(path));
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`${path} is not JSON`);
+  }
+}
+
+/** Partner key material that is not JSON is a refusal of the material (JWK_INVALID), not a usage error. */
+async function readJsonMaterial(path: string): Promise<unknown> {
+  const text = await readText(path);
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
