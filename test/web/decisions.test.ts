@@ -1,0 +1,146 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workflowIdFor } from '../../domain/identity';
+import { stateQuery, type LifecycleState, type Stage } from '../../workflows/messages';
+import { DEVELOPMENT_APPROVERS } from '../../activities/approvers';
+import { freePort } from '../../stack/processes';
+import { makeCert, type Issued } from '../anchors/fixtures';
+import { createTestStack, type TestStack } from '../support/stack';
+import { signupBody } from '../support/signups';
+import { eventually } from '../support/wait';
+import { PageClient } from '../support/page-client';
+import { mailedConfirmationTokens, seedApproversFor, signInThroughDevIdp, startTestWeb, type RunningWeb } from '../support/web';
+
+/**
+ * Decisions through the pages against the real workflow: the page passes the
+ * signed-in approver into the update and shows what the workflow's own
+ * validators decide.
+ */
+const DAY = 86_400_000;
+let stack: TestStack;
+let web: RunningWeb;
+let issuing: Issued;
+
+beforeAll(async () => {
+  const validity = { notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 3650 * DAY) };
+  const root = await makeCert({ subject: 'CN=Decisions Partner Root', ca: true, ...validity });
+  issuing = await makeCert({ subject: 'CN=Decisions Issuing CA', ca: true, pathLen: 0, issuer: root, ...validity });
+  const storeFile = path.join(await mkdtemp(path.join(tmpdir(), 'admit-decisions-')), 'trust-store.pem');
+  await writeFile(storeFile, root.pem);
+  const port = await freePort();
+  stack = await createTestStack({ ADMIT_PUBLIC_URL: `http://127.0.0.1:${port}`, ADMIT_TRUST_STORE: storeFile });
+  await seedApproversFor(stack.registry, `http://127.0.0.1:${port}/dev-idp`);
+  await stack.startWorker();
+  web = await startTestWeb(stack, {
+    port,
+    // One account the identity provider knows that holds no approver role.
+    developmentAccounts: [...DEVELOPMENT_APPROVERS, { sub: 'eve', name: 'Eve Visitor', email: 'eve.visitor@admit.localhost', roles: [] }],
+  });
+});
+afterAll(async () => {
+  await web.close();
+  await stack.close();
+});
+
+const stateOf = (applicationId: string): Promise<LifecycleState> => stack.temporal.workflow.getHandle(workflowIdFor(applicationId)).query(stateQuery);
+const waitForStage = (applicationId: string, stage: Stage) =>
+  eventually(async () => ((await stateOf(applicationId)).stage === stage ? true : undefined), 30_000, `stage ${stage}`);
+
+/** A REGULATED application through signup, contacts (each from its mailed link, in `partner`) and its certificate chain. */
+async function waitingForApproval(partner: PageClient, requestedBy?: string) {
+  const body = signupBody();
+  body.application.regulatedSector = true;
+  if (requestedBy !== undefined) body.requestedBy = requestedBy;
+  const response = await web.app.inject({ method: 'POST', url: '/signup', payload: body });
+  expect(response.statusCode).toBe(202);
+  const { applicationId } = response.json<{ applicationId: string }>();
+  await waitForStage(applicationId, 'AWAITING_CONTACTS');
+  const links: string[] = [];
+  for (const role of ['business', 'technical', 'security'] as const) {
+    const token = await eventually(async () => (await mailedConfirmationTokens(body.contacts[role].email)).at(-1), 20_000, `the ${role} mail`);
+    await partner.get(`/confirm/${token}`);
+    expect((await partner.post(`/confirm/${token}`, {})).statusCode).toBe(200);
+    links.push(token);
+  }
+  await waitForStage(applicationId, 'AWAITING_ANCHOR');
+  const leaf = await makeCert({ subject: `CN=${applicationId}`, issuer: issuing, notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 365 * DAY) });
+  await partner.get(`/applications/${applicationId}/anchor`);
+  const anchored = await partner.post(`/applications/${applicationId}/anchor`, { kind: 'x509', 'x509.certificateChainPem': `${leaf.pem}${issuing.pem}` });
+  expect(anchored.statusCode).toBe(200);
+  await waitForStage(applicationId, 'AWAITING_APPROVAL');
+  return { applicationId, links };
+}
+
+async function approver(sub: string): Promise<PageClient> {
+  const client = new PageClient(web.app);
+  const signedIn = await signInThroughDevIdp(client, sub);
+  expect(signedIn.statusCode).toBe(303);
+  return client;
+}
+
+async function vote(client: PageClient, applicationId: string, decision: 'approve' | 'reject', comment: string) {
+  await client.get(`/console/applications/${applicationId}`);
+  return client.post(`/console/applications/${applicationId}/vote`, { decision, comment });
+}
+
+describe('decisions through the console', () => {
+  it('refuses an approver who submitted the application, with the workflow’s reason, and records no vote', async () => {
+    const ada = DEVELOPMENT_APPROVERS.find((a) => a.sub === 'ada')!;
+    const { applicationId } = await waitingForApproval(new PageClient(web.app), ada.email);
+    const response = await vote(await approver('ada'), applicationId, 'approve', 'my own application');
+    expect(response.statusCode).toBe(409);
+    expect(response.body).toContain('The workflow refused this');
+    expect(response.body).toMatch(/requester/);
+    expect((await stateOf(applicationId)).approval?.votes).toEqual([]);
+  });
+
+  it('refuses a second vote by the same approver; two distinct approvers admit, and the console can then offboard', async () => {
+    const partner = new PageClient(web.app);
+    const { applicationId } = await waitingForApproval(partner);
+    const sam = await approver('sam');
+    const first = await vote(sam, applicationId, 'approve', 'checked the registry and the chain');
+    expect(first.statusCode).toBe(303);
+    const second = await vote(sam, applicationId, 'approve', 'again');
+    expect(second.statusCode).toBe(409);
+    expect(second.body).toMatch(/already voted/);
+    expect((await stateOf(applicationId)).approval?.votes.map((v) => v.approverSubject)).toEqual([`${web.url}/dev-idp sam`]);
+
+    const rui = await approver('rui');
+    expect((await vote(rui, applicationId, 'approve', 'security review done')).statusCode).toBe(303);
+    await waitForStage(applicationId, 'ADMITTED');
+    const status = await partner.get(`/applications/${applicationId}/status`);
+    expect(status.body).toContain('Admitted');
+    expect(status.body).toContain('<code>accounts:read</code>');
+
+    const queue = await rui.get('/console');
+    expect(queue.body).toContain(`/console/applications/${applicationId}`);
+    await rui.get(`/console/applications/${applicationId}`);
+    expect((await rui.post(`/console/applications/${applicationId}/offboard`, { reason: '' })).statusCode).toBe(400);
+    expect((await rui.post(`/console/applications/${applicationId}/offboard`, { reason: 'Contract terminated early by the partner.' })).statusCode).toBe(303);
+    await waitForStage(applicationId, 'OFFBOARDED');
+  });
+
+  it('refuses a used confirmation link with a clear page, whether opened again or submitted again', async () => {
+    const partner = new PageClient(web.app);
+    const { links } = await waitingForApproval(partner);
+    const used = links[0]!;
+    const opened = await partner.get(`/confirm/${used}`);
+    expect(opened.statusCode).toBe(409);
+    expect(opened.body).toContain('<h1>This confirmation link has already been used</h1>');
+    // Submitting it needs a form token from this session (any page's), then the workflow itself refuses it.
+    await partner.get('/apply');
+    const submitted = await partner.post(`/confirm/${used}`, {});
+    expect(submitted.statusCode).toBe(409);
+    expect(submitted.body).toContain('<h1>This confirmation link has already been used</h1>');
+  });
+
+  it('shows the console only to people holding an approver role', async () => {
+    const eve = new PageClient(web.app);
+    expect((await signInThroughDevIdp(eve, 'eve')).statusCode).toBe(303);
+    const response = await eve.get('/console');
+    expect(response.statusCode).toBe(403);
+    expect(response.body).toContain('holds no approver role');
+  });
+});
