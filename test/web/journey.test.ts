@@ -1,14 +1,16 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { workflowIdFor } from '../../domain/identity';
 import { stateQuery } from '../../workflows/messages';
 import { freePort } from '../../stack/processes';
 import { makeCert, type Issued } from '../anchors/fixtures';
 import { createTestStack, type TestStack } from '../support/stack';
-import { randomLei } from '../support/signups';
+import { randomLei, signupBody } from '../support/signups';
 import { hasText, launchChromium, reloadUntil, screenshotter, visible } from '../support/browser';
 import { seedApproversFor, startTestWeb, type RunningWeb } from '../support/web';
 
@@ -226,4 +228,54 @@ describe('the whole journey in a browser', () => {
     expect(cspViolations).toEqual([]);
     await Promise.all([partner.close(), adaContext.close(), ruiContext.close()]);
   }, 240_000);
+  it('proof of possession: download the challenge, sign it, upload keys and assertion (a LOW application is then admitted)', async () => {
+    const body = signupBody();
+    const response = await web.app.inject({ method: 'POST', url: '/signup', payload: body });
+    const { applicationId } = response.json<{ applicationId: string }>();
+    const partner = await browser.newContext({ acceptDownloads: true });
+    const page = await newPage(partner);
+    for (const role of ['business', 'technical', 'security'] as const) {
+      await page.goto(await confirmationLinkFromOutbox(page, body.contacts[role].email));
+      await page.getByRole('button', { name: /^Confirm I am the/ }).click();
+      await hasText(page.getByRole('heading', { level: 1 }), /you are confirmed as the/);
+    }
+    await page.goto(`${web.url}/applications/${applicationId}/anchor`);
+    await reloadUntil(page, /Signed assertion \(JWK or JWKS\)/);
+    await page.getByRole('button', { name: 'Get a challenge' }).click();
+    await visible(page.getByRole('link', { name: 'Download the challenge (JSON)' }));
+    await shots.shoot(page, '17-pop-challenge-issued');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download the challenge (JSON)' }).click()]);
+    expect(download.suggestedFilename()).toBe('admit-challenge.json');
+    const challenge = JSON.parse(await readFile(await download.path(), 'utf8')) as { nonce: string; audience: string };
+
+    // The partner signs the challenge with its own key, outside Admit.
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'partner-key-1', alg: 'ES256', use: 'sig' }] };
+    const assertion = await new SignJWT({ nonce: challenge.nonce })
+      .setProtectedHeader({ alg: 'ES256', kid: 'partner-key-1', typ: 'JWT' })
+      .setIssuer(applicationId)
+      .setSubject(applicationId)
+      .setAudience(challenge.audience)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    await page.getByLabel('Public JWK or JWKS (JSON)').fill(JSON.stringify(jwks));
+    await page.locator('#file-jwk-assertion').setInputFiles({ name: 'assertion.jwt', mimeType: 'application/jwt', buffer: Buffer.from(assertion) });
+    await page.getByRole('button', { name: 'Submit proof of possession' }).click();
+    await visible(page.getByRole('heading', { name: 'Trust anchor verified' }));
+    await shots.shoot(page, '18-pop-verified');
+
+    await page.goto(`${web.url}/applications/${applicationId}/status`);
+    await reloadUntil(page, /Client id/).catch(async (error: unknown) => {
+      const handle = stack.temporal.workflow.getHandle(workflowIdFor(applicationId));
+      const history = await handle.fetchHistory();
+      const failures = (history.events ?? []).filter((e) => e.activityTaskFailedEventAttributes || e.workflowTaskFailedEventAttributes).map((e) => JSON.stringify(e.activityTaskFailedEventAttributes?.failure?.message ?? e.workflowTaskFailedEventAttributes?.failure?.message));
+      throw new Error(`${String(error).slice(0, 200)}\nstate: ${JSON.stringify(await handle.query(stateQuery)).slice(0, 800)}\nfailures: ${failures.join('\n')}`);
+    });
+    expect(await page.locator('main').innerText()).toMatch(/Admitted[\s\S]*jwk/);
+    await shots.shoot(page, '19-pop-status-admitted-low');
+    expect(cspViolations).toEqual([]);
+    await partner.close();
+  }, 120_000);
 });
