@@ -10,7 +10,7 @@ import type { Registry } from '../registry/client';
 import { ConfigError, type GatewayToken } from '../config/env';
 import { sendProblem } from './problem';
 import { registerCsrfProtection } from './auth/csrf';
-import { registerDevIdentityProvider, DEV_IDP_PREFIX } from './auth/dev-idp';
+import { developmentIssuerFor, registerDevIdentityProvider } from './auth/dev-idp';
 import { DEVELOPMENT_ACCOUNTS, type DevelopmentAccount } from './auth/dev-approvers';
 import { OidcClient } from './auth/oidc';
 import { csrfTokenFor, registerSessions } from './auth/session';
@@ -124,7 +124,7 @@ export function buildApp(input: AppDependencies): FastifyInstance {
   if (deps.production && devIdp) {
     throw new ConfigError('ADMIT_OIDC_ISSUER is required in production: the built-in development identity provider is refused there.');
   }
-  const issuer = deps.oidc.issuer ?? `${origin}${DEV_IDP_PREFIX}`;
+  const issuer = deps.oidc.issuer ?? developmentIssuerFor(deps.publicUrl);
 
   const app = Fastify({
     bodyLimit: MAX_BODY_BYTES,

@@ -29,6 +29,11 @@ export interface DevIdentityProviderOptions {
 }
 
 export const DEV_IDP_PREFIX = '/dev-idp';
+
+/** The development provider's issuer for a public URL: what its approvers' subjects start with. */
+export function developmentIssuerFor(publicUrl: string): string {
+  return `${new URL(publicUrl).origin}${DEV_IDP_PREFIX}`;
+}
 const CODE_LIFETIME_MS = 60_000;
 const ID_TOKEN_LIFETIME_SECONDS = 300;
 
