@@ -33,6 +33,8 @@ export interface LifecycleHarness {
   stack: TestStack;
   app: FastifyInstance;
   ca: { root: Issued; issuing: Issued };
+  /** The worker's ADMIT_TRUST_STORE, for workers started as processes. */
+  trustStoreFile: string;
   close(): Promise<void>;
 }
 
@@ -54,16 +56,20 @@ async function partnerCa(): Promise<{ root: Issued; issuing: Issued; storeFile: 
  * A worker configured as a deployment would be (real registry, SMTP, verifiers
  * with a partner CA in the trust store, seeded approvers) and the HTTP service.
  */
-export async function createLifecycleHarness(env: Record<string, string> = {}, options: TestStackOptions = {}): Promise<LifecycleHarness> {
+export async function createLifecycleHarness(
+  env: Record<string, string> = {},
+  options: TestStackOptions & { inProcessWorker?: boolean } = {},
+): Promise<LifecycleHarness> {
   const ca = await partnerCa();
   const stack = await createTestStack({ ADMIT_TRUST_STORE: ca.storeFile, ...env }, options);
   await seedDevelopmentApprovers(stack.registry);
-  await stack.startWorker();
+  if (options.inProcessWorker ?? true) await stack.startWorker();
   const app = buildApp({ temporal: stack.temporal, registry: stack.registry, taskQueue: stack.taskQueue });
   return {
     stack,
     app,
     ca: { root: ca.root, issuing: ca.issuing },
+    trustStoreFile: ca.storeFile,
     async close() {
       await app.close();
       await stack.close();
