@@ -8,6 +8,7 @@ import { stateQuery, type LifecycleState } from '../workflows/messages';
 import { sendProblem } from './problem';
 import type { GatewayToken } from '../config/env';
 import { registerUsageRoute } from './usage-route';
+import { registerDecisionRoute } from './decision-route';
 
 export interface AppDependencies {
   temporal: Client;
@@ -52,6 +53,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.get('/healthz', async () => ({ ok: true }));
 
   registerUsageRoute(app, { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [] });
+  registerDecisionRoute(app, { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [] });
 
   app.post('/signup', async (request, reply) => {
     const validation = validateSignup(request.body, now());

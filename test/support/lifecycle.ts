@@ -40,6 +40,9 @@ export interface LifecycleHarness {
 
 const DAY = 24 * 3600 * 1000;
 
+/** The bearer token of the harness's one API gateway. */
+export const GATEWAY_TOKEN = 'test-gateway-token-0123456789abcdefghij';
+
 /** A partner CA the worker trusts (ADMIT_TRUST_STORE), built at run time. */
 async function partnerCa(): Promise<{ root: Issued; issuing: Issued; storeFile: string }> {
   const now = Date.now();
@@ -64,7 +67,12 @@ export async function createLifecycleHarness(
   const stack = await createTestStack({ ADMIT_TRUST_STORE: ca.storeFile, ...env }, options);
   await seedDevelopmentApprovers(stack.registry);
   if (options.inProcessWorker ?? true) await stack.startWorker();
-  const app = buildApp({ temporal: stack.temporal, registry: stack.registry, taskQueue: stack.taskQueue });
+  const app = buildApp({
+    temporal: stack.temporal,
+    registry: stack.registry,
+    taskQueue: stack.taskQueue,
+    gatewayTokens: [{ name: 'test-gateway', token: GATEWAY_TOKEN }],
+  });
   return {
     stack,
     app,
