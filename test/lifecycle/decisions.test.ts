@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { X509Certificate } from 'node:crypto';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { reportKeyCompromiseUpdate } from '../../workflows/messages';
 import { approvers, createLifecycleHarness, GATEWAY_TOKEN, throughAnchor, waitForStage, type LifecycleHarness } from '../support/lifecycle';
 
