@@ -150,6 +150,7 @@ describe('offboarding on demand', () => {
     await handle.executeUpdate(offboardUpdate, { args: [{ by: approvers.rui, reason: 'signed up by mistake' }] });
     await expect(handle.result()).resolves.toMatchObject({ stage: 'OFFBOARDED', outcome: { trigger: 'manual', reason: 'signed up by mistake' } });
     expect((await h.stack.registry.application.findUniqueOrThrow({ where: { id: applicationId } })).status).toBe('OFFBOARDED');
+    await recordHistory(handle, 'offboarded-while-awaiting-contacts');
   });
 
   it('cascades an organisation-level event to every application of the organisation', async () => {
