@@ -19,6 +19,7 @@ import { appendAuditEvent } from '../registry/audit';
 import { registryReplayStore } from '../registry/replay-store';
 import type { AnchorKind as RegistryAnchorKind } from '../generated/prisma/client';
 import type { AnchorTrust } from './anchor-trust';
+import { confirmationFor } from './grants';
 import type { LifecycleActivities, RefusedAnchor, VerifiedAnchor } from './contract';
 
 const CHALLENGE_TTL_SECONDS = 600;
@@ -38,30 +39,6 @@ function publicMaterial(submission: AnchorSubmission, result: VerificationResult
       return { spiffeId: submission.spiffeId, svid: submission.svidPem === undefined ? 'jwt' : 'x509' };
     case 'oidc':
       return { issuer: submission.issuer, subject: submission.subject };
-  }
-}
-
-/**
- * How tokens issued to the client are tied to the anchor (sender-constrained):
- * a certificate's SHA-256 thumbprint (RFC 8705 `x5t#S256`), a key's JWK
- * thumbprint (RFC 9449 `jkt`), or the workload identity itself.
- */
-export function credentialBinding(anchor: { kind: RegistryAnchorKind; fingerprint: string; keyFingerprint: string | null; subject: string | null }): {
-  confirmationMethod: string;
-  confirmationValue: string;
-} {
-  switch (anchor.kind) {
-    case 'X509':
-      return {
-        confirmationMethod: 'x5t#S256',
-        confirmationValue: Buffer.from(anchor.fingerprint.replace(/^sha256:/, ''), 'hex').toString('base64url'),
-      };
-    case 'JWK':
-      return { confirmationMethod: 'jkt', confirmationValue: (anchor.keyFingerprint ?? anchor.fingerprint).replace(/^jwk-sha256:/, '') };
-    case 'SPIFFE':
-      return { confirmationMethod: 'spiffe-id', confirmationValue: anchor.fingerprint };
-    case 'OIDC':
-      return { confirmationMethod: 'oidc-sub', confirmationValue: anchor.fingerprint.replace(/^oidc:/, '') };
   }
 }
 
@@ -208,10 +185,12 @@ export function anchorActivities(registry: Registry, trust: AnchorTrust): Pick<
               notAfter: verified.notAfter === undefined ? null : new Date(verified.notAfter),
             },
           });
-          if (rotation) {
+          const binding = confirmationFor(anchor);
+          if (rotation && binding !== undefined) {
+            // The client keeps its id; its tokens are bound to the new anchor from now on.
             await tx.clientCredential.updateMany({
               where: { applicationId, status: { not: 'REVOKED' } },
-              data: { anchorFingerprint: fingerprint, ...credentialBinding(anchor) },
+              data: { anchorFingerprint: fingerprint, confirmationMethod: binding.method, confirmationValue: binding.value },
             });
           }
           await appendAuditEvent(tx, {

@@ -55,7 +55,7 @@ export function confirmationFor(anchor: TrustAnchor): ConfirmationBinding | unde
       return spiffeId?.startsWith('spiffe://') ? { method: 'spiffe-id', value: spiffeId } : undefined;
     }
     case 'JWK': {
-      // The verifier records key fingerprints as `jwk-sha256:<RFC 7638 thumbprint>`; `jkt` is the bare thumbprint.
+      // The verifier writes RFC 7638 thumbprints as `jwk-sha256:<base64url>` (anchors/fingerprint.ts).
       const thumbprint = (anchor.keyFingerprint ?? anchor.fingerprint).replace(/^jwk-sha256:/, '');
       if (BASE64URL_SHA256.test(thumbprint)) return { method: 'jkt', value: thumbprint };
       const value = base64urlOfHexFingerprint(thumbprint);

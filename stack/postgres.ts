@@ -1,25 +1,16 @@
 import { execFile } from 'node:child_process';
-import { access, chown, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { chown, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort, startProcess, waitUntilReady, type ManagedProcess } from './processes';
+import { isExecutable } from './executables';
 
 const run = promisify(execFile);
 
 export interface PostgresBinaries {
   initdb: string;
   postgres: string;
-}
-
-async function executable(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -41,7 +32,7 @@ export async function findPostgresBinaries(binDir?: string): Promise<PostgresBin
   for (const dir of dirs) {
     const initdb = path.join(dir, 'initdb');
     const postgres = path.join(dir, 'postgres');
-    if ((await executable(initdb)) && (await executable(postgres))) return { initdb, postgres };
+    if ((await isExecutable(initdb)) && (await isExecutable(postgres))) return { initdb, postgres };
   }
   throw new Error(
     'No PostgreSQL server binaries (initdb, postgres) were found. Install PostgreSQL ' +

@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process';
-import { access, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { constants } from 'node:fs';
-import { homedir } from 'node:os';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
@@ -11,6 +9,7 @@ import { InternalConnectionOptionsSymbol, type InternalConnectionOptions } from 
 import { msToTs, tsToMs } from '@temporalio/common/lib/time.js';
 import proto, { type temporal as TemporalApi } from '@temporalio/proto';
 import { freePort, startProcess, waitUntilReady, type ManagedProcess } from './processes';
+import { isExecutable, onPath, userCacheDir } from './executables';
 
 // @temporalio/proto is CommonJS: its namespaces come off the default export.
 const { temporal } = proto;
@@ -31,26 +30,7 @@ type TestService = TemporalApi.api.testservice.v1.TestService;
 
 /** The per-user cache: `${XDG_CACHE_HOME:-~/.cache}/admit/temporal-test-server-<version>`. */
 export function timeSkippingServerCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache');
-  return path.join(base, 'admit', `temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}`);
-}
-
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function onPath(command: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, command);
-    if (await isExecutable(candidate)) return candidate;
-  }
-  return undefined;
+  return userCacheDir(`temporal-test-server-${TEMPORAL_TEST_SERVER_VERSION}`);
 }
 
 /** `$JAVA_HOME/bin/java` first, as Maven itself does, then `java` on PATH. */

@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { access, chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { constants } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { chmod, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { freePort, startProcess, waitUntilReady, type ManagedProcess } from './processes';
+import { isExecutable, onPath, userCacheDir } from './executables';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 
 const run = promisify(execFile);
@@ -16,26 +16,7 @@ export const TEMPORAL_CLI_VERSION = '1.5.1';
 type Log = (message: string) => void;
 
 function cacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache');
-  return path.join(base, 'admit', `temporal-cli-${TEMPORAL_CLI_VERSION}`);
-}
-
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function onPath(command: string): Promise<string | undefined> {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, command);
-    if (await isExecutable(candidate)) return candidate;
-  }
-  return undefined;
+  return userCacheDir(`temporal-cli-${TEMPORAL_CLI_VERSION}`);
 }
 
 /**

@@ -42,7 +42,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const log = (message: string): void => console.error(message);
   const started = Date.now();
 
-  const [temporal, postgres, sink, bundle, timeSkippingRuntime] = await Promise.all([
+  const results = await Promise.allSettled([
     startTemporalDevServer({ headless: true, cliPath: config.TEMPORAL_CLI_PATH, allowDownload: config.ADMIT_TEMPORAL_DOWNLOAD, log }),
     startLocalPostgres({ dataDir: path.join(scratch, 'postgres'), binDir: config.POSTGRES_BIN_DIR }),
     startSmtpSink({ dir: path.join(scratch, 'mail') }),
@@ -54,6 +54,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // other's timers. A JVM per using file costs ~1–3 s, and nothing for the rest.
     ensureTimeSkippingServer({ log }),
   ]);
+  // If one service fails to start, the others must not outlive this run.
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure !== undefined) {
+    await Promise.allSettled(
+      results.flatMap((r) => (r.status === 'fulfilled' && typeof r.value === 'object' && r.value !== null && 'stop' in r.value ? [(r.value as { stop(): Promise<void> }).stop()] : [])),
+    );
+    await rm(scratch, { recursive: true, force: true });
+    throw failure.reason;
+  }
+  const [temporal, postgres, sink, bundle, timeSkippingRuntime] = results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+    Awaited<ReturnType<typeof startTemporalDevServer>>,
+    Awaited<ReturnType<typeof startLocalPostgres>>,
+    Awaited<ReturnType<typeof startSmtpSink>>,
+    Awaited<ReturnType<typeof bundleWorkflowCode>>,
+    Awaited<ReturnType<typeof ensureTimeSkippingServer>>,
+  ];
   await postgres.ensureDatabase(TEMPLATE_DATABASE);
   await applyMigrations(postgres.url(TEMPLATE_DATABASE));
   const workflowBundlePath = path.join(scratch, 'workflow-bundle.js');

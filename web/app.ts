@@ -24,6 +24,7 @@ import { registerOutboxRoutes } from './routes/outbox';
 import { registerSignupFormRoutes } from './routes/signup-form';
 import { registerStatusRoutes } from './routes/status';
 import { registerUsageRoute } from './usage-route';
+import { registerDecisionRoute } from './decision-route';
 import type { PagesContext } from './routes/pages-context';
 
 export interface RateLimit {
@@ -187,6 +188,7 @@ export function buildApp(input: AppDependencies): FastifyInstance {
   void app.register(async (api) => {
     registerApiRoutes(api, deps, now);
     registerUsageRoute(api, { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [] });
+    registerDecisionRoute(api, { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [] });
   });
 
   // The pages: their own scope, so form parsing, sessions and CSRF checks never touch the JSON API.

@@ -74,6 +74,39 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
+    '/decisions': {
+      post: {
+        summary: 'Request-time decision for a gateway: may this client, with this anchor, use this scope here and now?',
+        tags: ['api'],
+        security: [{ gateway: [] }],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['clientId', 'confirmation', 'scope', 'environment'],
+                additionalProperties: false,
+                properties: {
+                  clientId: text,
+                  confirmation: { type: 'object', required: ['method', 'value'], properties: { method: { enum: ['x5t#S256', 'jkt', 'spiffe-id', 'oidc-sub'] }, value: text } },
+                  scope: text,
+                  environment: text,
+                  transactionType: text,
+                  amount: { type: 'object', required: ['value', 'currency'], properties: { value: { type: 'number', minimum: 0 }, currency: { type: 'string', pattern: '^[A-Z]{3}$' } } },
+                  at: { type: 'string', format: 'date-time' },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '200': { description: 'The decision (default deny), with reasons.', content: { 'application/json': { schema: { type: 'object', properties: { allow: { type: 'boolean' }, reasons: { type: 'array', items: { type: 'object' } }, applicationId: text } } } } },
+          '400': problemResponse('The request has errors (`errors` per field).'),
+          '401': problemResponse('No or unknown gateway token.'),
+        },
+      },
+    },
     '/applications/{id}': {
       get: {
         summary: 'An application’s registry record and lifecycle state',

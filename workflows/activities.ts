@@ -33,7 +33,8 @@ export const registry = proxyActivities<
 });
 
 export const mail = proxyActivities<Pick<LifecycleActivities, 'sendContactConfirmations' | 'notify'>>({
-  startToCloseTimeout: '1 minute',
+  // Long enough for a slow relay; short enough that a crashed worker's attempt is retried soon.
+  startToCloseTimeout: '30 seconds',
   retry: RETRY_FOREVER,
 });
 

@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   condition,
   log,
+  patched,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -110,6 +111,16 @@ export interface CarriedState {
 }
 
 const TERMINAL: readonly Stage[] = ['OFFBOARDED', 'REJECTED', 'EXPIRED'];
+
+/**
+ * Changes to the workflow's commands are guarded with `patched()`, one id each,
+ * so lifecycles already running replay their own history unchanged. Once no
+ * lifecycle started before a patch is running, it can be deprecated
+ * (`deprecatePatch`) and later removed. test/replay/ replays recorded histories.
+ */
+const PATCHES = {
+  directoryAtRegistration: 'approver-directory-at-registration',
+} as const;
 const MAX_TRANSITIONS_KEPT = 50;
 const MAX_ATTEMPTS_KEPT = 20;
 
@@ -206,6 +217,9 @@ export class PartnerLifecycle {
       submittedAt: input.submittedAt,
     });
     state.organisationId = registered.organisationId;
+    // Who may offboard or report a compromise is known from the start; refreshed at each decision.
+    // Lifecycles started before this step existed replay without it.
+    if (patched(PATCHES.directoryAtRegistration)) internal.directory = await registry.loadApproverDirectory();
     await registry.recordRisk({
       applicationId: input.applicationId,
       workflowId: workflowInfo().workflowId,

@@ -12,6 +12,7 @@ import {
   createLifecycleHarness,
   mailsTo,
   refusalCode,
+  signup,
   throughAnchor,
   vote,
   waitForStage,
@@ -141,6 +142,15 @@ describe('offboarding on demand', () => {
     await handle.executeUpdate(offboardUpdate, { args: [{ by: approvers.ada, reason: 'partnership ended early' }] });
     await expect(handle.result()).resolves.toMatchObject({ stage: 'OFFBOARDED', outcome: { trigger: 'manual' } });
     await recordHistory(handle, 'manual-offboard');
+  });
+
+  it('stops an admission still waiting for its contacts', async () => {
+    const { handle, applicationId } = await signup(h);
+    await waitForStage(handle, 'AWAITING_CONTACTS');
+    await handle.executeUpdate(offboardUpdate, { args: [{ by: approvers.rui, reason: 'signed up by mistake' }] });
+    await expect(handle.result()).resolves.toMatchObject({ stage: 'OFFBOARDED', outcome: { trigger: 'manual', reason: 'signed up by mistake' } });
+    expect((await h.stack.registry.application.findUniqueOrThrow({ where: { id: applicationId } })).status).toBe('OFFBOARDED');
+    await recordHistory(handle, 'offboarded-while-awaiting-contacts');
   });
 
   it('cascades an organisation-level event to every application of the organisation', async () => {

@@ -8,6 +8,7 @@ import { testAppDependencies } from '../support/web';
 import { startWorkerProcess } from '../support/worker-process';
 import { signupBody } from '../support/signups';
 import { eventually } from '../support/wait';
+import { approvers, createLifecycleHarness, throughAnchor, vote, waitForStage } from '../support/lifecycle';
 
 let stack: TestStack;
 const workers: ManagedProcess[] = [];
@@ -66,4 +67,30 @@ describe('a worker killed with SIGKILL mid-run', () => {
     expect(await stack.registry.auditEvent.count({ where: { applicationId, type: 'application.registered' } })).toBe(1);
     await app.close();
   });
+
+  it('in the middle of a stage: an approval sent as the worker dies is decided by the next worker, once', async () => {
+    const h = await createLifecycleHarness({}, { inProcessWorker: false });
+    const env = { ADMIT_TRUST_STORE: h.trustStoreFile };
+    try {
+      const first = await startWorkerProcess({ databaseUrl: h.stack.databaseUrl, taskQueue: h.stack.taskQueue, env });
+      workers.push(first);
+      const { handle, applicationId } = await throughAnchor(h, { requestedScopes: ['accounts:read', 'webhooks:manage'] });
+      await waitForStage(handle, 'AWAITING_APPROVAL');
+
+      const decision = vote(handle, approvers.ada, 'approve', 'reviewed');
+      first.child.kill('SIGKILL');
+      await first.exited;
+      workers.push(await startWorkerProcess({ databaseUrl: h.stack.databaseUrl, taskQueue: h.stack.taskQueue, env }));
+
+      await expect(decision).resolves.toEqual({ outcome: 'approved' });
+      // An activity the dead worker had started is retried once its start-to-close timeout passes.
+      const admitted = await waitForStage(handle, 'ADMITTED', 60_000);
+      expect(admitted.approval).toBeNull();
+      expect(await h.stack.registry.grant.count({ where: { applicationId } })).toBe(1);
+      expect(await h.stack.registry.clientCredential.count({ where: { applicationId } })).toBe(1);
+      expect(await h.stack.registry.auditEvent.count({ where: { applicationId, type: 'admission.vote' } })).toBe(1);
+    } finally {
+      await h.close();
+    }
+  }, 120_000);
 });

@@ -34,10 +34,15 @@ export interface LifecycleHarness {
   stack: TestStack;
   app: FastifyInstance;
   ca: { root: Issued; issuing: Issued };
+  /** The worker's ADMIT_TRUST_STORE, for workers started as processes. */
+  trustStoreFile: string;
   close(): Promise<void>;
 }
 
 const DAY = 24 * 3600 * 1000;
+
+/** The bearer token of the harness's one API gateway. */
+export const GATEWAY_TOKEN = 'test-gateway-token-0123456789abcdefghij';
 
 /** A partner CA the worker trusts (ADMIT_TRUST_STORE), built at run time. */
 async function partnerCa(): Promise<{ root: Issued; issuing: Issued; storeFile: string }> {
@@ -55,16 +60,20 @@ async function partnerCa(): Promise<{ root: Issued; issuing: Issued; storeFile: 
  * A worker configured as a deployment would be (real registry, SMTP, verifiers
  * with a partner CA in the trust store, seeded approvers) and the HTTP service.
  */
-export async function createLifecycleHarness(env: Record<string, string> = {}, options: TestStackOptions = {}): Promise<LifecycleHarness> {
+export async function createLifecycleHarness(
+  env: Record<string, string> = {},
+  options: TestStackOptions & { inProcessWorker?: boolean } = {},
+): Promise<LifecycleHarness> {
   const ca = await partnerCa();
   const stack = await createTestStack({ ADMIT_TRUST_STORE: ca.storeFile, ...env }, options);
   await seedDevelopmentApprovers(stack.registry);
-  await stack.startWorker();
-  const app = buildApp(testAppDependencies(stack));
+  if (options.inProcessWorker ?? true) await stack.startWorker();
+  const app = buildApp({ ...testAppDependencies(stack), gatewayTokens: [{ name: 'test-gateway', token: GATEWAY_TOKEN }] });
   return {
     stack,
     app,
     ca: { root: ca.root, issuing: ca.issuing },
+    trustStoreFile: ca.storeFile,
     async close() {
       await app.close();
       await stack.close();

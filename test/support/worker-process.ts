@@ -5,7 +5,12 @@ import { startProcess, type ManagedProcess } from '../../stack/processes';
 import { eventually } from './wait';
 
 /** Runs `worker/main.ts` as its own OS process, configured as a deployment would be. */
-export async function startWorkerProcess(options: { databaseUrl: string; taskQueue: string }): Promise<ManagedProcess> {
+export async function startWorkerProcess(options: {
+  databaseUrl: string;
+  taskQueue: string;
+  /** More configuration, as a deployment would set it. */
+  env?: Record<string, string>;
+}): Promise<ManagedProcess> {
   const worker = startProcess('worker', process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'worker/main.ts')], {
     cwd: REPO_ROOT,
     env: {
@@ -17,6 +22,7 @@ export async function startWorkerProcess(options: { databaseUrl: string; taskQue
       SMTP_URL: inject('smtpUrl'),
       ADMIT_PAYLOAD_KEY: inject('payloadKey'),
       ADMIT_DATA_DIR: inject('scratchDir'),
+      ...options.env,
     },
   });
   await eventually(async () => (worker.recentOutput().includes('polling task queue') ? true : undefined), 60_000, 'the worker to poll');

@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash, X509Certificate } from 'node:crypto';
+import { reportKeyCompromiseUpdate } from '../../workflows/messages';
+import { approvers, createLifecycleHarness, GATEWAY_TOKEN, throughAnchor, waitForStage, type LifecycleHarness } from '../support/lifecycle';
+
+let h: LifecycleHarness;
+beforeAll(async () => {
+  h = await createLifecycleHarness();
+});
+afterAll(async () => h.close());
+
+/** What a gateway terminating mTLS computes from the client's certificate (RFC 8705). */
+function x5tS256(chainPem: string): string {
+  const leaf = new X509Certificate(chainPem);
+  return createHash('sha256').update(leaf.raw).digest('base64url');
+}
+
+describe('the request-time decision point', () => {
+  it('allows only what is granted, to the client presenting its bound certificate, in the grant’s environment', async () => {
+    const { handle, applicationId } = await throughAnchor(h);
+    const admitted = await waitForStage(handle, 'ADMITTED');
+    const anchor = await h.stack.registry.trustAnchor.findFirstOrThrow({ where: { applicationId } });
+    const thumbprint = x5tS256((anchor.material as { chainPem: string }).chainPem);
+    const ask = (body: Record<string, unknown>, token = GATEWAY_TOKEN) =>
+      h.app.inject({ method: 'POST', url: '/decisions', payload: body, headers: { authorization: `Bearer ${token}` } });
+    const base = { clientId: admitted.grant?.clientId, confirmation: { method: 'x5t#S256', value: thumbprint }, environment: 'sandbox' };
+
+    const allowed = await ask({ ...base, scope: 'accounts:read' });
+    expect(allowed.statusCode).toBe(200);
+    expect(allowed.json()).toMatchObject({ allow: true, applicationId });
+
+    const codes = async (body: Record<string, unknown>) => (await ask(body)).json<{ allow: boolean; reasons: { code: string }[] }>();
+    expect(await codes({ ...base, scope: 'payments:initiate' })).toMatchObject({ allow: false, reasons: [{ code: 'SCOPE_NOT_GRANTED' }] });
+    expect((await codes({ ...base, scope: 'accounts:read', environment: 'production' })).reasons.map((r) => r.code)).toContain('ENVIRONMENT_NOT_ALLOWED');
+    expect(await codes({ ...base, scope: 'accounts:read', confirmation: { method: 'x5t#S256', value: 'A'.repeat(43) } })).toMatchObject({
+      allow: false,
+      reasons: [{ code: 'CONFIRMATION_MISMATCH' }],
+    });
+    expect(await codes({ ...base, clientId: 'admit-nobody', scope: 'accounts:read' })).toMatchObject({ allow: false, reasons: [{ code: 'CLIENT_UNKNOWN' }] });
+    expect((await ask({ ...base, scope: 'accounts:read' }, 'wrong-token-0123456789abcdefghijkl')).statusCode).toBe(401);
+    expect((await ask({ ...base, scope: 'accounts:read', extra: true })).statusCode).toBe(400);
+
+    await handle.executeUpdate(reportKeyCompromiseUpdate, { args: [{ reportedBy: approvers.rui, detail: 'key leaked' }] });
+    expect(await codes({ ...base, scope: 'accounts:read' })).toMatchObject({ allow: false, reasons: [{ code: 'CLIENT_NOT_ACTIVE' }] });
+  });
+});
