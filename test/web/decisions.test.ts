@@ -30,7 +30,8 @@ beforeAll(async () => {
   const storeFile = path.join(await mkdtemp(path.join(tmpdir(), 'admit-decisions-')), 'trust-store.pem');
   await writeFile(storeFile, root.pem);
   const port = await freePort();
-  stack = await createTestStack({ ADMIT_PUBLIC_URL: `http://127.0.0.1:${port}`, ADMIT_TRUST_STORE: storeFile });
+  // A short probation (REGULATED: three times it) so an expansion can reach the approvers within the test.
+  stack = await createTestStack({ ADMIT_PUBLIC_URL: `http://127.0.0.1:${port}`, ADMIT_TRUST_STORE: storeFile, ADMIT_PROBATION: '2s' });
   await seedApproversFor(stack.registry, `http://127.0.0.1:${port}/dev-idp`);
   await stack.startWorker();
   web = await startTestWeb(stack, {
@@ -70,7 +71,8 @@ async function waitingForApproval(partner: PageClient, requestedBy?: string) {
   const anchored = await partner.post(`/applications/${applicationId}/anchor`, { kind: 'x509', 'x509.certificateChainPem': `${leaf.pem}${issuing.pem}` });
   expect(anchored.statusCode).toBe(200);
   await waitForStage(applicationId, 'AWAITING_APPROVAL');
-  return { applicationId, links };
+  const contactEmails = { business: body.contacts.business.email, technical: body.contacts.technical.email, security: body.contacts.security.email };
+  return { applicationId, links, contactEmails };
 }
 
 async function approver(sub: string): Promise<PageClient> {
@@ -134,6 +136,54 @@ describe('decisions through the console', () => {
     const submitted = await partner.post(`/confirm/${used}`, {});
     expect(submitted.statusCode).toBe(409);
     expect(submitted.body).toContain('<h1>This confirmation link has already been used</h1>');
+  });
+
+  it('lets a confirmed contact ask for more scopes; approvers decide the expansion in the console', async () => {
+    const partner = new PageClient(web.app);
+    const { applicationId, contactEmails } = await waitingForApproval(partner);
+    const [sam, rui] = [await approver('sam'), await approver('rui')];
+    expect((await vote(sam, applicationId, 'approve', 'fine')).statusCode).toBe(303);
+    expect((await vote(rui, applicationId, 'approve', 'fine')).statusCode).toBe(303);
+    await waitForStage(applicationId, 'ADMITTED');
+
+    // A browser in which no contact confirmed may not ask.
+    const stranger = new PageClient(web.app);
+    await stranger.get('/apply');
+    expect((await stranger.post(`/applications/${applicationId}/expansions`, { scopes: 'statements:read' })).statusCode).toBe(403);
+
+    await partner.get(`/applications/${applicationId}/status`);
+    expect((await partner.post(`/applications/${applicationId}/expansions`, {})).statusCode).toBe(400);
+    // During probation the workflow records the request and refuses it, with its reason.
+    expect((await partner.post(`/applications/${applicationId}/expansions`, { scopes: 'statements:read' })).statusCode).toBe(303);
+    const inProbation = await stateOf(applicationId);
+    expect(inProbation.expansions[0]).toMatchObject({ scopes: ['statements:read'], decision: 'refuse', requestedBy: contactEmails.security });
+    expect((await partner.get(`/applications/${applicationId}/status`)).body).toContain('probation runs until');
+
+    // After probation it goes to the approvers, who see what it would add and decide it in the console.
+    await eventually(async () => (Date.now() > Date.parse(inProbation.probationEndsAt ?? '') ? true : undefined), 20_000, 'the end of probation');
+    await partner.get(`/applications/${applicationId}/status`);
+    expect((await partner.post(`/applications/${applicationId}/expansions`, { scopes: 'statements:read' })).statusCode).toBe(303);
+    await eventually(async () => ((await stateOf(applicationId)).approval?.purpose === 'expansion' ? true : undefined));
+    const queue = await sam.get('/console');
+    expect(queue.body).toMatch(/Waiting for a decision[\s\S]*expansion: 0 of 2/);
+    const page = await sam.get(`/console/applications/${applicationId}`);
+    expect(page.body).toContain('This decision is about an expansion adding:');
+    expect((await vote(sam, applicationId, 'approve', 'usage looks clean')).statusCode).toBe(303);
+    expect((await vote(rui, applicationId, 'approve', 'reviewed')).statusCode).toBe(303);
+    await eventually(async () => ((await stateOf(applicationId)).grant?.scopes.includes('statements:read') ? true : undefined), 20_000, 'the expanded grant');
+  });
+
+  it('records a key compromise from the console: access ends at once', async () => {
+    const { applicationId } = await waitingForApproval(new PageClient(web.app));
+    const [sam, rui] = [await approver('sam'), await approver('rui')];
+    expect((await vote(sam, applicationId, 'approve', 'fine')).statusCode).toBe(303);
+    expect((await vote(rui, applicationId, 'approve', 'fine')).statusCode).toBe(303);
+    await waitForStage(applicationId, 'ADMITTED');
+    await rui.get(`/console/applications/${applicationId}`);
+    const reported = await rui.post(`/console/applications/${applicationId}/key-compromise`, { detail: 'The private key was published in a public repository.' });
+    expect(reported.statusCode).toBe(303);
+    await waitForStage(applicationId, 'OFFBOARDED');
+    expect((await stateOf(applicationId)).outcome).toMatchObject({ trigger: 'key-compromise' });
   });
 
   it('shows the console only to people holding an approver role', async () => {
