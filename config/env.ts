@@ -181,6 +181,10 @@ const schema = z.object({
   ADMIT_OIDC_CLIENT_ID: z.string().trim().min(1).default('admit-console'),
   ADMIT_OIDC_CLIENT_SECRET: optionalText,
   ADMIT_OIDC_ROLES_CLAIM: z.string().trim().min(1).default('roles'),
+  ADMIT_TRUST_PROXY: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
 
   ...lifecycleShape,
 });

@@ -71,6 +71,8 @@ export interface AppDependencies {
   /** Accounts the development identity provider offers; defaults to the seeded approvers. */
   developmentAccounts?: readonly DevelopmentAccount[];
   rateLimits?: Partial<RateLimits>;
+  /** Reverse proxies (addresses or CIDRs) whose X-Forwarded-For is believed (ADMIT_TRUST_PROXY). */
+  trustedProxies?: readonly string[];
   /** Gateways allowed to POST /usage (ADMIT_GATEWAY_TOKENS); none means every report is refused. */
   gatewayTokens?: readonly GatewayToken[];
   /** Injected so tests can fix "today" for contract-end validation. */
@@ -130,6 +132,8 @@ export function buildApp(input: AppDependencies): FastifyInstance {
   const app = Fastify({
     bodyLimit: MAX_BODY_BYTES,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Without trusted proxies the client is the socket's peer, so a forged X-Forwarded-For buys nothing.
+    trustProxy: deps.trustedProxies !== undefined && deps.trustedProxies.length > 0 ? [...deps.trustedProxies] : false,
     logger: deps.logLevel === undefined ? false : { level: deps.logLevel },
   });
   app.decorate('admitRoutes', [] as { method: string; url: string }[]);

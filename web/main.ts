@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     mailDir: production ? undefined : config.mailDir,
     logLevel: config.LOG_LEVEL,
     gatewayTokens: config.gatewayTokens,
+    trustedProxies: config.ADMIT_TRUST_PROXY,
   });
   await app.listen({ host: config.ADMIT_HTTP_HOST, port: config.PORT });
   console.error(`web: listening on http://${config.ADMIT_HTTP_HOST}:${config.PORT} (public URL ${config.publicUrl})`);

@@ -243,6 +243,20 @@ describe('rate limits', () => {
     }
   });
 
+  it('counts per client behind a trusted proxy, and ignores X-Forwarded-For from anyone else', async () => {
+    const signupTwice = { rateLimits: { signup: { max: 1, timeWindow: 60_000 } } };
+    const proxied = buildApp(testAppDependencies(stack, { ...signupTwice, trustedProxies: ['127.0.0.1'] }));
+    const direct = buildApp(testAppDependencies(stack, signupTwice));
+    try {
+      const post = (app: FastifyInstance, client: string) =>
+        app.inject({ method: 'POST', url: '/signup', payload: { nothing: true }, headers: { 'x-forwarded-for': client } }).then((r) => r.statusCode);
+      expect([await post(proxied, '198.51.100.1'), await post(proxied, '198.51.100.2'), await post(proxied, '198.51.100.1')]).toEqual([400, 400, 429]);
+      expect([await post(direct, '198.51.100.1'), await post(direct, '198.51.100.2')]).toEqual([400, 429]);
+    } finally {
+      await Promise.all([proxied.close(), direct.close()]);
+    }
+  });
+
   it('limits confirmation attempts per client address', async () => {
     const limited = buildApp(testAppDependencies(stack, { rateLimits: { confirmation: { max: 3, timeWindow: 60_000 } } }));
     try {
