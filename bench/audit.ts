@@ -1,0 +1,55 @@
+// Audit-log append: Admit's appendAuditEvent (advisory lock, idempotency lookup, last hash, RFC 8785
+// hash, insert) in an interactive transaction, against a plain single-row INSERT of the same shape into
+// a scratch table through the same Prisma client. Both commit one row each; the difference is the chain.
+import { randomUUID } from 'node:crypto';
+import { appendAuditEvent } from '../registry/audit';
+import type { Registry } from '../registry/client';
+import type { Benchmark } from './harness';
+
+export const SCRATCH_TABLE = 'bench_audit_baseline';
+
+/** Same columns, types, constraints and indexes as audit_events, with its own sequence. */
+export async function createScratchTable(registry: Registry): Promise<void> {
+  await registry.$executeRawUnsafe(`CREATE TABLE ${SCRATCH_TABLE} (LIKE audit_events INCLUDING ALL EXCLUDING DEFAULTS)`);
+  await registry.$executeRawUnsafe(`CREATE SEQUENCE ${SCRATCH_TABLE}_seq OWNED BY ${SCRATCH_TABLE}.seq`);
+  await registry.$executeRawUnsafe(`ALTER TABLE ${SCRATCH_TABLE} ALTER COLUMN seq SET DEFAULT nextval('${SCRATCH_TABLE}_seq')`);
+}
+
+function eventData(i: number): { fingerprint: string; kind: string; tier: string; n: number } {
+  return { fingerprint: `sha256:${i.toString(16).padStart(64, '0')}`, kind: 'x509', tier: 'MEDIUM', n: i };
+}
+
+export function auditBenchmark(registry: Registry, run: string, concurrency: number): Benchmark {
+  const organisationId = randomUUID();
+  const applicationId = 'app-bench-partner-market-data-sandbox';
+  return {
+    name: concurrency === 1 ? 'Audit append, sequential' : `Audit append, ${concurrency} writers`,
+    baseline: `plain INSERT, same shape${concurrency === 1 ? '' : `, ${concurrency} writers`}`,
+    admit: (i) =>
+      registry.$transaction((tx) =>
+        appendAuditEvent(tx, {
+          idempotencyKey: `${run}-${i}`,
+          type: 'anchor.verified',
+          actor: 'workflow',
+          organisationId,
+          applicationId,
+          occurredAt: new Date(),
+          data: eventData(i),
+        }),
+      ),
+    base: (i) => {
+      const key = `${run}-${i}`;
+      // prev_hash and hash hold 64 hex characters, as Admit's do; unique like Admit's.
+      const hash = Buffer.from(key).toString('hex').padEnd(64, '0').slice(0, 64);
+      return registry.$executeRaw`
+        INSERT INTO bench_audit_baseline (id, idempotency_key, organisation_id, application_id, type, actor, occurred_at, data, prev_hash, hash)
+        VALUES (${randomUUID()}::uuid, ${key}, ${organisationId}::uuid, ${applicationId}, 'anchor.verified', 'workflow', ${new Date()},
+                ${JSON.stringify(eventData(i))}::jsonb, ${'0'.repeat(64)}, ${hash})`;
+    },
+    concurrency,
+    // Commits wait on fsync, whose latency swings with the disk: many short interleaved rounds.
+    warmup: 50,
+    iterations: concurrency === 1 ? 120 : 200,
+    rounds: 15,
+  };
+}
