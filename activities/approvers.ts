@@ -30,6 +30,11 @@ export const DEVELOPMENT_APPROVERS: readonly DevelopmentApprover[] = Object.free
   developmentApprover('sam', 'Sam Second', 'sam.second@admit.localhost', [APPROVER_ROLE]),
 ]);
 
+/** The development approvers as subjects of the development provider at `issuer` (it follows the public URL). */
+export function developmentApproversFor(issuer: string): DevelopmentApprover[] {
+  return DEVELOPMENT_APPROVERS.map((approver) => ({ ...approver, subject: `${issuer} ${approver.sub}` }));
+}
+
 /**
  * Upserts the development approvers (by subject), active, with their roles,
  * and records each enrolment as evidence. Safe to run at every start: the

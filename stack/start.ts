@@ -6,7 +6,8 @@ import { applyMigrations } from '../registry/migrate';
 import { payloadKey } from '../temporal/connection';
 import { linkSecret } from '../links/link-secret';
 import { createRegistry } from '../registry/client';
-import { DEVELOPMENT_APPROVERS, seedDevelopmentApprovers } from '../activities/approvers';
+import { DEVELOPMENT_APPROVERS, developmentApproversFor, seedDevelopmentApprovers } from '../activities/approvers';
+import { developmentIssuerFor } from '../web/auth/dev-idp';
 import { startSmtpSink } from '../mail/sink';
 import { startLocalPostgres } from './postgres';
 import { startTemporalDevServer } from './temporal';
@@ -74,7 +75,8 @@ async function main(): Promise<void> {
     // People to sign in as on the development identity provider; never in production.
     const registry = createRegistry(env.DATABASE_URL ?? config.DATABASE_URL ?? '', { maxConnections: 1 });
     try {
-      await seedDevelopmentApprovers(registry);
+      // Under the issuer the web's development provider really has, whatever PORT or ADMIT_PUBLIC_URL say.
+      await seedDevelopmentApprovers(registry, developmentApproversFor(developmentIssuerFor(loadConfig(env).publicUrl)));
     } finally {
       await registry.$disconnect();
     }

@@ -7,7 +7,7 @@ import { buildApp, type AppDependencies } from '../../web/app';
 import { freePort } from '../../stack/processes';
 import type { TestStack } from './stack';
 import type { Registry } from '../../registry/client';
-import { DEVELOPMENT_APPROVERS, seedDevelopmentApprovers } from '../../activities/approvers';
+import { developmentApproversFor, seedDevelopmentApprovers } from '../../activities/approvers';
 
 /** The web's dependencies on a test stack: development identity provider, outbox on the SMTP sink. */
 export function testAppDependencies(stack: TestStack, overrides: Partial<AppDependencies> = {}): AppDependencies {
@@ -72,10 +72,7 @@ export function signupFormFields(body: {
  * its ID tokens name are the ones the approver directory holds.
  */
 export async function seedApproversFor(registry: Registry, issuer: string): Promise<void> {
-  await seedDevelopmentApprovers(
-    registry,
-    DEVELOPMENT_APPROVERS.map((approver) => ({ ...approver, subject: `${issuer} ${approver.sub}` })),
-  );
+  await seedDevelopmentApprovers(registry, developmentApproversFor(issuer));
 }
 
 /** Signs `client` in through the development identity provider as the seeded account `sub`; returns the callback's answer. */
