@@ -20,7 +20,7 @@ let quiet: LifecycleHarness;
 let anchors: LifecycleHarness;
 beforeAll(async () => {
   [quiet, anchors] = await Promise.all([
-    createLifecycleHarness({ ADMIT_INACTIVITY: '6s' }),
+    createLifecycleHarness({ ADMIT_INACTIVITY: '10s' }),
     createLifecycleHarness({ ADMIT_ANCHOR_REVERIFY_EVERY: '1s', ADMIT_SUSPENSION_GRACE: '6s', ADMIT_ROTATION_OVERLAP: '2s' }),
   ]);
 });
@@ -30,7 +30,7 @@ describe('the inactivity trigger', () => {
   it('offboards an application that makes no call within the window', async () => {
     const { handle, applicationId } = await throughAnchor(quiet);
     await waitForStage(handle, 'ADMITTED');
-    const closed = await waitForStage(handle, 'OFFBOARDED', 20_000);
+    const closed = await waitForStage(handle, 'OFFBOARDED', 40_000);
     expect(closed.outcome).toMatchObject({ trigger: 'inactivity' });
     expect(closed.outcome?.reason).toMatch(/no call since admission/);
     expect(await quiet.stack.registry.grant.count({ where: { applicationId, status: 'ACTIVE' } })).toBe(0);
@@ -47,13 +47,13 @@ describe('the inactivity trigger', () => {
         { clientId, intervalStart: new Date(end.getTime() - 1000).toISOString(), intervalEnd: end.toISOString(), calls: 5, denials: 0, errors: 0, anomalies: 0, lastSeenAt: end.toISOString() },
       ]);
     };
-    for (let i = 0; i < 4; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+    for (let i = 0; i < 6; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
       await report();
     }
     expect((await handle.query(stateQuery)).stage).toBe('ADMITTED');
     // Then it goes quiet, and the trigger, re-armed from the last call, fires.
-    const closed = await waitForStage(handle, 'OFFBOARDED', 20_000);
+    const closed = await waitForStage(handle, 'OFFBOARDED', 40_000);
     expect(closed.outcome?.reason).toMatch(/no call since 20/);
   });
 });
@@ -72,9 +72,9 @@ describe('the trust-anchor failure trigger', () => {
   }
 
   it('warns before expiry, suspends on expiry, and a rotated certificate reinstates without a new admission', async () => {
-    const { handle, applicationId, body } = await admittedWithShortCertificate(8);
-    await eventually(async () => ((await mailsTo(body.contacts.technical.email)).some((m) => /expir/i.test(m.subject)) ? true : undefined), 10_000, 'the expiry notice');
-    const suspended = await waitForStage(handle, 'SUSPENDED', 20_000);
+    const { handle, applicationId, body } = await admittedWithShortCertificate(14);
+    await eventually(async () => ((await mailsTo(body.contacts.technical.email)).some((m) => /expir/i.test(m.subject)) ? true : undefined), 15_000, 'the expiry notice');
+    const suspended = await waitForStage(handle, 'SUSPENDED', 30_000);
     expect(suspended.suspension?.reason).toMatch(/expired/);
     expect(suspended.anchor?.health).toBe('expired');
     expect(await anchors.stack.registry.grant.count({ where: { applicationId, status: 'SUSPENDED' } })).toBe(1);
@@ -95,9 +95,9 @@ describe('the trust-anchor failure trigger', () => {
   });
 
   it('offboards when the suspension’s grace period passes without a renewed anchor', async () => {
-    const { handle } = await admittedWithShortCertificate(6);
-    await waitForStage(handle, 'SUSPENDED', 20_000);
-    const closed = await waitForStage(handle, 'OFFBOARDED', 25_000);
+    const { handle } = await admittedWithShortCertificate(12);
+    await waitForStage(handle, 'SUSPENDED', 30_000);
+    const closed = await waitForStage(handle, 'OFFBOARDED', 40_000);
     expect(closed.outcome).toMatchObject({ trigger: 'anchor-failure' });
     await recordHistory(handle, 'suspension-grace-expired');
   });
