@@ -2,6 +2,7 @@ import type { Registry } from '../registry/client';
 import { appendAuditEvent } from '../registry/audit';
 import { ACTIVITY_FAILURES, instant, permanentFailure } from './errors';
 import { lockApplication } from './locking';
+import type { LifecycleActivities } from './contract';
 
 const CLOSING_STATUSES = ['OFFBOARDED', 'REJECTED', 'EXPIRED'] as const;
 
@@ -15,15 +16,7 @@ export function closingActivities(registry: Registry) {
      * `status`, and the evidence naming trigger and actor. Idempotent per
      * workflow: a retry finds the `application.closed` event and does nothing.
      */
-    async closeApplication(input: {
-      applicationId: string;
-      workflowId: string;
-      status: 'OFFBOARDED' | 'REJECTED' | 'EXPIRED';
-      trigger: string;
-      reason: string;
-      actor: string;
-      at: string;
-    }): Promise<void> {
+    async closeApplication(input: Parameters<LifecycleActivities['closeApplication']>[0]): Promise<void> {
       const at = instant(input.at, 'at');
       if (!(CLOSING_STATUSES as readonly string[]).includes(input.status)) {
         throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `An application closes as ${CLOSING_STATUSES.join(', ')}, not ${JSON.stringify(input.status)}.`);

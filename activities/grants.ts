@@ -3,10 +3,10 @@ import type { Prisma, Registry } from '../registry/client';
 import { appendAuditEvent, type JsonObject } from '../registry/audit';
 import type { TrustAnchor } from '../generated/prisma/client';
 import { isKnownScope, outsideCeiling } from '../domain/scopes';
-import type { GrantConditions } from '../domain/policy';
 import { isRiskTier, type RiskTier } from '../domain/tiers';
 import { ACTIVITY_FAILURES, instant, permanentFailure } from './errors';
 import { isClosed, lockApplication } from './locking';
+import type { LifecycleActivities } from './contract';
 
 type Tx = Prisma.TransactionClient;
 
@@ -94,17 +94,7 @@ export function grantActivities(registry: Registry) {
      * (serialised behind the first attempt by the application row lock)
      * returns those instead of granting again.
      */
-    async grantAccess(input: {
-      applicationId: string;
-      workflowId: string;
-      tier: RiskTier;
-      scopes: string[];
-      conditions: GrantConditions;
-      anchorFingerprint: string;
-      credentialLifetimeSeconds: number;
-      approvedBy: string[];
-      grantedAt: string;
-    }): Promise<{ grantId: string; clientId: string }> {
+    async grantAccess(input: Parameters<LifecycleActivities['grantAccess']>[0]): ReturnType<LifecycleActivities['grantAccess']> {
       const grantedAt = instant(input.grantedAt, 'grantedAt');
       if (!isRiskTier(input.tier)) throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `${JSON.stringify(input.tier)} is not a risk tier.`);
       const scopes = [...new Set(input.scopes)];
