@@ -5,12 +5,12 @@ import type { Registry } from '../registry/client';
 import { appendAuditEvent } from '../registry/audit';
 import { signContactLink, tokenHash as hashOfToken } from '../links/contact-confirmation';
 import { CONTACT_ROLES, type ContactRoleKey } from '../workflows/messages';
+import { REGISTRY_CONTACT_ROLE } from '../registry/contact-roles';
 import { ACTIVITY_FAILURES, instant, permanentFailure } from './errors';
 import { humanInstant, renderMail, stableMessageId } from './mail-render';
 import { lockApplication } from './locking';
 
 /** Registry enum of each workflow role key. */
-export const CONTACT_ROLE_ENUM = { business: 'BUSINESS', technical: 'TECHNICAL', security: 'SECURITY' } as const satisfies Record<ContactRoleKey, string>;
 
 const ROLE_DESCRIPTION: Record<ContactRoleKey, string> = {
   business: 'business owner',
@@ -68,7 +68,7 @@ export function contactActivities(deps: ContactActivityDependencies) {
 
       const results: { role: ContactRoleKey; tokenHash: string }[] = [];
       for (const role of [...new Set(input.roles)]) {
-        const contact = application.contacts.find((c) => c.role === CONTACT_ROLE_ENUM[role]);
+        const contact = application.contacts.find((c) => c.role === REGISTRY_CONTACT_ROLE[role]);
         if (contact === undefined) {
           throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `Application ${application.id} has no ${ROLE_DESCRIPTION[role]} on record.`);
         }
@@ -144,7 +144,7 @@ export function contactActivities(deps: ContactActivityDependencies) {
       confirmedAt: string;
     }): Promise<void> {
       const confirmedAt = instant(input.confirmedAt, 'confirmedAt');
-      const role = CONTACT_ROLE_ENUM[input.role];
+      const role = REGISTRY_CONTACT_ROLE[input.role];
       if (role === undefined) throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `Unknown contact role ${JSON.stringify(input.role)}.`);
       await registry.$transaction(async (tx) => {
         const application = await lockApplication(tx, input.applicationId);

@@ -4,7 +4,7 @@ import type { Registry } from '../registry/client';
 import { appendAuditEvent } from '../registry/audit';
 import type { ContactRoleKey } from '../workflows/messages';
 import type { NotificationTemplate, NotifyInput } from './contract';
-import { CONTACT_ROLE_ENUM } from './contacts';
+import { REGISTRY_CONTACT_ROLE } from '../registry/contact-roles';
 import { ACTIVITY_FAILURES, permanentFailure } from './errors';
 import { humanInstant, renderMail, stableMessageId } from './mail-render';
 
@@ -168,7 +168,7 @@ export function notificationActivities(deps: NotificationActivityDependencies) {
           for (const approver of approvers) recipients.set(approver.email.toLowerCase(), { email: approver.email, name: approver.name });
           continue;
         }
-        const role = CONTACT_ROLE_ENUM[target as ContactRoleKey];
+        const role = REGISTRY_CONTACT_ROLE[target as ContactRoleKey];
         if (role === undefined) throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `Unknown notification recipient ${JSON.stringify(target)}.`);
         const contact = application.contacts.find((c) => c.role === role);
         if (contact !== undefined) recipients.set(contact.email.toLowerCase(), { email: contact.email, name: contact.name });

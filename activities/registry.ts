@@ -3,6 +3,8 @@ import { appendAuditEvent } from '../registry/audit';
 import { nameKey, applicationIdFor } from '../domain/identity';
 import type { Signup } from '../domain/signup';
 import { invalidRegistryInput } from './errors';
+import { REGISTRY_CONTACT_ROLE } from '../registry/contact-roles';
+import { CONTACT_ROLES } from '../workflows/messages';
 
 export interface RegisterApplicationInput {
   applicationId: string;
@@ -16,7 +18,6 @@ export interface RegisteredApplication {
   applicationId: string;
 }
 
-const CONTACT_ROLES = { business: 'BUSINESS', technical: 'TECHNICAL', security: 'SECURITY' } as const;
 
 export function registryActivities(registry: Registry) {
   return {
@@ -65,7 +66,8 @@ export function registryActivities(registry: Registry) {
           },
           update: {},
         });
-        for (const [key, role] of Object.entries(CONTACT_ROLES) as [keyof typeof CONTACT_ROLES, (typeof CONTACT_ROLES)[keyof typeof CONTACT_ROLES]][]) {
+        for (const key of CONTACT_ROLES) {
+          const role = REGISTRY_CONTACT_ROLE[key];
           await tx.contact.upsert({
             where: { applicationId_role: { applicationId: input.applicationId, role } },
             create: { applicationId: input.applicationId, role, name: contacts[key].name, email: contacts[key].email },

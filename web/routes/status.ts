@@ -9,6 +9,7 @@ import { formList } from '../pages/form';
 import { statusPage } from '../pages/status';
 import type { FieldError } from '../../domain/signup';
 import type { PagesContext } from './pages-context';
+import { REGISTRY_CONTACT_ROLE } from '../../registry/contact-roles';
 
 const FLASHES: Record<string, string> = {
   submitted: 'Your application was submitted. Each contact has been sent a confirmation link.',
@@ -19,7 +20,7 @@ type Params = { Params: { id: string }; Querystring: { done?: string } };
 
 async function readContactEmail(deps: PagesContext['deps'], applicationId: string, role: ContactRoleKey): Promise<string | null> {
   const contact = await deps.registry.contact.findUnique({
-    where: { applicationId_role: { applicationId, role: role.toUpperCase() as 'BUSINESS' | 'TECHNICAL' | 'SECURITY' } },
+    where: { applicationId_role: { applicationId, role: REGISTRY_CONTACT_ROLE[role] } },
   });
   return contact?.email ?? null;
 }
