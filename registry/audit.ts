@@ -49,35 +49,20 @@ export async function appendAuditEvent(tx: Tx, entry: AuditEntry): Promise<Audit
   const existing = await tx.auditEvent.findUnique({ where: { idempotencyKey: entry.idempotencyKey } });
   if (existing !== null) return existing;
   const last = await tx.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { hash: true } });
-  const prevHash = last?.hash ?? GENESIS_HASH;
-  const id = randomUUID();
-  const occurredAt = new Date(entry.occurredAt.toISOString());
-  const organisationId = entry.organisationId ?? null;
-  const applicationId = entry.applicationId ?? null;
-  const hash = hashEvent({
-    id,
+  // Exactly these fields are hashed and stored; verifyAuditChain recomputes from the stored row.
+  const chained = {
+    id: randomUUID(),
     idempotencyKey: entry.idempotencyKey,
     type: entry.type,
     actor: entry.actor,
-    organisationId,
-    applicationId,
-    occurredAt: occurredAt.toISOString(),
+    organisationId: entry.organisationId ?? null,
+    applicationId: entry.applicationId ?? null,
+    occurredAt: entry.occurredAt.toISOString(),
     data: entry.data,
-    prevHash,
-  });
+    prevHash: last?.hash ?? GENESIS_HASH,
+  };
   return tx.auditEvent.create({
-    data: {
-      id,
-      idempotencyKey: entry.idempotencyKey,
-      type: entry.type,
-      actor: entry.actor,
-      organisationId,
-      applicationId,
-      occurredAt,
-      data: entry.data,
-      prevHash,
-      hash,
-    },
+    data: { ...chained, occurredAt: new Date(chained.occurredAt), hash: hashEvent(chained) },
   });
 }
 
