@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { GatewayToken } from '../config/env';
 import type { Registry } from '../registry/client';
 import { decide, type GrantConditions } from '../domain/policy';
-import { gatewayFor } from './usage-route';
+import { gatewayFor, refuseGateway } from './auth/gateway';
 import { sendProblem } from './problem';
 
 const decisionRequest = z
@@ -29,13 +29,7 @@ const decisionRequest = z
  */
 export function registerDecisionRoute(app: FastifyInstance, deps: { registry: Registry; gatewayTokens: readonly GatewayToken[] }): void {
   app.post('/decisions', async (request, reply) => {
-    if (gatewayFor(request.headers.authorization, deps.gatewayTokens) === undefined) {
-      return sendProblem(reply.header('www-authenticate', 'Bearer realm="admit-decisions"'), {
-        status: 401,
-        title: 'Unauthorised',
-        detail: 'Send the gateway token Admit was configured with (ADMIT_GATEWAY_TOKENS) as `Authorization: Bearer <token>`.',
-      });
-    }
+    if (gatewayFor(request.headers.authorization, deps.gatewayTokens) === undefined) return refuseGateway(reply, 'admit-decisions');
     const parsed = decisionRequest.safeParse(request.body);
     if (!parsed.success) {
       return sendProblem(reply, {

@@ -1,27 +1,12 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayToken } from '../config/env';
 import type { Registry } from '../registry/client';
 import { ingestUsageBatch, MAX_USAGE_BATCH, UsageBatchRejected } from '../usage/ingest';
 import { sendProblem } from './problem';
+import { gatewayFor, refuseGateway } from './auth/gateway';
 
 /** Room for a full batch (each report is a few hundred bytes); the app's default limit is for forms. */
 const USAGE_BODY_LIMIT = MAX_USAGE_BATCH * 1024;
-
-/**
- * The gateway whose token this is, comparing in constant time against every
- * configured token (digests first, so lengths do not leak either).
- */
-export function gatewayFor(authorization: string | undefined, tokens: readonly GatewayToken[]): string | undefined {
-  const match = /^Bearer ([\x21-\x7e]+)$/.exec(authorization ?? '');
-  if (match?.[1] === undefined) return undefined;
-  const presented = createHash('sha256').update(match[1]).digest();
-  let found: string | undefined;
-  for (const { name, token } of tokens) {
-    if (timingSafeEqual(presented, createHash('sha256').update(token).digest()) && found === undefined) found = name;
-  }
-  return found;
-}
 
 /**
  * POST /usage: a gateway's batch of usage reports, `{ "reports": [...] }`,
@@ -32,13 +17,7 @@ export function gatewayFor(authorization: string | undefined, tokens: readonly G
 export function registerUsageRoute(app: FastifyInstance, deps: { registry: Registry; gatewayTokens: readonly GatewayToken[] }): void {
   app.post('/usage', { bodyLimit: USAGE_BODY_LIMIT }, async (request, reply) => {
     const source = gatewayFor(request.headers.authorization, deps.gatewayTokens);
-    if (source === undefined) {
-      return sendProblem(reply.header('www-authenticate', 'Bearer realm="admit-usage"'), {
-        status: 401,
-        title: 'Unauthorised',
-        detail: 'Send the gateway token Admit was configured with (ADMIT_GATEWAY_TOKENS) as `Authorization: Bearer <token>`.',
-      });
-    }
+    if (source === undefined) return refuseGateway(reply, 'admit-usage');
     const body = request.body as { reports?: unknown } | null;
     try {
       const result = await ingestUsageBatch(deps.registry, source, body?.reports);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../web/app';
-import { gatewayFor } from '../../web/usage-route';
+import { gatewayFor } from '../../web/auth/gateway';
 import { ingestUsageBatch, MAX_USAGE_BATCH, UsageBatchRejected } from '../../usage/ingest';
 import { admissionConditions } from '../../domain/scopes';
 import { createTestStack, type TestStack } from '../support/stack';

@@ -1,0 +1,30 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+import type { GatewayToken } from '../../config/env';
+import { sendProblem } from '../problem';
+
+/** API gateways authenticate to Admit (usage reports, request-time decisions) with their bearer tokens. */
+
+/**
+ * The gateway whose token this is, comparing in constant time against every
+ * configured token (digests first, so lengths do not leak either).
+ */
+export function gatewayFor(authorization: string | undefined, tokens: readonly GatewayToken[]): string | undefined {
+  const match = /^Bearer ([\x21-\x7e]+)$/.exec(authorization ?? '');
+  if (match?.[1] === undefined) return undefined;
+  const presented = createHash('sha256').update(match[1]).digest();
+  let found: string | undefined;
+  for (const { name, token } of tokens) {
+    if (timingSafeEqual(presented, createHash('sha256').update(token).digest()) && found === undefined) found = name;
+  }
+  return found;
+}
+
+/** The 401 a request without a valid gateway token gets. */
+export function refuseGateway(reply: FastifyReply, realm: string): FastifyReply {
+  return sendProblem(reply.header('www-authenticate', `Bearer realm="${realm}"`), {
+    status: 401,
+    title: 'Unauthorised',
+    detail: 'Send the gateway token Admit was configured with (ADMIT_GATEWAY_TOKENS) as `Authorization: Bearer <token>`.',
+  });
+}
