@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { epochMs } from '../domain/time';
 
 /**
  * Activity failures are typed: a `nonRetryable` failure means retrying cannot
@@ -31,9 +32,10 @@ export function permanentFailure(type: ActivityFailureType, message: string): Ap
 
 /** A Date from an ISO-8601 input, or a non-retryable failure naming the field. */
 export function instant(value: string, field: string): Date {
-  const date = new Date(value);
-  if (typeof value !== 'string' || Number.isNaN(date.getTime())) {
+  // The domain's parser: ISO-8601 with an offset, never the host's time zone.
+  const ms = typeof value === 'string' ? epochMs(value) : undefined;
+  if (ms === undefined) {
     throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `${field} must be an ISO-8601 instant, not ${JSON.stringify(value)}.`);
   }
-  return date;
+  return new Date(ms);
 }
