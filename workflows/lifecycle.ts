@@ -563,7 +563,7 @@ export class PartnerLifecycle {
 
   private async openApproval(purpose: OpenApproval['purpose'], required: number, extra: Partial<OpenApproval> = {}): Promise<void> {
     await this.prepareApproval(purpose, required, extra);
-    await this.upsertSearchAttributes();
+    this.publishSearchAttributes();
     await this.announceApproval();
   }
 
@@ -1163,7 +1163,7 @@ export class PartnerLifecycle {
     this.state.transitions.push({ stage, at, reason });
     if (this.state.transitions.length > MAX_TRANSITIONS_KEPT) this.state.transitions.shift();
     this.refreshWaitingFor();
-    await this.upsertSearchAttributes();
+    this.publishSearchAttributes();
     await registry.recordAudit({
       applicationId: this.state.applicationId,
       idempotencyKey: `${this.workflowId}:transition:${this.state.transitions.length}:${stage}:${at}`,
@@ -1208,7 +1208,7 @@ export class PartnerLifecycle {
     this.state.waitingFor = this.waitingFor().text;
   }
 
-  private async upsertSearchAttributes(): Promise<void> {
+  private publishSearchAttributes(): void {
     const pairs: SearchAttributeUpdatePair[] = [
       { key: STAGE_KEY, value: this.state.stage },
       { key: TIER_KEY, value: this.state.tier },
