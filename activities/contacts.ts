@@ -4,7 +4,7 @@ import type { Mailer } from '../mail/transport';
 import type { Registry } from '../registry/client';
 import { appendAuditEvent } from '../registry/audit';
 import { signContactLink, tokenHash as hashOfToken } from '../links/contact-confirmation';
-import { CONTACT_ROLES, type ContactRoleKey } from '../workflows/messages';
+import { CONTACT_ROLES, type ContactRoleKey } from '../domain/contacts';
 import { REGISTRY_CONTACT_ROLE } from '../registry/contact-roles';
 import { ACTIVITY_FAILURES, instant, permanentFailure } from './errors';
 import { humanInstant, renderMail, stableMessageId } from './mail-render';

@@ -7,19 +7,12 @@
  */
 import type { AnchorSubmission } from '../domain/anchor-submission';
 import type { ApproverDirectory } from '../domain/approval';
-import type { LifecycleDurations } from '../domain/durations';
-import type { ExpansionPolicy } from '../domain/expansion';
 import type { GrantConditions } from '../domain/policy';
-import type { RiskThresholds } from '../domain/risk';
 import type { RiskTier } from '../domain/tiers';
 import type { Signup } from '../domain/signup';
-import type { AnchorChallengeView, ContactRoleKey } from '../workflows/messages';
-
-export interface LifecycleSettings {
-  durations: LifecycleDurations;
-  riskThresholds: RiskThresholds;
-  expansionPolicy: ExpansionPolicy;
-}
+import type { ContactRoleKey } from '../domain/contacts';
+import type { LifecycleSettings } from '../domain/settings';
+import type { AnchorChallengeView } from '../workflows/messages';
 
 /** Mail the workflow sends; the activity renders each from its template and data. */
 export type NotificationTemplate =

@@ -2,7 +2,7 @@ import type { Config } from '../config/env';
 import type { Mailer } from '../mail/transport';
 import type { Registry } from '../registry/client';
 import { appendAuditEvent } from '../registry/audit';
-import type { ContactRoleKey } from '../workflows/messages';
+import type { ContactRoleKey } from '../domain/contacts';
 import type { NotificationTemplate, NotifyInput } from './contract';
 import { REGISTRY_CONTACT_ROLE } from '../registry/contact-roles';
 import { ACTIVITY_FAILURES, permanentFailure } from './errors';

@@ -4,7 +4,7 @@ import { nameKey, applicationIdFor } from '../domain/identity';
 import type { Signup } from '../domain/signup';
 import { invalidRegistryInput } from './errors';
 import { REGISTRY_CONTACT_ROLE } from '../registry/contact-roles';
-import { CONTACT_ROLES } from '../workflows/messages';
+import { CONTACT_ROLES } from '../domain/contacts';
 
 export interface RegisterApplicationInput {
   applicationId: string;

@@ -1,5 +1,5 @@
 import type { Config } from '../config/env';
-import type { LifecycleSettings } from './contract';
+import type { LifecycleSettings } from '../domain/settings';
 
 export function settingsActivities(config: Pick<Config, 'lifecycle'>) {
   return {

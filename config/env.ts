@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { LifecycleSettings } from '../activities/contract';
+import type { LifecycleSettings } from '../domain/settings';
 import {
   DEFAULT_LIFECYCLE_DURATIONS,
   lifecycleDurationProblems,

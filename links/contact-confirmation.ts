@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SignJWT, jwtVerify, errors } from 'jose';
-import type { ContactRoleKey } from '../workflows/messages';
-import { CONTACT_ROLES } from '../workflows/messages';
+import { CONTACT_ROLES, type ContactRoleKey } from '../domain/contacts';
 
 /**
  * The emailed contact-confirmation link: a JWT (HS256, Admit's link secret)

@@ -1,5 +1,5 @@
 import type { ContactRole } from '../generated/prisma/client';
-import type { ContactRoleKey } from '../workflows/messages';
+import type { ContactRoleKey } from '../domain/contacts';
 
 /** How the workflow's contact roles are stored in the registry's `ContactRole` enum. */
 export const REGISTRY_CONTACT_ROLE = {

@@ -11,6 +11,8 @@ import type { GrantConditions } from '../domain/policy';
 import type { RiskTier } from '../domain/tiers';
 import type { OffboardingTrigger } from '../domain/offboarding';
 import type { RiskAssessment } from '../domain/risk';
+import type { ContactRoleKey } from '../domain/contacts';
+import type { LifecycleSettings } from '../domain/settings';
 
 export type Stage =
   | 'REGISTERING'
@@ -23,8 +25,6 @@ export type Stage =
   | 'REJECTED'
   | 'EXPIRED';
 
-export const CONTACT_ROLES = ['business', 'technical', 'security'] as const;
-export type ContactRoleKey = (typeof CONTACT_ROLES)[number];
 
 /** An authenticated person, as the HTTP service's session established them. */
 export interface Actor {
@@ -114,6 +114,18 @@ export interface OrganisationEvent {
   reason: string;
 }
 
+/** An operator applies the worker's current settings to a running lifecycle (`npx admit settings apply`). */
+export interface ApplySettingsInput {
+  settings: LifecycleSettings;
+  /** Who applies them: the operator's name or account, for the evidence. */
+  by: string;
+}
+
+export interface SettingsApplied {
+  /** The settings whose values changed (`durations.inactivityMs`, …); empty when none did. */
+  changed: string[];
+}
+
 export interface LifecycleState {
   applicationId: string;
   organisationId: string | null;
@@ -162,6 +174,8 @@ export const UPDATE_REFUSALS = {
   RESUBMISSIONS_EXHAUSTED: 'RESUBMISSIONS_EXHAUSTED',
   NOT_AUTHORISED: 'NOT_AUTHORISED',
   INVALID_INPUT: 'INVALID_INPUT',
+  /** The verifier cannot check this kind of anchor until operators fix its configuration. */
+  VERIFIER_MISCONFIGURED: 'VERIFIER_MISCONFIGURED',
 } as const;
 
 export const stateQuery = defineQuery<LifecycleState>('state');
@@ -174,4 +188,5 @@ export const requestExpansionUpdate = defineUpdate<ExpansionView, [ExpansionInpu
 export const reportKeyCompromiseUpdate = defineUpdate<void, [KeyCompromiseInput]>('reportKeyCompromise');
 export const offboardUpdate = defineUpdate<void, [OffboardInput]>('offboard');
 export const rotateAnchorUpdate = defineUpdate<AnchorAttempt, [AnchorSubmission]>('rotateAnchor');
+export const applySettingsUpdate = defineUpdate<SettingsApplied, [ApplySettingsInput]>('applySettings');
 export const organisationEventSignal = defineSignal<[OrganisationEvent]>('organisationEvent');

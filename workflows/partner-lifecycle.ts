@@ -1,20 +1,13 @@
-import { allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
-import { PartnerLifecycle, type CarriedState, type LifecycleInput } from './lifecycle';
-import {
-  confirmContactUpdate,
-  offboardUpdate,
-  organisationEventSignal,
-  reportKeyCompromiseUpdate,
-  requestAnchorChallengeUpdate,
-  requestExpansionUpdate,
-  rotateAnchorUpdate,
-  stateQuery,
-  submitAnchorUpdate,
-  voteUpdate,
-  type LifecycleState,
-} from './messages';
+import { allHandlersFinished, condition, continueAsNew, patched } from '@temporalio/workflow';
+import { registerHandlers } from './lifecycle/handlers';
+import { Lifecycle } from './lifecycle/context';
+import { provisionalState, register } from './lifecycle/register';
+import { run } from './lifecycle/run';
+import { refreshSettingsAtContinue } from './lifecycle/settings';
+import { PATCHES, type CarriedState, type LifecycleInput } from './lifecycle/state';
+import type { LifecycleState } from './messages';
 
-export type { LifecycleInput } from './lifecycle';
+export type { LifecycleInput } from './lifecycle/state';
 
 /** A fresh signup, or the state carried over by continue-as-new. */
 export type LifecycleStart = LifecycleInput | { resume: CarriedState };
@@ -25,40 +18,21 @@ export type LifecycleStart = LifecycleInput | { resume: CarriedState };
  * owns every stage change.
  */
 export async function partnerLifecycle(start: LifecycleStart): Promise<LifecycleState> {
-  const lifecycle = 'resume' in start ? PartnerLifecycle.resume(start.resume) : await PartnerLifecycle.begin(start);
+  const serialised = patched(PATCHES.serialisedHandlers);
+  const resumed = 'resume' in start;
+  const carried = resumed ? start.resume : provisionalState(start);
+  const lc = new Lifecycle(carried.state, carried.internal, serialised);
+  // Before the first await: messages and queries are answered from the first instant.
+  registerHandlers(lc);
 
-  setHandler(stateQuery, () => lifecycle.state);
-  setHandler(confirmContactUpdate, (input) => lifecycle.confirmContact(input), {
-    validator: (input) => lifecycle.validateContactConfirmation(input),
-  });
-  setHandler(requestAnchorChallengeUpdate, () => lifecycle.requestChallenge(), {
-    validator: () => lifecycle.validateChallengeRequest(),
-  });
-  setHandler(submitAnchorUpdate, (submission) => lifecycle.submitAnchor(submission, false), {
-    validator: (submission) => lifecycle.validateAnchorSubmission(submission, false),
-  });
-  setHandler(rotateAnchorUpdate, (submission) => lifecycle.submitAnchor(submission, true), {
-    validator: (submission) => lifecycle.validateAnchorSubmission(submission, true),
-  });
-  setHandler(voteUpdate, (input) => lifecycle.vote(input), {
-    validator: (input) => void lifecycle.validateVote(input),
-  });
-  setHandler(requestExpansionUpdate, (input) => lifecycle.requestExpansion(input), {
-    validator: (input) => lifecycle.validateExpansion(input),
-  });
-  setHandler(offboardUpdate, (input) => lifecycle.offboard(input), {
-    validator: (input) => lifecycle.validateOffboard(input),
-  });
-  setHandler(reportKeyCompromiseUpdate, (input) => lifecycle.reportKeyCompromise(input), {
-    validator: (input) => lifecycle.validateKeyCompromise(input),
-  });
-  setHandler(organisationEventSignal, (event) => lifecycle.organisationEvent(event));
+  if (!resumed) await register(lc, start);
+  else if (serialised) await lc.exclusive(() => refreshSettingsAtContinue(lc));
 
-  const result = await lifecycle.run();
+  const result = await run(lc);
   // Let in-flight updates finish (and answer their callers) before closing or handing over.
   await condition(allHandlersFinished);
   if (result === 'continue-as-new') {
-    return continueAsNew<typeof partnerLifecycle>({ resume: lifecycle.carry() });
+    return continueAsNew<typeof partnerLifecycle>({ resume: lc.carry() });
   }
-  return lifecycle.state;
+  return lc.state;
 }

@@ -12,13 +12,13 @@ import { verifyContactLink } from '../../links/contact-confirmation';
 import { readMailbox } from '../../mail/sink';
 import { seedDevelopmentApprovers, DEVELOPMENT_APPROVERS } from '../../activities/approvers';
 import type { AnchorSubmission } from '../../domain/anchor-submission';
+import type { ContactRoleKey } from '../../domain/contacts';
 import {
   confirmContactUpdate,
   stateQuery,
   submitAnchorUpdate,
   voteUpdate,
   type Actor,
-  type ContactRoleKey,
   type LifecycleState,
   type Stage,
 } from '../../workflows/messages';

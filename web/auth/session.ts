@@ -1,7 +1,8 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { EncryptJWT, jwtDecrypt } from 'jose';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Actor, ContactRoleKey } from '../../workflows/messages';
+import type { ContactRoleKey } from '../../domain/contacts';
+import type { Actor } from '../../workflows/messages';
 
 /**
  * Sessions live in one encrypted cookie (JWE, dir + A256GCM, key derived from

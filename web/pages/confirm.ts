@@ -1,5 +1,5 @@
 import { html, type SafeHtml } from '../html';
-import type { ContactRoleKey } from '../../workflows/messages';
+import type { ContactRoleKey } from '../../domain/contacts';
 import { csrfField, layout, notice, type PageContext } from './layout';
 
 export const ROLE_NAMES: Record<ContactRoleKey, string> = {

@@ -1,7 +1,8 @@
 import { html, type SafeHtml } from '../html';
 import { minimalGrant, tierTemplate } from '../../domain/scopes';
 import type { FieldError } from '../../domain/signup';
-import { CONTACT_ROLES, type Actor, type LifecycleState } from '../../workflows/messages';
+import { CONTACT_ROLES } from '../../domain/contacts';
+import type { Actor, LifecycleState } from '../../workflows/messages';
 import type { RegistryView } from '../registry-view';
 import { ROLE_NAMES } from './confirm';
 import { choices, textArea } from './form';

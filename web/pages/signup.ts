@@ -2,7 +2,7 @@ import { html, type SafeHtml } from '../html';
 import { SCOPE_CATALOGUE } from '../../domain/scopes';
 import { DATA_SENSITIVITIES, type FieldError } from '../../domain/signup';
 import { ENVIRONMENTS } from '../../domain/environments';
-import { CONTACT_ROLES } from '../../workflows/messages';
+import { CONTACT_ROLES } from '../../domain/contacts';
 import { choices, formList, formText, textArea, textInput, type FormValues } from './form';
 import { csrfField, errorSummary, layout, type PageContext } from './layout';
 

@@ -1,7 +1,8 @@
 import { html, type SafeHtml } from '../html';
 import { SCOPE_CATALOGUE } from '../../domain/scopes';
 import type { FieldError } from '../../domain/signup';
-import { CONTACT_ROLES, type LifecycleState, type Stage } from '../../workflows/messages';
+import { CONTACT_ROLES } from '../../domain/contacts';
+import type { LifecycleState, Stage } from '../../workflows/messages';
 import type { RegistryView } from '../registry-view';
 import { ROLE_NAMES } from './confirm';
 import { choices } from './form';

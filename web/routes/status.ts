@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isKnownScope } from '../../domain/scopes';
-import { requestExpansionUpdate, type ContactRoleKey } from '../../workflows/messages';
+import type { ContactRoleKey } from '../../domain/contacts';
+import { requestExpansionUpdate } from '../../workflows/messages';
 import { readState, sendUpdate } from '../lifecycle-client';
 import { APPLICATION_ID, readRegistryRecord } from '../registry-view';
 import { partnerContactFor } from '../auth/session';
