@@ -30,6 +30,7 @@ type Command = (args: string[], io: Io) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   'anchor verify': { run: anchorVerify, summary: 'verify a trust anchor (x509, jwk, spiffe, oidc)' },
+  'settings apply': { run: settingsApply, summary: "apply the configuration's lifecycle settings to running lifecycles" },
 };
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
@@ -269,5 +270,59 @@ async function readJsonMaterial(path: string): Promise<unknown> {
     return JSON.parse(text);
   } catch {
     return text;
+  }
+}
+
+const SETTINGS_USAGE = `usage: admit settings apply --by NAME [--query VISIBILITY-QUERY] [--batch N] [--json]
+  Sends the lifecycle settings of this environment's configuration (ADMIT_* durations, risk thresholds,
+  expansion policy; TEMPORAL_* for the connection) to every running partner lifecycle, or to those
+  the query also selects (e.g. "AdmitTier = 'REGULATED'"), N at a time (default 20). A timer already
+  armed keeps its due time; see docs/lifecycle.md for what a change reaches.
+`;
+
+async function settingsApply(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { by: { type: 'string' }, query: { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+    strict: true,
+  });
+  if (values.help === true) {
+    io.out(SETTINGS_USAGE);
+    return EXIT.accepted;
+  }
+  if (values.by === undefined || values.by.trim() === '') throw new UsageError(`--by names who applies the settings (for the evidence).\n${SETTINGS_USAGE}`);
+  const batchSize = values.batch === undefined ? 20 : Number(values.batch);
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new UsageError('--batch must be a positive whole number.');
+  // Loaded only here: `anchor verify` must work without a Temporal configuration.
+  const [{ loadConfig, ConfigError }, { connectTemporal, createTemporalClient }, { applySettingsToRunningLifecycles }] = await Promise.all([
+    import('../config/env'),
+    import('../temporal/connection'),
+    import('../operations/apply-settings'),
+  ]);
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  const connection = await connectTemporal(config);
+  try {
+    const client = await createTemporalClient(config, connection);
+    const rollout = await applySettingsToRunningLifecycles(client, {
+      settings: config.lifecycle,
+      by: values.by.trim(),
+      ...(values.query === undefined ? {} : { query: values.query }),
+      batchSize,
+      onProgress: values.json === true ? undefined : (done) => io.err(`  ${done} lifecycles…\n`),
+    });
+    if (values.json === true) io.out(`${JSON.stringify(rollout)}\n`);
+    else {
+      io.out(`applied to ${rollout.applied}, already current ${rollout.unchanged}, refused by ${rollout.refused.length}\n`);
+      for (const r of rollout.refused) io.out(`  ${r.workflowId}: ${r.code} ${r.message}\n`);
+    }
+    return rollout.refused.length === 0 ? EXIT.accepted : EXIT.refused;
+  } finally {
+    await connection.close();
   }
 }

@@ -84,8 +84,9 @@ async function actWhileAdmitted(lc: Lifecycle): Promise<void> {
   if (lc.internal.termination !== null || lc.isClosed) return;
   const reinstatement = lc.internal.reinstatement;
   if (reinstatement !== undefined && reinstatement !== null) {
-    lc.internal.reinstatement = null;
     if (lc.state.stage === 'SUSPENDED') await reinstate(lc, reinstatement);
+    // Cleared once done: the rotation's Update answers when this is null.
+    lc.internal.reinstatement = null;
   }
   await concludeApprovalIfDecided(lc);
   await runDueTimers(lc);

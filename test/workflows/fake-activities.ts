@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { LifecycleActivities } from '../../activities/contract';
+import type { ApproverDirectory } from '../../domain/approval';
+import { DEFAULT_LIFECYCLE_DURATIONS, type LifecycleDurations } from '../../domain/durations';
+import { DEFAULT_EXPANSION_POLICY } from '../../domain/expansion';
+import { DEFAULT_RISK_THRESHOLDS } from '../../domain/risk';
+import type { LifecycleSettings } from '../../domain/settings';
+import { validateSignup, type Signup } from '../../domain/signup';
+import { signupBody } from '../support/signups';
+
+/**
+ * The lifecycle workflow against activities that keep their effects in
+ * memory, in the style of Temporal's money-transfer template: the workflow's
+ * own logic (stages, validators, races between handlers and timers) tested in
+ * seconds, on the suite's real Temporal server. Each activity can be held at a
+ * gate, to open a race exactly where a test wants it.
+ */
+
+export const APPROVERS: ApproverDirectory = [
+  { approverId: 'idp ada', email: 'ada@platform.test', roles: ['approver'] },
+  { approverId: 'idp rui', email: 'rui@platform.test', roles: ['approver', 'security-reviewer'] },
+  { approverId: 'idp sam', email: 'sam@platform.test', roles: ['approver'] },
+];
+
+export const actor = (subject: string) => {
+  const entry = APPROVERS.find((a) => a.approverId === subject);
+  if (entry === undefined) throw new Error(subject);
+  return { subject, email: entry.email, name: subject, roles: [...entry.roles] };
+};
+
+/** A promise a test opens when it wants the held activity to go on. */
+export class Gate {
+  private release!: () => void;
+  readonly opened = new Promise<void>((resolve) => (this.release = resolve));
+  /** Resolves once an activity is waiting at the gate. */
+  readonly reached: Promise<void>;
+  private markReached!: () => void;
+  constructor() {
+    this.reached = new Promise<void>((resolve) => (this.markReached = resolve));
+  }
+  async pass(): Promise<void> {
+    this.markReached();
+    await this.opened;
+  }
+  open(): void {
+    this.release();
+  }
+}
+
+export interface FakeWorld {
+  calls: { name: keyof LifecycleActivities; input: unknown }[];
+  audit: { type: string; data: Record<string, unknown> }[];
+  /** One gate per activity name, consumed by the next call. */
+  gates: Partial<Record<keyof LifecycleActivities, Gate>>;
+  settings: LifecycleSettings;
+  suspended: boolean;
+  reverification: 'healthy' | 'revoked';
+  activities: LifecycleActivities;
+  called(name: keyof LifecycleActivities): unknown[];
+}
+
+export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorld {
+  const world: FakeWorld = {
+    calls: [],
+    audit: [],
+    gates: {},
+    settings: {
+      durations: { ...DEFAULT_LIFECYCLE_DURATIONS, ...durations },
+      riskThresholds: { ...DEFAULT_RISK_THRESHOLDS },
+      expansionPolicy: { ...DEFAULT_EXPANSION_POLICY, minCalls: 10 },
+    },
+    suspended: false,
+    reverification: 'healthy',
+    activities: undefined as unknown as LifecycleActivities,
+    called: (name) => world.calls.filter((c) => c.name === name).map((c) => c.input),
+  };
+  const step = async (name: keyof LifecycleActivities, input: unknown): Promise<void> => {
+    world.calls.push({ name, input });
+    const gate = world.gates[name];
+    if (gate !== undefined) {
+      delete world.gates[name];
+      await gate.pass();
+    }
+  };
+  world.activities = {
+    async lifecycleSettings() {
+      await step('lifecycleSettings', undefined);
+      return structuredClone(world.settings);
+    },
+    async registerApplication(input) {
+      await step('registerApplication', input);
+      return { organisationId: 'org-1', applicationId: input.applicationId };
+    },
+    async recordAudit(input) {
+      await step('recordAudit', input);
+      world.audit.push({ type: input.type, data: input.data });
+    },
+    async recordRisk(input) {
+      await step('recordRisk', input);
+    },
+    async sendContactConfirmations(input) {
+      await step('sendContactConfirmations', input);
+      return input.roles.map((role) => ({ role, tokenHash: `${role}-${input.round}` }));
+    },
+    async recordContactConfirmation(input) {
+      await step('recordContactConfirmation', input);
+    },
+    async notify(input) {
+      await step('notify', input);
+    },
+    async loadApproverDirectory() {
+      await step('loadApproverDirectory', undefined);
+      return APPROVERS;
+    },
+    async issueAnchorChallenge(input) {
+      await step('issueAnchorChallenge', input);
+      const now = new Date();
+      return { nonce: randomUUID(), audience: 'https://admit.test', issuedAt: now.toISOString(), expiresAt: new Date(now.getTime() + 600_000).toISOString() };
+    },
+    async verifyAndBindAnchor(input) {
+      await step('verifyAndBindAnchor', input);
+      return {
+        ok: true,
+        kind: input.submission.kind,
+        fingerprint: `sha256:${randomUUID()}`,
+        keyFingerprint: null,
+        subject: 'CN=partner',
+        notAfter: new Date(Date.now() + 365 * 86_400_000).toISOString(),
+        verifiedAt: new Date().toISOString(),
+      };
+    },
+    async reverifyAnchor(input) {
+      await step('reverifyAnchor', input);
+      const health = world.reverification;
+      return { health, notAfter: null, reasons: health === 'healthy' ? [] : [{ code: 'CERT_REVOKED', message: 'revoked' }] };
+    },
+    async retireRotatedAnchors(input) {
+      await step('retireRotatedAnchors', input);
+    },
+    async grantAccess(input) {
+      await step('grantAccess', input);
+      return { grantId: 'grant-1', clientId: 'admit-client-1' };
+    },
+    async expandGrant(input) {
+      await step('expandGrant', input);
+    },
+    async suspendAccess(input) {
+      await step('suspendAccess', input);
+      world.suspended = true;
+    },
+    async reinstateAccess(input) {
+      await step('reinstateAccess', input);
+      // The registry's contract: only what is suspended can be reinstated.
+      if (!world.suspended) throw ApplicationFailure.create({ type: 'NotSuspended', message: 'nothing is suspended', nonRetryable: true });
+      world.suspended = false;
+    },
+    async closeApplication(input) {
+      await step('closeApplication', input);
+    },
+    async readUsage(input) {
+      await step('readUsage', input);
+      return { calls: 1000, denials: 0, errors: 0, anomalies: 0, lastSeenAt: new Date().toISOString() };
+    },
+  };
+  return world;
+}
+
+export interface WorkflowTestBed {
+  env: TestWorkflowEnvironment;
+  run<T>(world: FakeWorld, body: (taskQueue: string) => Promise<T>): Promise<T>;
+  teardown(): Promise<void>;
+}
+
+/** Connects to the suite's Temporal server and runs a worker with `world`'s activities for each test. */
+export async function workflowTestBed(): Promise<WorkflowTestBed> {
+  const env = await TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress') });
+  return {
+    env,
+    async run(world, body) {
+      const taskQueue = `workflow-test-${randomUUID()}`;
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue,
+        workflowBundle: { codePath: inject('workflowBundlePath') },
+        activities: world.activities,
+      });
+      return worker.runUntil(body(taskQueue));
+    },
+    teardown: () => env.teardown(),
+  };
+}
+
+export function testSignup(application: Partial<ReturnType<typeof signupBody>['application']> = {}): { applicationId: string; signup: Signup } {
+  const body = signupBody();
+  Object.assign(body.application, application);
+  const validation = validateSignup(body, new Date());
+  if (!validation.ok) throw new Error(JSON.stringify(validation.errors));
+  return { applicationId: `app-${randomUUID()}`, signup: validation.signup };
+}
