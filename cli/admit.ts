@@ -277,7 +277,7 @@ const SETTINGS_USAGE = `usage: admit settings apply --by NAME [--query VISIBILIT
   Sends the lifecycle settings of this environment's configuration (ADMIT_* durations, risk thresholds,
   expansion policy; TEMPORAL_* for the connection) to every running partner lifecycle, or to those
   the query also selects (e.g. "AdmitTier = 'REGULATED'"), N at a time (default 20). A timer already
-  armed keeps its due time; see docs/lifecycle.md for what a change reaches.
+  armed keeps its due time; see docs/workflow.md for what a change reaches.
 `;
 
 async function settingsApply(args: string[], io: Io): Promise<number> {

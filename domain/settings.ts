@@ -6,7 +6,7 @@ import { riskThresholdProblems, type RiskThresholds } from './risk';
  * Everything tunable that a lifecycle reads: its timings, the risk thresholds
  * and the expansion policy. The worker's configuration supplies it; a running
  * lifecycle takes a new one from an operator's `applySettings` Update or at
- * continue-as-new (see docs/lifecycle.md for which parts a change reaches).
+ * continue-as-new (see docs/workflow.md for which parts a change reaches).
  */
 export interface LifecycleSettings {
   durations: LifecycleDurations;

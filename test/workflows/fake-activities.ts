@@ -59,6 +59,8 @@ export interface FakeWorld {
   settings: LifecycleSettings;
   suspended: boolean;
   reverification: 'healthy' | 'revoked';
+  /** Answers of the next re-verifications, before `reverification` again. */
+  nextReverifications: ('healthy' | 'revoked')[];
   activities: LifecycleActivities;
   called(name: keyof LifecycleActivities): unknown[];
 }
@@ -75,6 +77,7 @@ export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorl
     },
     suspended: false,
     reverification: 'healthy',
+    nextReverifications: [],
     activities: undefined as unknown as LifecycleActivities,
     called: (name) => world.calls.filter((c) => c.name === name).map((c) => c.input),
   };
@@ -135,7 +138,7 @@ export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorl
     },
     async reverifyAnchor(input) {
       await step('reverifyAnchor', input);
-      const health = world.reverification;
+      const health = world.nextReverifications.shift() ?? world.reverification;
       return { health, notAfter: null, reasons: health === 'healthy' ? [] : [{ code: 'CERT_REVOKED', message: 'revoked' }] };
     },
     async retireRotatedAnchors(input) {

@@ -134,27 +134,30 @@ describe('the lifecycle workflow, with activities faked in memory', () => {
     });
   });
 
-  it('reinstates once when a rotation and a re-verification meet on a suspended partner', async () => {
+  it('does not re-suspend a partner whose rotation lands while its old anchor is being re-verified', async () => {
     const world = fakeWorld({ anchorReverificationEveryMs: 2_000 });
     await bed.run(world, async (taskQueue) => {
       const handle = await start(taskQueue);
       await admit(handle, world);
       world.reverification = 'revoked';
       await until(handle, (s) => s.stage === 'SUSPENDED', 'suspension');
-      // The renewed anchor is still being verified when the next re-verification, now healthy, falls due.
+      // The next re-verification, of the old (revoked) anchor, is in flight when the renewed anchor arrives.
       world.reverification = 'healthy';
-      const verifying = (world.gates.verifyAndBindAnchor = new Gate());
+      world.nextReverifications = ['revoked'];
+      const reverifying = (world.gates.reverifyAnchor = new Gate());
+      await reverifying.reached;
       const rotation = handle.executeUpdate(rotateAnchorUpdate, { args: [X509] });
-      await verifying.reached;
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
-      verifying.open();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      reverifying.open();
       const attempt = await rotation;
       expect(attempt.ok).toBe(true);
-      const state = await handle.query(stateQuery);
-      expect(state.stage).toBe('ADMITTED');
+      // Whatever the order, the verdict on the old anchor must not suspend the partner its new one reinstated.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const state = await until(handle, (s) => s.stage === 'ADMITTED', 'reinstatement');
       expect(transitionsTo(state, 'SUSPENDED')).toBe(1);
       expect(transitionsTo(state, 'ADMITTED')).toBe(2);
       expect(world.called('reinstateAccess')).toHaveLength(1);
+      expect(world.called('suspendAccess')).toHaveLength(1);
       await handle.terminate('test over');
     });
   });

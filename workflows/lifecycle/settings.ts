@@ -7,7 +7,7 @@ import { audit } from './effects';
 /**
  * Settings reach a running lifecycle by an operator's Update and at
  * continue-as-new. A timer already armed keeps its due time; the new values
- * apply from the next time each is used (docs/lifecycle.md lists them). The
+ * apply from the next time each is used (docs/workflow.md lists them). The
  * risk tier was decided at registration and is not re-scored.
  */
 
