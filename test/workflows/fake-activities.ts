@@ -59,6 +59,8 @@ export interface FakeWorld {
   settings: LifecycleSettings;
   suspended: boolean;
   reverification: 'healthy' | 'revoked';
+  /** When set, the next verification fails this way instead of verifying. */
+  verifierFailure: ApplicationFailure | null;
   /** Answers of the next re-verifications, before `reverification` again. */
   nextReverifications: ('healthy' | 'revoked')[];
   activities: LifecycleActivities;
@@ -78,6 +80,7 @@ export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorl
     suspended: false,
     reverification: 'healthy',
     nextReverifications: [],
+    verifierFailure: null,
     activities: undefined as unknown as LifecycleActivities,
     called: (name) => world.calls.filter((c) => c.name === name).map((c) => c.input),
   };
@@ -126,6 +129,9 @@ export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorl
     },
     async verifyAndBindAnchor(input) {
       await step('verifyAndBindAnchor', input);
+      const failure = world.verifierFailure;
+      world.verifierFailure = null;
+      if (failure !== null) throw failure;
       return {
         ok: true,
         kind: input.submission.kind,

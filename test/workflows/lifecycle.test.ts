@@ -162,6 +162,48 @@ describe('the lifecycle workflow, with activities faked in memory', () => {
     });
   });
 
+  it('says what a permanent verifier failure is, instead of "submit again shortly", and it costs no submission', async () => {
+    const world = fakeWorld();
+    await bed.run(world, async (taskQueue) => {
+      const handle = await start(taskQueue);
+      await until(handle, () => world.called('sendContactConfirmations').length > 0, 'the confirmation mail');
+      for (const role of CONTACT_ROLES) await handle.executeUpdate(confirmContactUpdate, { args: [{ role, tokenHash: `${role}-0` }] });
+      await until(handle, (s) => s.stage === 'AWAITING_ANCHOR', 'anchor stage');
+      world.verifierFailure = ApplicationFailure.create({ type: 'AnchorConfigError', message: 'trust store unreadable', nonRetryable: true });
+      expect(await refusal(handle.executeUpdate(submitAnchorUpdate, { args: [X509] }))).toBe('VERIFIER_MISCONFIGURED');
+      world.verifierFailure = ApplicationFailure.create({ type: 'ApplicationClosed', message: 'closed', nonRetryable: true });
+      expect(await refusal(handle.executeUpdate(submitAnchorUpdate, { args: [X509] }))).toBe('WRONG_STAGE');
+      const state = await handle.query(stateQuery);
+      expect(state.anchorAttempts.map((a) => a.reasons[0]?.code)).not.toContain('VERIFIER_UNAVAILABLE');
+      // Neither counted against the partner: the next submission is accepted.
+      expect((await handle.executeUpdate(submitAnchorUpdate, { args: [X509] })).ok).toBe(true);
+      await handle.terminate('test over');
+    });
+  });
+
+  it('keeps AdmitWaitingFor and the armed triggers in step with what the lifecycle really waits for', async () => {
+    const world = fakeWorld({ probationMs: 1, inactivityMs: 2_000 });
+    await bed.run(world, async (taskQueue) => {
+      const handle = await start(taskQueue, { strategic: true });
+      const admitted = await admit(handle, world);
+      const firstInactivity = admitted.triggers.find((t) => t.kind === 'inactivity')?.dueAt ?? '';
+      // The gateways report calls: each check moves the inactivity deadline on, and the state shows it.
+      const moved = await until(handle, (s) => (s.triggers.find((t) => t.kind === 'inactivity')?.dueAt ?? '') > firstInactivity, 'a later inactivity deadline');
+      expect(moved.stage).toBe('ADMITTED');
+      await handle.executeUpdate(requestExpansionUpdate, { args: [{ scopes: ['transactions:read'], requestedBy: 'bea@example.com' }] });
+      await until(handle, (s) => s.approval?.purpose === 'expansion', 'the expansion approval');
+      const waiting = async () => (await handle.describe()).searchAttributes.AdmitWaitingFor?.[0];
+      expect(await waiting()).toBe('expansion');
+      await handle.executeUpdate(voteUpdate, { args: [{ approver: actor('idp ada'), decision: 'approve', comment: 'fine' }] });
+      await handle.executeUpdate(voteUpdate, { args: [{ approver: actor('idp sam'), decision: 'approve', comment: 'fine' }] });
+      await until(handle, (s) => s.approval === null, 'the decision');
+      const deadline = Date.now() + 10_000;
+      while ((await waiting()) !== 'nothing' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await waiting()).toBe('nothing');
+      await handle.terminate('test over');
+    });
+  });
+
   it('applies new settings to a running lifecycle, with evidence, and refuses unusable ones', async () => {
     const world = fakeWorld();
     await bed.run(world, async (taskQueue) => {
