@@ -25,8 +25,9 @@ export async function partnerLifecycle(start: LifecycleStart): Promise<Lifecycle
   // Before the first await: messages and queries are answered from the first instant.
   registerHandlers(lc);
 
-  if (!resumed) await register(lc, start);
-  else if (serialised) await lc.exclusive(() => refreshSettingsAtContinue(lc));
+  if (!resumed) {
+    if (!(await register(lc, start))) return lc.state;
+  } else if (serialised) await lc.exclusive(() => refreshSettingsAtContinue(lc));
 
   const result = await run(lc);
   // Let in-flight updates finish (and answer their callers) before closing or handing over.

@@ -26,8 +26,8 @@ export const APPROVERS: ApproverDirectory = [
   { approverId: 'idp sam', email: 'sam@platform.test', roles: ['approver'] },
 ];
 
-export const actor = (subject: string) => {
-  const entry = APPROVERS.find((a) => a.approverId === subject);
+export const actor = (subject: string, directory: ApproverDirectory = APPROVERS) => {
+  const entry = directory.find((a) => a.approverId === subject);
   if (entry === undefined) throw new Error(subject);
   return { subject, email: entry.email, name: subject, roles: [...entry.roles] };
 };
@@ -59,6 +59,10 @@ export interface FakeWorld {
   settings: LifecycleSettings;
   suspended: boolean;
   reverification: 'healthy' | 'revoked';
+  /** The approvers the directory activity answers with. */
+  directory: ApproverDirectory;
+  /** When set, the registry refuses the signup this way. */
+  registrationFailure: ApplicationFailure | null;
   /** When set, the next verification fails this way instead of verifying. */
   verifierFailure: ApplicationFailure | null;
   /** Answers of the next re-verifications, before `reverification` again. */
@@ -81,6 +85,8 @@ export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorl
     reverification: 'healthy',
     nextReverifications: [],
     verifierFailure: null,
+    directory: APPROVERS,
+    registrationFailure: null,
     activities: undefined as unknown as LifecycleActivities,
     called: (name) => world.calls.filter((c) => c.name === name).map((c) => c.input),
   };
@@ -99,6 +105,7 @@ export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorl
     },
     async registerApplication(input) {
       await step('registerApplication', input);
+      if (world.registrationFailure !== null) throw world.registrationFailure;
       return { organisationId: 'org-1', applicationId: input.applicationId };
     },
     async recordAudit(input) {
@@ -120,7 +127,7 @@ export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorl
     },
     async loadApproverDirectory() {
       await step('loadApproverDirectory', undefined);
-      return APPROVERS;
+      return world.directory;
     },
     async issueAnchorChallenge(input) {
       await step('issueAnchorChallenge', input);
@@ -203,8 +210,11 @@ export async function workflowTestBed(): Promise<WorkflowTestBed> {
   };
 }
 
-export function testSignup(application: Partial<ReturnType<typeof signupBody>['application']> = {}): { applicationId: string; signup: Signup } {
-  const body = signupBody();
+export function testSignup(
+  application: Partial<ReturnType<typeof signupBody>['application']> = {},
+  lei?: string,
+): { applicationId: string; signup: Signup } {
+  const body = signupBody(lei === undefined ? {} : { lei });
   Object.assign(body.application, application);
   const validation = validateSignup(body, new Date());
   if (!validation.ok) throw new Error(JSON.stringify(validation.errors));

@@ -14,7 +14,8 @@ import {
   type LifecycleState,
 } from '../../workflows/messages';
 import type { partnerLifecycle } from '../../workflows/partner-lifecycle';
-import { actor, fakeWorld, Gate, testSignup, workflowTestBed, type FakeWorld, type WorkflowTestBed } from './fake-activities';
+import { randomLei } from '../support/signups';
+import { actor, APPROVERS, fakeWorld, Gate, testSignup, workflowTestBed, type FakeWorld, type WorkflowTestBed } from './fake-activities';
 
 type Handle = WorkflowHandle<typeof partnerLifecycle>;
 
@@ -28,8 +29,8 @@ afterAll(async () => {
 
 const X509 = { kind: 'x509', certificateChainPem: '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----' } as const;
 
-async function start(taskQueue: string, application: Parameters<typeof testSignup>[0] = {}): Promise<Handle> {
-  const { applicationId, signup } = testSignup(application);
+async function start(taskQueue: string, application: Parameters<typeof testSignup>[0] = {}, lei?: string): Promise<Handle> {
+  const { applicationId, signup } = testSignup(application, lei);
   return bed.env.client.workflow.start<typeof partnerLifecycle>('partnerLifecycle', {
     taskQueue,
     workflowId: `partner-lifecycle-${applicationId}`,
@@ -200,6 +201,39 @@ describe('the lifecycle workflow, with activities faked in memory', () => {
       const deadline = Date.now() + 10_000;
       while ((await waiting()) !== 'nothing' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
       expect(await waiting()).toBe('nothing');
+      await handle.terminate('test over');
+    });
+  });
+
+  it('ends a signup the registry refuses for good as REJECTED with its reason, instead of retrying forever', async () => {
+    const world = fakeWorld();
+    world.registrationFailure = ApplicationFailure.create({ type: 'InvalidRegistryInput', message: 'name holds a NUL character', nonRetryable: true });
+    await bed.run(world, async (taskQueue) => {
+      const handle = await start(taskQueue);
+      const closed = await handle.result();
+      expect(closed.stage).toBe('REJECTED');
+      expect(closed.outcome?.trigger).toBe('registration-refused');
+      expect(closed.outcome?.reason).toContain('NUL character');
+      expect(world.called('sendContactConfirmations')).toHaveLength(0);
+    });
+  });
+
+  it('refuses an approver whose identity belongs to the applying organisation', async () => {
+    const lei = randomLei();
+    const domain = `${lei.slice(0, 6).toLowerCase()}.example.com`;
+    const world = fakeWorld();
+    world.directory = [...APPROVERS, { approverId: 'idp insider', email: `cfo@payments.${domain}`, roles: ['approver'] }];
+    await bed.run(world, async (taskQueue) => {
+      const handle = await start(taskQueue, { strategic: true }, lei);
+      await until(handle, () => world.called('sendContactConfirmations').length > 0, 'the confirmation mail');
+      for (const role of CONTACT_ROLES) await handle.executeUpdate(confirmContactUpdate, { args: [{ role, tokenHash: `${role}-0` }] });
+      await until(handle, (s) => s.stage === 'AWAITING_ANCHOR', 'anchor stage');
+      await handle.executeUpdate(submitAnchorUpdate, { args: [X509] });
+      await until(handle, (s) => s.stage === 'AWAITING_APPROVAL', 'approval');
+      const insider = actor('idp insider', world.directory);
+      expect(await refusal(handle.executeUpdate(voteUpdate, { args: [{ approver: insider, decision: 'approve', comment: 'mine' }] }))).toBe(
+        'APPROVER_OF_APPLICANT',
+      );
       await handle.terminate('test over');
     });
   });

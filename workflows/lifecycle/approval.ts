@@ -1,4 +1,5 @@
 import { applyVote, approvalOutcome, closeApprovalStage, openApprovalStage, validateVote as checkVote } from '../../domain/approval';
+import { isEmailAtOrBelow } from '../../domain/email-domain';
 import { recertificationIntervalMs } from '../../domain/offboarding';
 import { registry } from '../activities';
 import { UPDATE_REFUSALS, type ApprovalView, type VoteInput } from '../messages';
@@ -164,6 +165,17 @@ export function validateVote(lc: Lifecycle, input: VoteInput) {
     lc.internal.directory,
   );
   if (!validation.ok) refuse(validation.refusal.code, sentence(validation.refusal.message));
+  // Independence by verified identity: the IdP's email of the approver, and the one on record, against
+  // the organisation's domain, not only against the addresses the signup declared.
+  if (lc.serialised) {
+    const onRecord = lc.internal.directory.find((d) => d.approverId === input.approver.subject)?.email ?? '';
+    if ([input.approver.email, onRecord].some((email) => typeof email === 'string' && isEmailAtOrBelow(email, lc.internal.primaryDomain))) {
+      refuse(
+        'APPROVER_OF_APPLICANT',
+        `${input.approver.subject} belongs to the applying organisation (${lc.internal.primaryDomain}) and cannot decide on its admission.`,
+      );
+    }
+  }
   return { approval, vote: validation.vote };
 }
 

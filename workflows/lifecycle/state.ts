@@ -98,6 +98,8 @@ export const PATCHES = {
    * continued run takes the worker's current settings.
    */
   serialisedHandlers: 'serialised-handlers',
+  /** A signup the registry refuses for good ends the lifecycle as REJECTED instead of failing the workflow. */
+  registrationRefusal: 'registration-refusal',
 } as const;
 
 export const MAX_TRANSITIONS_KEPT = 50;
