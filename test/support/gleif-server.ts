@@ -4,6 +4,7 @@
 // production client (entity/gleif.ts), pointed here by ADMIT_GLEIF_URL and trusting this server's
 // CA by ADMIT_GLEIF_CA.
 import { writeFile } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
 import path from 'node:path';
 import { startHttps, type LocalServer } from '../anchors/fixtures/servers';
 
@@ -115,7 +116,7 @@ export async function startGleifStandIn(dir: string): Promise<GleifStandIn> {
   const records = new Map<string, unknown>();
   const hang = new Set<string>();
   const hits: string[] = [];
-  const held: import('node:http').ServerResponse[] = [];
+  const held: ServerResponse[] = [];
   let failures: { left: number; status: number } = { left: 0, status: 503 };
   const caFile = path.join(dir, `gleif-ca-${server.port}.pem`);
   await writeFile(caFile, server.ca!);
