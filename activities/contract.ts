@@ -280,6 +280,23 @@ export interface LifecycleActivities {
   }): Promise<LegalEntityVerification>;
 
   /**
+   * Records an approver's decision on a `needs-approval` LEI check (round `round`): accepted, the
+   * organisation's LEI counts as verified; either way the approver and reason go into the evidence.
+   * A `pass` check needs no decision and a `refused` one cannot be overridden (non-retryable
+   * `InvalidActivityInput`). Idempotent per (workflowId, round).
+   */
+  recordLegalEntityDecision(input: {
+    applicationId: string;
+    workflowId: string;
+    round?: number;
+    accepted: boolean;
+    /** The approver's verified identity (`iss sub`). */
+    decidedBy: string;
+    reason: string;
+    decidedAt: string;
+  }): Promise<void>;
+
+  /**
    * Issues (or, on a retry, returns again) the domain-control challenge of round `round`
    * (default 0) for `domain`: the same token on every attempt. A domain that is not a
    * registrable name (a public suffix, an IP address) → non-retryable `DomainNotAcceptable`.

@@ -12,7 +12,7 @@ import { appendAuditEvent, type JsonObject } from '../registry/audit';
 import { CONTACT_ROLES, type ContactRoleKey } from '../workflows/messages';
 import { REGISTRY_CONTACT_ROLE } from '../registry/contact-roles';
 import type { DomainChallengeView, DomainControlCheck, LegalEntityVerification, LeiRecordView, LifecycleActivities } from './contract';
-import { ACTIVITY_FAILURES, permanentFailure, RETRYABLE_FAILURES } from './errors';
+import { ACTIVITY_FAILURES, instant, permanentFailure, RETRYABLE_FAILURES } from './errors';
 import { lockApplication } from './locking';
 
 type Tx = Prisma.TransactionClient;
@@ -90,7 +90,9 @@ function acceptableDomain(domain: string): string {
   return check.domain;
 }
 
-export function entityActivities(deps: EntityActivityDependencies): Pick<LifecycleActivities, 'verifyLegalEntity' | 'issueDomainChallenge' | 'checkDomainControl'> {
+export function entityActivities(
+  deps: EntityActivityDependencies,
+): Pick<LifecycleActivities, 'verifyLegalEntity' | 'recordLegalEntityDecision' | 'issueDomainChallenge' | 'checkDomainControl'> {
   const { registry } = deps;
   let gleif: Promise<GleifClient> | undefined = deps.gleif ? Promise.resolve(deps.gleif) : undefined;
   const gleifClient = (): Promise<GleifClient> => (gleif ??= gleifClientFromSettings(deps.config.entity, deps.resolver));
@@ -165,6 +167,40 @@ export function entityActivities(deps: EntityActivityDependencies): Pick<Lifecyc
           data: { lei, round, claimedLegalName: input.legalName, claimedJurisdiction: input.jurisdiction, ...(result as unknown as JsonObject) },
         });
         return result;
+      });
+    },
+
+    async recordLegalEntityDecision(input) {
+      const round = nonNegativeInteger(input.round, 'round');
+      const decidedAt = instant(input.decidedAt, 'decidedAt');
+      if (typeof input.reason !== 'string' || input.reason.trim() === '' || typeof input.decidedBy !== 'string' || input.decidedBy.trim() === '') {
+        throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, 'A decision on a legal-entity check needs the approver and a reason.');
+      }
+      const checkKey = `${input.workflowId}:lei-check:${round}`;
+      await registry.$transaction(async (tx) => {
+        const app = await lockApplication(tx, input.applicationId);
+        const check = await tx.leiCheck.findUnique({ where: { checkKey } });
+        if (check === null || check.applicationId !== app.id) {
+          throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `There is no legal-entity check ${checkKey} of ${input.applicationId} to decide.`);
+        }
+        if (check.outcome !== 'needs-approval') {
+          throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `The legal-entity check ${checkKey} ${check.outcome === 'pass' ? 'passed and needs no decision' : 'refused the LEI, which no approver can override'}.`);
+        }
+        const idempotencyKey = `${checkKey}:decision`;
+        if ((await tx.auditEvent.findUnique({ where: { idempotencyKey } })) !== null) return;
+        if (input.accepted) {
+          await tx.organisation.update({ where: { id: app.organisationId }, data: { leiVerifiedAt: decidedAt } });
+          await refreshVerified(tx, app.organisationId, decidedAt);
+        }
+        await appendAuditEvent(tx, {
+          idempotencyKey,
+          type: input.accepted ? 'entity.lei-accepted' : 'entity.lei-rejected',
+          actor: input.decidedBy,
+          organisationId: app.organisationId,
+          applicationId: app.id,
+          occurredAt: decidedAt,
+          data: { lei: check.lei, round, checkId: check.id, score: check.score, reason: input.reason.trim() },
+        });
       });
     },
 

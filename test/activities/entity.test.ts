@@ -141,6 +141,50 @@ describe('verifyLegalEntity', () => {
   });
 });
 
+describe('recordLegalEntityDecision', () => {
+  const decision = (app: RegisteredTestApplication, accepted: boolean) => ({
+    applicationId: app.applicationId,
+    workflowId: app.workflowId,
+    accepted,
+    decidedBy: 'https://idp.example ada',
+    reason: 'Trading name confirmed against the company register.',
+    decidedAt: '2026-12-03T11:00:00.000Z',
+  });
+
+  it('verifies the LEI when an approver accepts a needs-approval check, once, with the reason as evidence', async () => {
+    const app = await enrolled({ registrationStatus: 'LAPSED' });
+    expect((await harness.activities.verifyLegalEntity(verifyInput(app))).outcome).toBe('needs-approval');
+    await harness.activities.recordLegalEntityDecision(decision(app, true));
+    await harness.activities.recordLegalEntityDecision(decision(app, true));
+    const org = await harness.registry.organisation.findUniqueOrThrow({ where: { id: app.organisationId } });
+    expect(org.leiVerifiedAt?.toISOString()).toBe('2026-12-03T11:00:00.000Z');
+    const events = await auditEvents(harness.registry, app.applicationId, 'entity.lei-accepted');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ actor: 'https://idp.example ada', data: { reason: 'Trading name confirmed against the company register.' } });
+  });
+
+  it('leaves the LEI unverified when the approver rejects it', async () => {
+    const app = await enrolled({ legalName: 'Not The Same plc' });
+    await harness.activities.verifyLegalEntity(verifyInput(app));
+    await harness.activities.recordLegalEntityDecision(decision(app, false));
+    expect((await harness.registry.organisation.findUniqueOrThrow({ where: { id: app.organisationId } })).leiVerifiedAt).toBeNull();
+    expect(await auditEvents(harness.registry, app.applicationId, 'entity.lei-rejected')).toHaveLength(1);
+  });
+
+  it('cannot override a refusal, decide a passed check, or decide without a reason', async () => {
+    const refused = await enrolled({ registrationStatus: 'RETIRED' });
+    await harness.activities.verifyLegalEntity(verifyInput(refused));
+    expect(await failure(harness.activities.recordLegalEntityDecision(decision(refused, true)))).toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
+    expect((await harness.registry.organisation.findUniqueOrThrow({ where: { id: refused.organisationId } })).leiVerifiedAt).toBeNull();
+    const passed = await enrolled();
+    await harness.activities.verifyLegalEntity(verifyInput(passed));
+    expect(await failure(harness.activities.recordLegalEntityDecision(decision(passed, true)))).toMatchObject({ type: 'InvalidActivityInput' });
+    const doubtful = await enrolled({ registrationStatus: 'LAPSED' });
+    await harness.activities.verifyLegalEntity(verifyInput(doubtful));
+    expect(await failure(harness.activities.recordLegalEntityDecision({ ...decision(doubtful, true), reason: '  ' }))).toMatchObject({ type: 'InvalidActivityInput' });
+  });
+});
+
 describe('domain challenges', () => {
   /** A registered application whose organisation's primary domain is a `.test` name the local DNS serves. */
   async function withTestDomain(): Promise<RegisteredTestApplication & { domain: string }> {
