@@ -71,6 +71,24 @@ describe('GLEIF client against the HTTPS stand-in', () => {
     expect(gleif.hits.length - before).toBe(3);
   });
 
+  it('waits between attempts, doubling the wait (±25 % jitter)', async () => {
+    const lei = randomLei();
+    gleif.put({ lei, legalName: 'Backoff Ltd', jurisdiction: 'GB', registrationStatus: 'ISSUED' });
+    gleif.failNext(2, 502);
+    const started = Date.now();
+    expect((await client({ retries: 2, backoffMs: 200 }).lookup(lei)).kind).toBe('found');
+    // 200 ms then 400 ms, each at least 75 %.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+  });
+
+  it('does not retry an answer that is not a failure of the server (a 4xx other than 408/429)', async () => {
+    const lei = randomLei();
+    const before = gleif.hits.length;
+    gleif.failNext(1, 403);
+    expect(await client({ retries: 2 }).lookup(lei)).toMatchObject({ kind: 'unavailable' });
+    expect(gleif.hits.length - before).toBe(1);
+  });
+
   it('is unavailable when every attempt fails, after 1 + retries attempts', async () => {
     const lei = randomLei();
     gleif.put({ lei, legalName: 'Down Ltd', jurisdiction: 'GB', registrationStatus: 'ISSUED' });
