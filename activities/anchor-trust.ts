@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createSafeFetcher, parseTrustBundle, type SafeFetcher, type TrustBundle } from '../anchors';
+import { createDnsResolver, type DnsResolver } from '../anchors/dns-resolver';
 import type { Config } from '../config/env';
 
 /**
@@ -13,6 +14,8 @@ export interface AnchorTrust {
   oidcIssuers: string[];
   audience: string;
   requireDomainSan: boolean;
+  /** The one DNS resolver (ADMIT_DNS_RESOLVER): the fetcher's address lookups and the domain-control TXT lookups. */
+  resolver: DnsResolver;
   fetcher: SafeFetcher;
 }
 
@@ -31,13 +34,15 @@ export async function loadAnchorTrust(config: Config): Promise<AnchorTrust> {
       spiffeBundles.set(domain, await parseTrustBundle(JSON.stringify(bundle)));
     }
   }
+  const resolver = createDnsResolver(config.ADMIT_DNS_RESOLVER === undefined ? {} : { server: config.ADMIT_DNS_RESOLVER });
   return {
     trustStore,
     spiffeBundles,
     oidcIssuers: config.ADMIT_OIDC_WORKLOAD_ISSUERS,
     audience: config.anchorAudience,
     requireDomainSan: config.ADMIT_X509_REQUIRE_DOMAIN,
-    fetcher: createSafeFetcher({ allow: config.ADMIT_FETCH_ALLOW }),
+    resolver,
+    fetcher: createSafeFetcher({ allow: config.ADMIT_FETCH_ALLOW, resolver }),
   };
 }
 

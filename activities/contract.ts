@@ -68,6 +68,66 @@ export interface UsageSummary {
   lastSeenAt: string | null;
 }
 
+/** One finding of a legal-entity check (domain/legal-entity.ts), positive or not. */
+export interface LegalEntityReason {
+  code: string;
+  outcome: 'pass' | 'needs-approval' | 'refused';
+  message: string;
+}
+
+/** What of the GLEIF record the check read, shown to approvers. */
+export interface LeiRecordView {
+  lei: string;
+  legalName: string;
+  /** The record's name the signup matched, when it matched one. */
+  matchedName: string | null;
+  jurisdiction: string | null;
+  registrationStatus: string;
+  entityStatus: string;
+  successorLei: string | null;
+  successorName: string | null;
+  nextRenewalDate: string | null;
+  lastUpdateDate: string | null;
+  managingLou: string | null;
+  corroborationLevel: string | null;
+}
+
+export interface LegalEntityVerification {
+  /** `pass`: nothing to decide; `needs-approval`: an approver decides, with `reasons` shown; `refused`: the LEI cannot be admitted. */
+  outcome: 'pass' | 'needs-approval' | 'refused';
+  /** 0..1, the lower of `nameScore` and `jurisdictionScore`. */
+  score: number;
+  nameScore: number;
+  jurisdictionScore: number;
+  reasons: LegalEntityReason[];
+  /** Null when GLEIF has no record of the LEI. */
+  record: LeiRecordView | null;
+  /** The URL the record was read from. */
+  source: string;
+  checkedAt: string;
+}
+
+export interface DomainChallengeView {
+  domain: string;
+  round: number;
+  /** The token; the https method serves `keyAuthorization` at `httpUrl`. */
+  token: string;
+  keyAuthorization: string;
+  /** `_admit-challenge.<domain>`, to hold a TXT record with `txtValue`. */
+  txtName: string;
+  txtValue: string;
+  httpUrl: string;
+  expiresAt: string;
+}
+
+export interface DomainControlCheck {
+  verified: boolean;
+  method: 'dns-txt' | 'https-well-known' | null;
+  reasons: { code: string; method: 'dns-txt' | 'https-well-known' | null; message: string }[];
+  /** Contacts whose email address is not at the domain or below it: each needs an approver's accepted exception. */
+  contactsOutsideDomain: ContactRoleKey[];
+}
+
 export interface AuditInput {
   applicationId: string;
   /** Unique per event; e.g. `${workflowId}:vote:${subject}`. */
@@ -195,6 +255,53 @@ export interface LifecycleActivities {
     actor: string;
     at: string;
   }): Promise<void>;
+
+  /**
+   * Checks the organisation's LEI against GLEIF: the record exists, its registration and entity
+   * statuses (the table in docs/entity-verification.md), and the legal name and jurisdiction
+   * against the signup. Idempotent per (workflowId, round); a retry returns the first check.
+   * GLEIF unreachable → retryable `LeiSourceUnavailable`; a malformed LEI → non-retryable.
+   */
+  verifyLegalEntity(input: {
+    applicationId: string;
+    workflowId: string;
+    lei: string;
+    legalName: string;
+    jurisdiction: string;
+    /** 0 for the admission; the monitoring re-checks count up. */
+    round?: number;
+  }): Promise<LegalEntityVerification>;
+
+  /**
+   * Records an approver's decision on a `needs-approval` LEI check (round `round`): accepted, the
+   * organisation's LEI counts as verified; either way the approver and reason go into the evidence.
+   * A `pass` check needs no decision and a `refused` one cannot be overridden (non-retryable
+   * `InvalidActivityInput`). Idempotent per (workflowId, round).
+   */
+  recordLegalEntityDecision(input: {
+    applicationId: string;
+    workflowId: string;
+    round?: number;
+    accepted: boolean;
+    /** The approver's verified identity (`iss sub`). */
+    decidedBy: string;
+    reason: string;
+    decidedAt: string;
+  }): Promise<void>;
+
+  /**
+   * Issues (or, on a retry, returns again) the domain-control challenge of round `round`
+   * (default 0) for `domain`: the same token on every attempt. A domain that is not a
+   * registrable name (a public suffix, an IP address) → non-retryable `DomainNotAcceptable`.
+   */
+  issueDomainChallenge(input: { applicationId: string; workflowId: string; domain: string; round?: number }): Promise<DomainChallengeView>;
+
+  /**
+   * Looks for the proof now: the TXT record, then the well-known https URL. Not verified is a
+   * result, not a failure. `check` numbers the workflow's checks of one challenge (default 0);
+   * a retry of the same check returns the same result.
+   */
+  checkDomainControl(input: { applicationId: string; workflowId: string; domain: string; round?: number; check?: number }): Promise<DomainControlCheck>;
 
   /** Usage the gateways reported for the application since `since`. */
   readUsage(input: { applicationId: string; since: string }): Promise<UsageSummary>;

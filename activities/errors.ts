@@ -21,6 +21,16 @@ export const ACTIVITY_FAILURES = {
   NOT_SUSPENDED: 'NotSuspended',
   CONFIRMATION_UNKNOWN: 'ConfirmationUnknown',
   CONFIRMATION_LINK_EXPIRED: 'ConfirmationLinkExpired',
+  /** The primary domain cannot be proven: not a domain name, or a public suffix. */
+  DOMAIN_NOT_ACCEPTABLE: 'DomainNotAcceptable',
+  /** checkDomainControl for a challenge that was never issued. */
+  DOMAIN_CHALLENGE_UNKNOWN: 'DomainChallengeUnknown',
+} as const;
+
+/** Retryable failures: Temporal tries again by the activity's retry policy. */
+export const RETRYABLE_FAILURES = {
+  /** GLEIF (or the configured mirror) did not answer usefully after the client's own retries. */
+  LEI_SOURCE_UNAVAILABLE: 'LeiSourceUnavailable',
 } as const;
 
 export type ActivityFailureType = (typeof ACTIVITY_FAILURES)[keyof typeof ACTIVITY_FAILURES];

@@ -13,6 +13,8 @@ import { approverActivities } from './approvers';
 import { grantActivities } from './grants';
 import { usageActivities } from './usage';
 import { closingActivities } from './closing';
+import { entityActivities } from './entity';
+import type { GleifClient } from '../entity/gleif';
 
 export interface ActivityDependencies {
   registry: Registry;
@@ -25,6 +27,8 @@ export interface ActivityDependencies {
   trust: AnchorTrust;
   /** The clock for sent/received stamps; injectable for tests. */
   now?: () => Date;
+  /** Overrides the GLEIF client built from the configuration (ADMIT_GLEIF_*). */
+  gleif?: GleifClient;
 }
 
 /** Every activity the worker registers, bound to its dependencies. */
@@ -41,6 +45,15 @@ export function createActivities(deps: ActivityDependencies) {
     ...closingActivities(deps.registry),
     ...usageActivities(deps.registry),
     ...anchorActivities(deps.registry, deps.trust),
+    ...entityActivities({
+      registry: deps.registry,
+      config: deps.config,
+      secret: deps.linkSecret,
+      resolver: deps.trust.resolver,
+      fetcher: deps.trust.fetcher,
+      ...(deps.gleif ? { gleif: deps.gleif } : {}),
+      now,
+    }),
   } satisfies LifecycleActivities;
 }
 

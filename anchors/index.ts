@@ -57,6 +57,8 @@ export type { Reason, ReasonCode } from './reasons';
 export { AnchorConfigError } from './result';
 export type { AnchorKind, VerificationResult } from './result';
 export { AnchorFetchError, createSafeFetcher, isForbiddenAddress } from './safe-fetch';
+export { createDnsResolver, DnsLookupError, parseResolverAddress } from './dns-resolver';
+export type { DnsResolver, ResolvedAddress } from './dns-resolver';
 export type { SafeFetcher, SafeFetcherOptions } from './safe-fetch';
 export { InMemoryReplayStore, issueChallenge, parseChallenge } from './challenge';
 export type { Challenge, ReplayStore } from './challenge';

@@ -1,10 +1,11 @@
 // Fetching partner-supplied URLs (JWKS, CRL, OCSP, OIDC discovery) without letting a partner point
 // Admit at its own network. The name is resolved once, every resolved address is checked, and the
 // connection goes to that checked address, so a DNS answer cannot change between check and use.
-import { lookup as dnsLookup } from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { createDnsResolver, DnsLookupError, type DnsResolver } from './dns-resolver';
 import type { ReasonCode } from './reasons';
 
 /** An infrastructure fault while fetching: `retryable` tells a Temporal activity whether to try again. */
@@ -27,11 +28,15 @@ export interface FetchOptions {
   contentType?: string;
   accept?: string;
   cache?: boolean;
+  /** Non-2xx statuses that are answers rather than failures (GLEIF's 404 for an unknown LEI); their bodies are returned. */
+  answerStatuses?: number[];
 }
 
 export interface FetchResult {
   body: Buffer;
   contentType?: string;
+  /** The HTTP status (2xx, or one of `answerStatuses`). */
+  status?: number;
 }
 
 export interface SafeFetcher {
@@ -46,27 +51,47 @@ export interface SafeFetcherOptions {
   cacheTtlMs?: number;
   /** Extra CA certificates (PEM) for https, e.g. a test server's. */
   ca?: string[];
+  /** The DNS resolver whose answers are checked and connected to (ADMIT_DNS_RESOLVER); the system's resolvers by default. */
+  resolver?: DnsResolver;
+  /** Overrides `resolver` for address lookups (tests of the address rules). */
   resolve?: (host: string) => Promise<{ address: string; family: number }[]>;
 }
 
-const FORBIDDEN = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
-  ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) FORBIDDEN.addSubnet(net, prefix, 'ipv4');
-for (const [net, prefix] of [
-  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['100::', 64], ['2001:db8::', 32],
-  ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
-] as const) FORBIDDEN.addSubnet(net, prefix, 'ipv6');
+// Address classes come from ipaddr.js (a maintained list of the IANA special-purpose registries), not from
+// hand-written ranges. Only globally routable unicast is fetched; addresses that embed an IPv4 address
+// (6to4, the NAT64 well-known prefix) are judged by the IPv4 address they lead to.
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
+const NAT64_WELL_KNOWN = ipaddr.parseCIDR('64:ff9b::/96');
+const NAT64_LOCAL_USE = ipaddr.parseCIDR('64:ff9b:1::/48');
+const SIX_TO_FOUR = ipaddr.parseCIDR('2002::/16');
 
-/** Loopback, private, IPv4-mapped, link-local (cloud metadata lives at 169.254.169.254), CGNAT, documentation, multicast, reserved. */
+function ipv4Allowed(address: ipaddr.IPv4): boolean {
+  return address.range() === 'unicast';
+}
+
+/**
+ * Loopback, private, link-local (cloud metadata lives at 169.254.169.254), CGNAT, documentation,
+ * benchmarking, multicast, reserved, IPv4-mapped and -compatible, Teredo, unique-local; NAT64 and
+ * 6to4 addresses whose embedded IPv4 address is one of those; NAT64 local-use prefixes (RFC 8215,
+ * which lead into the operator's own network) altogether; and anything that is not an address.
+ */
 export function isForbiddenAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return true;
-  // IPv4-mapped IPv6 (::ffff:a.b.c.d in any spelling) would smuggle an IPv4 address past the IPv6 rules.
-  if (family === 6 && new URL(`http://[${address}]`).hostname.startsWith('[::ffff:')) return true;
-  return FORBIDDEN.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (isIP(address) === 0) return true;
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.parse(address);
+  } catch {
+    return true;
+  }
+  if (parsed.kind() === 'ipv4') return !ipv4Allowed(parsed as ipaddr.IPv4);
+  const v6 = parsed as ipaddr.IPv6;
+  // ::/96 holds ::, ::1 and the deprecated IPv4-compatible addresses (RFC 4291 §2.5.5.1), which ipaddr.js calls unicast.
+  if (v6.match(IPV4_COMPATIBLE)) return true;
+  if (v6.match(NAT64_LOCAL_USE)) return true;
+  const bytes = v6.toByteArray();
+  if (v6.match(NAT64_WELL_KNOWN)) return !ipv4Allowed(new ipaddr.IPv4(bytes.slice(12, 16)));
+  if (v6.match(SIX_TO_FOUR)) return !ipv4Allowed(new ipaddr.IPv4(bytes.slice(2, 6)));
+  return v6.range() !== 'unicast';
 }
 
 export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher {
@@ -74,7 +99,8 @@ export function createSafeFetcher(options: SafeFetcherOptions = {}): SafeFetcher
   const maxBytes = options.maxBytes ?? 1024 * 1024;
   const timeoutMs = options.timeoutMs ?? 5000;
   const ttl = options.cacheTtlMs ?? 5 * 60_000;
-  const resolve = options.resolve ?? ((host: string) => dnsLookup(host, { all: true, verbatim: true }));
+  let resolver = options.resolver;
+  const resolve = options.resolve ?? ((host: string) => (resolver ??= createDnsResolver()).lookup(host));
   const cache = new Map<string, { expires: number; result: FetchResult }>();
 
   return {
@@ -126,7 +152,7 @@ async function resolveChecked(
     try {
       addresses = await resolve(host);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = err instanceof DnsLookupError ? err.code : (err as NodeJS.ErrnoException).code;
       throw new AnchorFetchError('URL_FETCH_FAILED', `cannot resolve ${host}`, code !== 'ENOTFOUND');
     }
   }
@@ -183,7 +209,7 @@ function request(
         clearTimeout(deadline);
         return fail(new AnchorFetchError('URL_FORBIDDEN', 'redirects are not followed', false));
       }
-      if (status < 200 || status >= 300) {
+      if ((status < 200 || status >= 300) && !(opts.answerStatuses ?? []).includes(status)) {
         clearTimeout(deadline);
         const retryable = status >= 500 || status === 408 || status === 429;
         return fail(new AnchorFetchError('URL_FETCH_FAILED', `${url.host} answered HTTP ${status}`, retryable));
@@ -206,7 +232,7 @@ function request(
         clearTimeout(deadline);
         if (size <= limits.maxBytes) {
           const contentType = res.headers['content-type'];
-          resolvePromise({ body: Buffer.concat(chunks), ...(contentType ? { contentType } : {}) });
+          resolvePromise({ body: Buffer.concat(chunks), status, ...(contentType ? { contentType } : {}) });
         }
       });
     });

@@ -10,6 +10,7 @@ import {
 } from '../domain/durations';
 import { DEFAULT_EXPANSION_POLICY, expansionPolicyProblems, type ExpansionPolicy } from '../domain/expansion';
 import { DEFAULT_RISK_THRESHOLDS, riskThresholdProblems } from '../domain/risk';
+import { parseResolverAddress } from '../anchors/dns-resolver';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -156,6 +157,23 @@ const schema = z.object({
     .default('')
     .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
 
+  ADMIT_DNS_RESOLVER: optionalText.refine((v) => v === undefined || parseResolverAddress(v) !== undefined, {
+    message: 'must be the IP address of a DNS resolver, optionally with a port: 192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:53',
+  }),
+
+  // Legal-entity verification against GLEIF (entity/gleif.ts).
+  ADMIT_GLEIF_URL: z
+    .string()
+    .trim()
+    .default('https://api.gleif.org/api/v1')
+    .refine((v) => /^https:\/\/[^/?#]+(\/[^?#]*)?$/.test(v), { message: 'must be an https:// URL without query or fragment (GLEIF API v1 or a mirror of it)' })
+    .transform((v) => v.replace(/\/+$/, '')),
+  ADMIT_GLEIF_CA: optionalText,
+  ADMIT_GLEIF_TIMEOUT: optionalText,
+  ADMIT_GLEIF_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+  ADMIT_GLEIF_CACHE_TTL: optionalText,
+  ADMIT_DOMAIN_CHALLENGE_TTL: optionalText,
+
   ADMIT_PAYLOAD_KEY: z
     .string()
     .optional()
@@ -199,7 +217,45 @@ export type Config = z.infer<typeof schema> & {
   lifecycle: LifecycleSettings;
   /** Parsed ADMIT_GATEWAY_TOKENS. */
   gatewayTokens: GatewayToken[];
+  /** Legal-entity and domain verification settings (ADMIT_GLEIF_*, ADMIT_DOMAIN_CHALLENGE_TTL). */
+  entity: EntityVerificationSettings;
 };
+
+export interface EntityVerificationSettings {
+  gleifUrl: string;
+  /** PEM file of extra CAs trusted for the GLEIF URL (a mirror with a private CA). */
+  gleifCaFile: string | undefined;
+  gleifTimeoutMs: number;
+  gleifRetries: number;
+  gleifCacheTtlMs: number;
+  domainChallengeTtlMs: number;
+}
+
+const ENTITY_DURATION_DEFAULTS = {
+  ADMIT_GLEIF_TIMEOUT: { key: 'gleifTimeoutMs', ms: 10_000, min: 100, max: 120_000 },
+  ADMIT_GLEIF_CACHE_TTL: { key: 'gleifCacheTtlMs', ms: 60 * 60_000, min: 0, max: 7 * 86_400_000 },
+  ADMIT_DOMAIN_CHALLENGE_TTL: { key: 'domainChallengeTtlMs', ms: 7 * 86_400_000, min: 60_000, max: 90 * 86_400_000 },
+} as const;
+
+function entitySettingsFrom(
+  config: { ADMIT_GLEIF_URL: string; ADMIT_GLEIF_CA: string | undefined; ADMIT_GLEIF_RETRIES: number } & Record<keyof typeof ENTITY_DURATION_DEFAULTS, string | undefined>,
+  problems: string[],
+): EntityVerificationSettings {
+  const durations = { gleifTimeoutMs: 0, gleifCacheTtlMs: 0, domainChallengeTtlMs: 0 };
+  for (const [variable, { key, ms, min, max }] of Object.entries(ENTITY_DURATION_DEFAULTS)) {
+    const raw = config[variable as keyof typeof ENTITY_DURATION_DEFAULTS];
+    durations[key] = ms;
+    if (raw === undefined) continue;
+    try {
+      const value = parseDuration(raw);
+      if (value < min || value > max) problems.push(`${variable}: must be between ${min} ms and ${max} ms (e.g. ${variable === 'ADMIT_GLEIF_TIMEOUT' ? '10s' : '1h'})`);
+      else durations[key] = value;
+    } catch (error) {
+      problems.push(`${variable}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return { gleifUrl: config.ADMIT_GLEIF_URL, gleifCaFile: config.ADMIT_GLEIF_CA, gleifRetries: config.ADMIT_GLEIF_RETRIES, ...durations };
+}
 
 /** Names of variables whose values must never be printed. */
 export const SECRET_VARIABLES = [
@@ -237,6 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const gatewayTokens = parseGatewayTokens(config.ADMIT_GATEWAY_TOKENS, problems);
   const lifecycle = lifecycleSettingsFrom(config, problems);
+  const entity = entitySettingsFrom(config, problems);
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   const dataDir = path.resolve(config.ADMIT_DATA_DIR);
   const publicUrl = config.ADMIT_PUBLIC_URL ?? `http://localhost:${config.PORT}`;
@@ -248,6 +305,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     anchorAudience: config.ADMIT_ANCHOR_AUDIENCE ?? publicUrl,
     lifecycle,
     gatewayTokens,
+    entity,
   };
 }
 
