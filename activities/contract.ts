@@ -16,6 +16,8 @@ import type { AnchorChallengeView } from '../workflows/messages';
 
 /** Mail the workflow sends; the activity renders each from its template and data. */
 export type NotificationTemplate =
+  | 'domain-challenge'
+  | 'entity-refused'
   | 'contacts-reminder'
   | 'contacts-expired'
   | 'anchor-requested'
@@ -145,7 +147,12 @@ export interface LifecycleActivities {
     workflowId: string;
     signup: Signup;
     submittedAt: string;
-  }): Promise<{ organisationId: string; applicationId: string }>;
+  }): Promise<{
+    organisationId: string;
+    applicationId: string;
+    /** Verified, and with an application still admitted by a person (absent from results recorded before it existed). */
+    organisationEstablished?: boolean;
+  }>;
 
   /** The durations, thresholds and policies in force (from the worker's configuration). */
   lifecycleSettings(): Promise<LifecycleSettings>;

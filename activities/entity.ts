@@ -9,7 +9,7 @@ import { checkDomainControl as checkDomain, domainChallenge, tokenHash } from '.
 import { checkPrimaryDomain, emailWithinDomain, canonicalDomain } from '../entity/domain-names';
 import type { Prisma, Registry } from '../registry/client';
 import { appendAuditEvent, type JsonObject } from '../registry/audit';
-import { CONTACT_ROLES, type ContactRoleKey } from '../workflows/messages';
+import { CONTACT_ROLES, type ContactRoleKey } from '../domain/contacts';
 import { REGISTRY_CONTACT_ROLE } from '../registry/contact-roles';
 import type { DomainChallengeView, DomainControlCheck, LegalEntityVerification, LeiRecordView, LifecycleActivities } from './contract';
 import { ACTIVITY_FAILURES, instant, permanentFailure, RETRYABLE_FAILURES } from './errors';

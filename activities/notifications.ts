@@ -34,6 +34,19 @@ const text = (data: NotificationData, key: string, fallback: string): string => 
  * scope list or date the workflow passes is always shown.
  */
 const TEMPLATES: Record<NotificationTemplate, (c: TemplateContext) => RenderedTemplate> = {
+  'domain-challenge': (c) => ({
+    subject: `Prove that ${c.organisation} controls ${text(c.data, 'domain', 'its domain')}`,
+    paragraphs: [
+      `Before anyone is sent a confirmation link for ${c.what}, ${c.organisation} proves that it controls its primary domain. Do one of these, whichever your DNS or web team can do first:`,
+      `1. Publish a DNS TXT record named ${text(c.data, 'txtName', '')} with the value ${text(c.data, 'txtValue', '')}.`,
+      `2. Serve the text ${text(c.data, 'keyAuthorization', '')} at ${text(c.data, 'httpUrl', '')} (https, no redirect).`,
+      `Admit looks for the proof regularly until ${text(c.data, 'expiresAt', 'the deadline')}; the admission ends if none is found by then.`,
+    ],
+  }),
+  'entity-refused': (c) => ({
+    subject: `The legal entity behind ${c.what} could not be verified`,
+    paragraphs: [`The organisation's legal entity could not be verified for ${c.what}, so its admission has ended and nothing was granted. The reasons are below.`],
+  }),
   'contacts-reminder': (c) => ({
     subject: `Reminder: the contacts of ${c.what} have not all confirmed`,
     paragraphs: [`Not every contact of ${c.what} has confirmed their role yet. Each of them has been sent a fresh link; the admission ends if they have not all confirmed in time.`],

@@ -16,6 +16,12 @@ export interface RegisterApplicationInput {
 export interface RegisteredApplication {
   organisationId: string;
   applicationId: string;
+  /**
+   * The organisation's LEI and domain were verified and an approver admitted
+   * one of its applications, which is still admitted: later applications may
+   * take the automatic LOW path. False for a first enrolment.
+   */
+  organisationEstablished: boolean;
 }
 
 
@@ -89,7 +95,10 @@ export function registryActivities(registry: Registry) {
             requestedScopes: application.requestedScopes,
           },
         });
-        return { organisationId: org.id, applicationId: input.applicationId };
+        const admittedSibling = await tx.application.count({
+          where: { organisationId: org.id, id: { not: input.applicationId }, status: { in: ['ADMITTED', 'SUSPENDED'] } },
+        });
+        return { organisationId: org.id, applicationId: input.applicationId, organisationEstablished: org.verified && admittedSibling > 0 };
       });
     },
   };

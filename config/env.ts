@@ -51,6 +51,8 @@ export const LIFECYCLE_VARIABLES = {
   ADMIT_RECERTIFY_REGULATED: 'recertificationRegulatedMs',
   ADMIT_CONTRACT_END_NOTICE: 'contractEndNoticeMs',
   ADMIT_ROTATION_OVERLAP: 'rotationOverlapMs',
+  ADMIT_DOMAIN_CHECK_EVERY: 'domainCheckEveryMs',
+  ADMIT_LEI_RECHECK_EVERY: 'leiRecheckEveryMs',
   ADMIT_ANCHOR_RESUBMISSIONS: 'anchorResubmissionLimit',
 } as const satisfies Record<string, LifecycleSetting>;
 

@@ -114,6 +114,10 @@ export interface LifecycleDurations {
   contractEndNoticeMs: number;
   /** During key rotation the old and new anchors are both accepted for this long. */
   rotationOverlapMs: number;
+  /** How often the workflow looks for the domain-control proof while verifying the entity. */
+  domainCheckEveryMs: number;
+  /** How often an admitted organisation's LEI is checked again (a lapsed or ended LEI is a trigger). */
+  leiRecheckEveryMs: number;
   /** How many times a refused trust anchor may be resubmitted before admission ends. */
   anchorResubmissionLimit: number;
 }
@@ -133,6 +137,8 @@ export const DEFAULT_LIFECYCLE_DURATIONS: Readonly<LifecycleDurations> = Object.
   recertificationRegulatedMs: 90 * MS_PER_DAY,
   contractEndNoticeMs: 30 * MS_PER_DAY,
   rotationOverlapMs: 7 * MS_PER_DAY,
+  domainCheckEveryMs: 10 * 60 * 1000,
+  leiRecheckEveryMs: 30 * MS_PER_DAY,
   anchorResubmissionLimit: 3,
 });
 

@@ -42,3 +42,15 @@ export const verifiers = proxyActivities<Pick<LifecycleActivities, 'verifyAndBin
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 3 },
 });
+
+/**
+ * Entity verification: GLEIF and DNS may be down for a while, which must not
+ * end an admission; the client has its own timeouts and a few quick retries
+ * inside each attempt. Input that cannot succeed fails non-retryably.
+ */
+export const entity = proxyActivities<
+  Pick<LifecycleActivities, 'verifyLegalEntity' | 'recordLegalEntityDecision' | 'issueDomainChallenge' | 'checkDomainControl'>
+>({
+  startToCloseTimeout: '2 minutes',
+  retry: RETRY_FOREVER,
+});

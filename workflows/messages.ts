@@ -11,11 +11,13 @@ import type { GrantConditions } from '../domain/policy';
 import type { RiskTier } from '../domain/tiers';
 import type { OffboardingTrigger } from '../domain/offboarding';
 import type { RiskAssessment } from '../domain/risk';
+import type { DomainChallengeView, LegalEntityVerification } from '../activities/contract';
 import type { ContactRoleKey } from '../domain/contacts';
 import type { LifecycleSettings } from '../domain/settings';
 
 export type Stage =
   | 'REGISTERING'
+  | 'VERIFYING_ENTITY'
   | 'AWAITING_CONTACTS'
   | 'AWAITING_ANCHOR'
   | 'AWAITING_APPROVAL'
@@ -126,6 +128,28 @@ export interface SettingsApplied {
   changed: string[];
 }
 
+/** What was verified about the organisation before anyone was mailed a link (docs/entity-verification.md). */
+export interface EntityView {
+  /** The LEI record at GLEIF, compared with the signup; null until checked. */
+  lei: LegalEntityVerification | null;
+  domain: {
+    name: string;
+    /** What the partner publishes to prove control (a TXT record or a well-known URL). */
+    challenge: DomainChallengeView | null;
+    verified: boolean;
+    method: 'dns-txt' | 'https-well-known' | null;
+    verifiedAt: string | null;
+    /** Why the last look found no proof. */
+    reasons: { code: string; message: string }[];
+  };
+  /** Contacts whose address is not at the verified domain: each an exception an approver must accept with a reason. */
+  contactsOutsideDomain: ContactRoleKey[];
+  /** No application of this organisation was admitted before: a person must approve, whatever the tier. */
+  firstEnrolment: boolean;
+  /** Why a person must approve this admission, beyond its tier; empty when the tier alone decides. */
+  approvalReasons: string[];
+}
+
 export interface LifecycleState {
   applicationId: string;
   organisationId: string | null;
@@ -134,6 +158,8 @@ export interface LifecycleState {
   waitingFor: string | null;
   tier: RiskTier;
   risk: RiskAssessment;
+  /** Lifecycles started before entity verification have none. */
+  entity?: EntityView | null;
   requestedScopes: string[];
   contacts: Record<ContactRoleKey, { confirmedAt: string | null }>;
   contactsDeadline: string | null;

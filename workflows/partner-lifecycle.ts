@@ -19,9 +19,10 @@ export type LifecycleStart = LifecycleInput | { resume: CarriedState };
  */
 export async function partnerLifecycle(start: LifecycleStart): Promise<LifecycleState> {
   const serialised = patched(PATCHES.serialisedHandlers);
+  const verifiesEntity = !('resume' in start) && patched(PATCHES.entityVerification);
   const resumed = 'resume' in start;
   const carried = resumed ? start.resume : provisionalState(start);
-  const lc = new Lifecycle(carried.state, carried.internal, serialised);
+  const lc = new Lifecycle(carried.state, carried.internal, serialised, verifiesEntity);
   // Before the first await: messages and queries are answered from the first instant.
   registerHandlers(lc);
 

@@ -5,6 +5,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { LifecycleActivities } from '../../activities/contract';
 import type { ApproverDirectory } from '../../domain/approval';
+import type { ContactRoleKey } from '../../domain/contacts';
 import { DEFAULT_LIFECYCLE_DURATIONS, type LifecycleDurations } from '../../domain/durations';
 import { DEFAULT_EXPANSION_POLICY } from '../../domain/expansion';
 import { DEFAULT_RISK_THRESHOLDS } from '../../domain/risk';
@@ -59,6 +60,13 @@ export interface FakeWorld {
   settings: LifecycleSettings;
   suspended: boolean;
   reverification: 'healthy' | 'revoked';
+  /** The registry's answer: an approver admitted an application of this organisation before. */
+  established: boolean;
+  /** GLEIF's verdict on the LEI. */
+  leiOutcome: 'pass' | 'needs-approval' | 'refused';
+  /** Whether the domain proof is found, and which contacts are outside the domain. */
+  domainProven: boolean;
+  outsideDomain: ContactRoleKey[];
   /** The approvers the directory activity answers with. */
   directory: ApproverDirectory;
   /** When set, the registry refuses the signup this way. */
@@ -86,6 +94,10 @@ export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorl
     nextReverifications: [],
     verifierFailure: null,
     directory: APPROVERS,
+    established: true,
+    leiOutcome: 'pass',
+    domainProven: true,
+    outsideDomain: [],
     registrationFailure: null,
     activities: undefined as unknown as LifecycleActivities,
     called: (name) => world.calls.filter((c) => c.name === name).map((c) => c.input),
@@ -106,7 +118,7 @@ export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorl
     async registerApplication(input) {
       await step('registerApplication', input);
       if (world.registrationFailure !== null) throw world.registrationFailure;
-      return { organisationId: 'org-1', applicationId: input.applicationId };
+      return { organisationId: 'org-1', applicationId: input.applicationId, organisationEstablished: world.established };
     },
     async recordAudit(input) {
       await step('recordAudit', input);
@@ -176,6 +188,55 @@ export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorl
     },
     async closeApplication(input) {
       await step('closeApplication', input);
+    },
+    async verifyLegalEntity(input) {
+      await step('verifyLegalEntity', input);
+      const outcome = world.leiOutcome;
+      return {
+        outcome,
+        score: outcome === 'pass' ? 1 : 0.5,
+        nameScore: 1,
+        jurisdictionScore: outcome === 'pass' ? 1 : 0.5,
+        reasons: [{ code: outcome === 'pass' ? 'LEI_ACTIVE' : 'LEI_DOUBT', outcome, message: `the LEI check says ${outcome}` }],
+        record: {
+          lei: input.lei,
+          legalName: input.legalName,
+          matchedName: input.legalName,
+          jurisdiction: input.jurisdiction,
+          registrationStatus: outcome === 'pass' ? 'ISSUED' : outcome === 'refused' ? 'RETIRED' : 'LAPSED',
+          entityStatus: 'ACTIVE',
+          successorLei: null,
+          successorName: null,
+          nextRenewalDate: null,
+          lastUpdateDate: null,
+          managingLou: null,
+          corroborationLevel: null,
+        },
+        source: 'https://gleif.test/api/v1',
+        checkedAt: new Date().toISOString(),
+      };
+    },
+    async recordLegalEntityDecision(input) {
+      await step('recordLegalEntityDecision', input);
+    },
+    async issueDomainChallenge(input) {
+      await step('issueDomainChallenge', input);
+      return {
+        domain: input.domain,
+        round: input.round ?? 0,
+        token: 'tok',
+        keyAuthorization: 'tok.thumb',
+        txtName: `_admit-challenge.${input.domain}`,
+        txtValue: 'value',
+        httpUrl: `https://${input.domain}/.well-known/admit-challenge/tok`,
+        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+      };
+    },
+    async checkDomainControl(input) {
+      await step('checkDomainControl', input);
+      return world.domainProven
+        ? { verified: true, method: 'dns-txt', reasons: [], contactsOutsideDomain: [...world.outsideDomain] }
+        : { verified: false, method: null, reasons: [{ code: 'TXT_MISSING', method: 'dns-txt', message: 'no record' }], contactsOutsideDomain: [] };
     },
     async readUsage(input) {
       await step('readUsage', input);

@@ -10,6 +10,7 @@ import { csrfField, errorSummary, layout, notice, type PageContext } from './lay
 
 export const STAGE_LABELS: Record<Stage, string> = {
   REGISTERING: 'Registering',
+  VERIFYING_ENTITY: 'Verifying the organisation',
   AWAITING_CONTACTS: 'Waiting for contacts to confirm',
   AWAITING_ANCHOR: 'Waiting for the trust anchor',
   AWAITING_APPROVAL: 'Waiting for approval',

@@ -7,6 +7,7 @@ import { admissionConditions, minimalGrant, probationMs, tierTemplate } from '..
 import { registry, verifiers } from '../activities';
 import { concludeApproval, concludeApprovalIfDecided, escalate, openApproval } from './approval';
 import { addMs, isDue, nowIso, type Lifecycle } from './context';
+import { leiRecheckDueAt, recheckLei } from './entity';
 import { notify, refreshTriggers, transition, waitUntil } from './effects';
 
 /** Stages 5 to 7: the minimal grant, and the monitoring that keeps or ends it. */
@@ -74,6 +75,7 @@ export async function monitorOnce(lc: Lifecycle): Promise<void> {
     timers.retireRotatedAt,
     lc.state.suspension?.graceEndsAt,
     approval === null ? undefined : approval.escalated ? approval.expiresAt : approval.escalatesAt,
+    leiRecheckDueAt(lc),
   ].filter((at): at is string => typeof at === 'string');
   const next = candidates.reduce((a, b) => (a < b ? a : b), addMs(nowIso(), 365 * 24 * 3600 * 1000));
   await waitUntil(lc, () => false, next);
@@ -125,6 +127,14 @@ async function runDueTimers(lc: Lifecycle): Promise<void> {
   if (isDue(timers.retireRotatedAt)) {
     timers.retireRotatedAt = null;
     await registry.retireRotatedAnchors({ applicationId: lc.state.applicationId, workflowId: lc.workflowId });
+  }
+  if (isDue(leiRecheckDueAt(lc))) {
+    const action = await recheckLei(lc);
+    if (lc.internal.termination !== null) return;
+    // A lapsed or doubtful LEI: approvers recertify the partner, or it is offboarded.
+    if (action === 'review' && lc.internal.approval === null) {
+      await openApproval(lc, 'recertification', Math.max(1, openApprovalStage({ tier: lc.state.tier, requesterEmails: [] }).required));
+    }
   }
   if (lc.internal.approval === null && isDue(timers.recertifyAt)) {
     timers.recertifyAt = null;

@@ -6,13 +6,16 @@ import { UPDATE_REFUSALS, type ApprovalView, type VoteInput } from '../messages'
 import { admit } from './admitted';
 import { addMs, nowIso, refuse, sentence, type Lifecycle } from './context';
 import { audit, notify, publishSearchAttributes, refreshTriggers, refreshWaitingFor, transition, waitUntil } from './effects';
+import { entityNeedsApprover, recordEntityDecision } from './entity';
 import { applyExpansion, notifyExpansion } from './expansion';
 import type { OpenApproval } from './state';
 
 /** Stage 4 and every later decision by people: admission, expansion and recertification approvals. */
 
 export async function enterApproval(lc: Lifecycle): Promise<void> {
-  const required = openApprovalStage({ tier: lc.state.tier, requesterEmails: lc.internal.requesterEmails }).required;
+  const byTier = openApprovalStage({ tier: lc.state.tier, requesterEmails: lc.internal.requesterEmails }).required;
+  // A first enrolment, a doubtful LEI or contacts outside the domain need a person, whatever the tier.
+  const required = entityNeedsApprover(lc) ? Math.max(byTier, 1) : byTier;
   if (required === 0) {
     // LOW: the tier's pre-approved template decides; no person is needed.
     await registry.recordAudit({
@@ -107,13 +110,21 @@ async function actOnAdmissionApproval(lc: Lifecycle, approval: OpenApproval): Pr
   if (outcome === 'approved') {
     lc.internal.approval = null;
     publishApproval(lc);
+    const approvals = approval.state.votes.filter((v) => v.decision === 'approve');
+    await recordEntityDecision(
+      lc,
+      true,
+      approvals.map((v) => v.approverId).join(', '),
+      approvals.map((v) => v.comment).join(' / '),
+    );
     return admit(
       lc,
-      approval.state.votes.filter((v) => v.decision === 'approve').map((v) => v.approverId),
+      approvals.map((v) => v.approverId),
     );
   }
   if (outcome === 'rejected') {
     const rejection = approval.state.votes.find((v) => v.decision === 'reject');
+    await recordEntityDecision(lc, false, rejection?.approverId ?? 'approver', rejection?.comment ?? 'rejected');
     lc.internal.termination = {
       stage: 'REJECTED',
       trigger: 'approval-rejected',
@@ -165,6 +176,10 @@ export function validateVote(lc: Lifecycle, input: VoteInput) {
     lc.internal.directory,
   );
   if (!validation.ok) refuse(validation.refusal.code, sentence(validation.refusal.message));
+  // Accepting what entity verification could not settle is a decision with a reason, kept as evidence.
+  if (approval.purpose === 'admission' && input.decision === 'approve' && entityNeedsApprover(lc) && (input.comment ?? '').trim() === '') {
+    refuse('COMMENT_REQUIRED', `Say why you accept: ${lc.state.entity?.approvalReasons.join('; ')}.`);
+  }
   // Independence by verified identity: the IdP's email of the approver, and the one on record, against
   // the organisation's domain, not only against the addresses the signup declared.
   if (lc.serialised) {
@@ -236,7 +251,9 @@ export async function concludeApproval(lc: Lifecycle, approval: OpenApproval, ou
   }
   if (approval.purpose === 'recertification') {
     if (outcome === 'approved') {
-      lc.internal.timers.recertifyAt = addMs(nowIso(), recertificationIntervalMs(lc.state.tier, lc.durations) ?? 0);
+      // Tiers that are not recertified on a schedule come here after an LEI review only.
+      const every = recertificationIntervalMs(lc.state.tier, lc.durations);
+      lc.internal.timers.recertifyAt = every === undefined ? null : addMs(nowIso(), every);
       refreshTriggers(lc);
       await audit(lc, {
         key: `recertified:${approval.openedAt}`,

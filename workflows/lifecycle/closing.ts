@@ -92,6 +92,7 @@ export async function close(lc: Lifecycle, termination: Termination): Promise<vo
 }
 
 function closingTemplate(termination: Termination): NotificationTemplate {
+  if (termination.trigger === 'entity-refused' || termination.trigger === 'domain-not-acceptable') return 'entity-refused';
   if (termination.stage === 'REJECTED') return 'admission-rejected';
   if (termination.stage === 'EXPIRED') return termination.trigger === 'contact-expiry' ? 'contacts-expired' : 'admission-expired';
   return 'offboarded';

@@ -23,7 +23,12 @@ export class Lifecycle {
      * histories without the mutex (taking it would reorder their commands).
      */
     readonly serialised: boolean,
+    /** Lifecycles started before the entity-verification patch go from registration to contacts. */
+    readonly verifiesEntity = false,
   ) {}
+
+  /** Set at registration: no application of the organisation is admitted yet (the registry's answer). */
+  firstEnrolment = true;
 
   /** Replaces the provisional state with the registered one, keeping a termination already asked for. */
   adopt(carried: CarriedState): void {

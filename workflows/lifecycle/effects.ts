@@ -67,6 +67,16 @@ export function waitingFor(lc: Lifecycle): { code: string; text: string | null }
   switch (lc.state.stage) {
     case 'REGISTERING':
       return { code: 'registry', text: 'the registry entry to be written' };
+    case 'VERIFYING_ENTITY': {
+      const challenge = lc.state.entity?.domain.challenge;
+      return {
+        code: 'entity',
+        text:
+          challenge === undefined || challenge === null
+            ? 'the legal entity to be checked at GLEIF'
+            : `proof of control of ${challenge.domain}: a TXT record ${challenge.txtName} or the file at ${challenge.httpUrl}, by ${challenge.expiresAt}`,
+      };
+    }
     case 'AWAITING_CONTACTS':
       return { code: 'contacts', text: `confirmation from the ${unconfirmedRoles(lc.state).join(', ')} contact(s), by ${lc.state.contactsDeadline}` };
     case 'AWAITING_ANCHOR':

@@ -67,6 +67,7 @@ export async function register(lc: Lifecycle, input: LifecycleInput): Promise<bo
     return false;
   }
   lc.state.organisationId = registered.organisationId;
+  lc.firstEnrolment = registered.organisationEstablished !== true;
   // Who may offboard or report a compromise is known from the start; refreshed at each decision.
   // Lifecycles started before this step existed replay without it.
   if (patched(PATCHES.directoryAtRegistration)) lc.internal.directory = await registry.loadApproverDirectory();

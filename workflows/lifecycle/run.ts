@@ -5,6 +5,7 @@ import { monitorOnce } from './admitted';
 import { close } from './closing';
 import { enterContacts, awaitContacts } from './contacts';
 import type { Lifecycle } from './context';
+import { awaitEntity, enterEntityVerification } from './entity';
 
 /**
  * The main loop: the one place that moves a lifecycle between stages. Each
@@ -14,7 +15,9 @@ import type { Lifecycle } from './context';
 export async function run(lc: Lifecycle): Promise<'closed' | 'continue-as-new'> {
   if (lc.state.stage === 'REGISTERING') {
     // An organisation event that arrived while registering ends the lifecycle before anyone is mailed.
-    if (!(lc.serialised && lc.internal.termination !== null)) await lc.exclusive(() => enterContacts(lc));
+    if (!(lc.serialised && lc.internal.termination !== null)) {
+      await lc.exclusive(() => (lc.verifiesEntity ? enterEntityVerification(lc, lc.firstEnrolment) : enterContacts(lc)));
+    }
   }
   for (;;) {
     if (lc.isClosed) return 'closed';
@@ -25,6 +28,9 @@ export async function run(lc: Lifecycle): Promise<'closed' | 'continue-as-new'> 
       return 'closed';
     }
     switch (lc.state.stage) {
+      case 'VERIFYING_ENTITY':
+        await awaitEntity(lc);
+        break;
       case 'AWAITING_CONTACTS':
         await awaitContacts(lc);
         break;

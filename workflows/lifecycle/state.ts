@@ -43,6 +43,8 @@ export interface InternalState {
   environment: string;
   contractEndDate: string;
   primaryDomain: string;
+  /** The organisation as the signup claims it, for the LEI checks (absent before entity verification). */
+  organisation?: { lei: string; legalName: string; jurisdiction: string };
   /** The requester and every contact: none of them may approve this application. */
   requesterEmails: string[];
   confirmations: { role: ContactRoleKey; tokenHash: string; expiresAt: string; used: boolean; superseded: boolean }[];
@@ -73,6 +75,16 @@ export interface InternalState {
   reinstatement?: string | null;
   /** How many times settings were applied to this lifecycle since its signup (absent: none). */
   settingsVersion?: number;
+  /** Entity verification's timers (lifecycles under the entity-verification patch). */
+  entity?: {
+    /** Looks for the domain proof so far, numbering each check (idempotency). */
+    domainChecks: number;
+    nextDomainCheckAt: string | null;
+    leiRound: number;
+    leiRecheckAt: string | null;
+    /** The LEI statuses of the last check, to tell a change. */
+    leiStatuses: { registrationStatus: string; entityStatus: string } | null;
+  };
 }
 
 export interface CarriedState {
@@ -100,6 +112,13 @@ export const PATCHES = {
   serialisedHandlers: 'serialised-handlers',
   /** A signup the registry refuses for good ends the lifecycle as REJECTED instead of failing the workflow. */
   registrationRefusal: 'registration-refusal',
+  /**
+   * The legal entity (LEI at GLEIF) and the control of the primary domain are
+   * verified before any contact is mailed; the first enrolment of an
+   * organisation, a doubtful LEI and contacts outside the domain go to a
+   * person; the LEI is re-checked while admitted.
+   */
+  entityVerification: 'entity-verification',
 } as const;
 
 export const MAX_TRANSITIONS_KEPT = 50;
@@ -136,6 +155,7 @@ export function initialState(input: LifecycleInput, settings: LifecycleSettings,
       environment: application.environment,
       contractEndDate: application.contractEndDate,
       primaryDomain: organisation.primaryDomain,
+      organisation: { lei: organisation.lei, legalName: organisation.legalName, jurisdiction: organisation.jurisdiction },
       requesterEmails: [input.signup.requestedBy, contacts.business.email, contacts.technical.email, contacts.security.email],
       confirmations: [],
       contactRound: 0,
