@@ -31,7 +31,10 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: UNIT,
+          // The same limits as before the split: fixtures (keys, local HTTPS servers) are made in
+          // hooks, and a busy two-core machine is slow.
           testTimeout: 60_000,
+          hookTimeout: 120_000,
           pool: 'forks',
         },
       },
