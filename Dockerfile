@@ -1,5 +1,5 @@
 # One image for Admit's worker, HTTP service and migrations (see docker-compose.yml).
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
