@@ -23,7 +23,6 @@ export interface LifecycleSettings {
 
 /** Mail the workflow sends; the activity renders each from its template and data. */
 export type NotificationTemplate =
-  | 'contacts-reminder'
   | 'contacts-expired'
   | 'anchor-requested'
   | 'anchor-refused'

@@ -91,7 +91,7 @@ describe('notify', () => {
   it('renders every template with a subject naming the application', async () => {
     const app = await registerTestApplication(harness.activities, { name: 'Template Tour' });
     const templates: NotificationTemplate[] = [
-      'contacts-reminder', 'contacts-expired', 'anchor-requested', 'anchor-refused', 'approval-requested', 'approval-escalated',
+      'contacts-expired', 'anchor-requested', 'anchor-refused', 'approval-requested', 'approval-escalated',
       'admission-rejected', 'admission-expired', 'admitted', 'expansion-decided', 'anchor-expiring', 'suspended', 'reinstated',
       'contract-ending', 'recertification-due', 'offboarded',
     ];
