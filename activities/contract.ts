@@ -18,7 +18,6 @@ import type { AnchorChallengeView } from '../workflows/messages';
 export type NotificationTemplate =
   | 'domain-challenge'
   | 'entity-refused'
-  | 'contacts-reminder'
   | 'contacts-expired'
   | 'anchor-requested'
   | 'anchor-refused'

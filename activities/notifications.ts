@@ -47,10 +47,6 @@ const TEMPLATES: Record<NotificationTemplate, (c: TemplateContext) => RenderedTe
     subject: `The legal entity behind ${c.what} could not be verified`,
     paragraphs: [`The organisation's legal entity could not be verified for ${c.what}, so its admission has ended and nothing was granted. The reasons are below.`],
   }),
-  'contacts-reminder': (c) => ({
-    subject: `Reminder: the contacts of ${c.what} have not all confirmed`,
-    paragraphs: [`Not every contact of ${c.what} has confirmed their role yet. Each of them has been sent a fresh link; the admission ends if they have not all confirmed in time.`],
-  }),
   'contacts-expired': (c) => ({
     subject: `Admission of ${c.what} ended: the contacts did not confirm in time`,
     paragraphs: [`The admission of ${c.what} has ended because not every contact confirmed their role before the deadline. Nothing was granted. To try again, submit a new signup.`],

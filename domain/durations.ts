@@ -146,36 +146,6 @@ export type LifecycleSetting = keyof LifecycleDurations;
 
 export const LIFECYCLE_SETTINGS = Object.keys(DEFAULT_LIFECYCLE_DURATIONS) as readonly LifecycleSetting[];
 
-/**
- * Apply overrides (strings as read from the environment, or numbers) to a base set and check the
- * result. Durations accept anything `parseDuration` does, or a number of milliseconds; the
- * resubmission limit accepts a non-negative integer. All problems are reported together.
- */
-export function withLifecycleOverrides(
-  base: Readonly<LifecycleDurations>,
-  overrides: Partial<Record<LifecycleSetting, string | number | undefined>>,
-): LifecycleDurations {
-  const result: LifecycleDurations = { ...base };
-  const problems: string[] = [];
-  for (const setting of LIFECYCLE_SETTINGS) {
-    const raw = overrides[setting];
-    if (raw === undefined) continue;
-    try {
-      result[setting] = setting === 'anchorResubmissionLimit' ? parseCount(raw) : parseDurationSetting(raw);
-    } catch (error) {
-      problems.push(`${setting}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  for (const unknown of Object.keys(overrides).filter((key) => !(LIFECYCLE_SETTINGS as readonly string[]).includes(key))) {
-    problems.push(`${unknown}: not a lifecycle setting`);
-  }
-  problems.push(...lifecycleDurationProblems(result));
-  if (problems.length > 0) {
-    throw new DomainInputError('LIFECYCLE_SETTINGS_INVALID', `Invalid lifecycle settings: ${problems.join('; ')}`);
-  }
-  return result;
-}
-
 /** Consistency checks: every timing positive, and each reminder/escalation before its expiry. */
 export function lifecycleDurationProblems(durations: Readonly<LifecycleDurations>): string[] {
   const problems: string[] = [];
@@ -196,16 +166,3 @@ export function lifecycleDurationProblems(durations: Readonly<LifecycleDurations
   return problems;
 }
 
-function parseDurationSetting(raw: string | number): number {
-  if (typeof raw === 'number') {
-    if (!Number.isSafeInteger(raw) || raw <= 0) throw new Error(`${raw} is not a positive whole number of milliseconds`);
-    return raw;
-  }
-  return parseDuration(raw);
-}
-
-function parseCount(raw: string | number): number {
-  const value = typeof raw === 'number' ? raw : /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${JSON.stringify(raw)} is not a non-negative integer`);
-  return value;
-}

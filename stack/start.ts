@@ -6,9 +6,8 @@ import { applyMigrations } from '../registry/migrate';
 import { payloadKey } from '../temporal/connection';
 import { linkSecret } from '../links/link-secret';
 import { createRegistry } from '../registry/client';
-import { DEVELOPMENT_APPROVERS, developmentApproversFor, seedDevelopmentApprovers } from '../activities/approvers';
-import { developmentIssuerFor } from '../web/auth/dev-idp';
-import { startSmtpSink } from '../mail/sink';
+import { seedDevelopmentApprovers } from './dev-approvers';
+import { startSmtpSink } from './smtp-sink';
 import { startLocalPostgres } from './postgres';
 import { startTemporalDevServer } from './temporal';
 import { startProcess, waitUntilReady, type ManagedProcess } from './processes';
@@ -76,11 +75,11 @@ async function main(): Promise<void> {
     const registry = createRegistry(env.DATABASE_URL ?? config.DATABASE_URL ?? '', { maxConnections: 1 });
     try {
       // Under the issuer the web's development provider really has, whatever PORT or ADMIT_PUBLIC_URL say.
-      await seedDevelopmentApprovers(registry, developmentApproversFor(developmentIssuerFor(loadConfig(env).publicUrl)));
+      const enrolled = await seedDevelopmentApprovers(registry, loadConfig(env).publicUrl);
+      log(`Development approvers enrolled: ${enrolled.map((a) => a.name).join(', ')} (issuer ${enrolled[0]?.subject.split(' ')[0] ?? '-'}).`);
     } finally {
       await registry.$disconnect();
     }
-    log(`Development approvers enrolled: ${DEVELOPMENT_APPROVERS.map((a) => a.name).join(', ')}.`);
   }
 
   if (config.SMTP_URL === undefined) {

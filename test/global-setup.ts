@@ -7,7 +7,7 @@ import { loadConfig } from '../config/env';
 import { startTemporalDevServer } from '../stack/temporal';
 import { startLocalPostgres } from '../stack/postgres';
 import { ensureTimeSkippingServer, type TimeSkippingServerRuntime } from '../stack/temporal-test-server';
-import { startSmtpSink } from '../mail/sink';
+import { startSmtpSink } from '../stack/smtp-sink';
 import { applyMigrations } from '../registry/migrate';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
 import { TEST_PAYLOAD_KEY } from './support/keys';

@@ -44,8 +44,6 @@ const reportSchema = z
     }
   });
 
-export type UsageReportInput = z.input<typeof reportSchema>;
-
 export interface UsageRowError {
   /** Dotted path, e.g. `reports.3.clientId`. */
   field: string;

@@ -10,8 +10,6 @@ import type { Registry } from '../registry/client';
 import { ConfigError, type GatewayToken } from '../config/env';
 import { sendProblem } from './problem';
 import { registerCsrfProtection } from './auth/csrf';
-import { developmentIssuerFor, registerDevIdentityProvider } from './auth/dev-idp';
-import { DEVELOPMENT_ACCOUNTS, type DevelopmentAccount } from './auth/dev-approvers';
 import { OidcClient } from './auth/oidc';
 import { csrfTokenFor, registerSessions } from './auth/session';
 import { messagePage, type PageContext } from './pages/layout';
@@ -81,6 +79,18 @@ export interface AppDependencies {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
+/**
+ * An account the development identity provider (stack/dev-idp.ts) offers to
+ * sign in as. Declared here, not there, so that production code names nothing
+ * under stack/.
+ */
+export interface DevelopmentAccount {
+  sub: string;
+  name: string;
+  email: string;
+  roles: readonly string[];
+}
+
 export type ServiceDependencies = Omit<AppDependencies, 'rateLimits'> & { rateLimits: RateLimits };
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -117,6 +127,17 @@ const TITLES: Record<number, string> = {
   429: 'Too many requests',
 };
 
+/**
+ * The development identity provider and its seeded accounts are development
+ * code (stack/): loaded at run time, and only when there is no real issuer,
+ * which buildApp allows outside production alone. So a production process
+ * never loads them (test/stack/layering.test.ts checks no static import does).
+ */
+async function loadDevelopmentIdentityProvider() {
+  const [idp, approvers] = await Promise.all([import('../stack/dev-idp'), import('../stack/dev-approvers')]);
+  return { issuerFor: idp.developmentIssuerFor, register: idp.registerDevIdentityProvider, accounts: approvers.DEVELOPMENT_ACCOUNTS };
+}
+
 export function buildApp(input: AppDependencies): FastifyInstance {
   const deps: ServiceDependencies = { ...input, rateLimits: { ...DEFAULT_RATE_LIMITS, ...input.rateLimits } };
   const now = deps.now ?? (() => new Date());
@@ -127,7 +148,6 @@ export function buildApp(input: AppDependencies): FastifyInstance {
   if (deps.production && devIdp) {
     throw new ConfigError('ADMIT_OIDC_ISSUER is required in production: the built-in development identity provider is refused there.');
   }
-  const issuer = deps.oidc.issuer ?? developmentIssuerFor(deps.publicUrl);
 
   const app = Fastify({
     bodyLimit: MAX_BODY_BYTES,
@@ -220,6 +240,20 @@ export function buildApp(input: AppDependencies): FastifyInstance {
       anchorPath: (id) => `/applications/${id}/anchor`,
       actor: (request) => request.session.data.actor,
     };
+    let issuer = deps.oidc.issuer;
+    if (issuer === undefined) {
+      const development = await loadDevelopmentIdentityProvider();
+      issuer = development.issuerFor(deps.publicUrl);
+      development.register(pages, {
+        issuer,
+        clientId: deps.oidc.clientId,
+        clientSecret: deps.oidc.clientSecret,
+        redirectUris: [`${origin}/auth/callback`],
+        rolesClaim: deps.oidc.rolesClaim,
+        accounts: deps.developmentAccounts ?? development.accounts,
+        pageContext,
+      });
+    }
     const oidc = new OidcClient({
       issuer,
       clientId: deps.oidc.clientId,
@@ -234,17 +268,6 @@ export function buildApp(input: AppDependencies): FastifyInstance {
     registerStatusRoutes(pages, context);
     registerConsoleRoutes(pages, context);
     registerAuthRoutes(pages, context, oidc);
-    if (devIdp) {
-      registerDevIdentityProvider(pages, {
-        issuer,
-        clientId: deps.oidc.clientId,
-        clientSecret: deps.oidc.clientSecret,
-        redirectUris: [`${origin}/auth/callback`],
-        rolesClaim: deps.oidc.rolesClaim,
-        accounts: deps.developmentAccounts ?? DEVELOPMENT_ACCOUNTS,
-        pageContext,
-      });
-    }
     if (!deps.production && deps.mailDir !== undefined) registerOutboxRoutes(pages, context, deps.mailDir);
   });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEVELOPMENT_APPROVERS, seedDevelopmentApprovers } from '../../activities/approvers';
+import { seedDevelopmentApprovers } from '../../stack/dev-approvers';
 import type { NotificationTemplate } from '../../activities/contract';
 import { auditEvents, createActivityHarness, mailTo, messageIdOf, registerTestApplication, type ActivityHarness } from '../support/activities';
 
@@ -37,7 +37,7 @@ describe('notify', () => {
   });
 
   it('mails every active approver for `approvers`', async () => {
-    await seedDevelopmentApprovers(harness.registry);
+    const enrolled = await seedDevelopmentApprovers(harness.registry, 'http://localhost:3000');
     const app = await registerTestApplication(harness.activities);
     const key = `${app.workflowId}:notify:approval-requested`;
     await harness.activities.notify({
@@ -47,7 +47,7 @@ describe('notify', () => {
       data: { tier: 'HIGH', score: 21, scopes: ['accounts:read', 'payments:initiate'] },
       idempotencyKey: key,
     });
-    for (const approver of DEVELOPMENT_APPROVERS) {
+    for (const approver of enrolled) {
       const mails = (await mailTo(approver.email)).filter((m) => m.text.includes(app.applicationId));
       expect(mails.map((m) => m.subject)).toEqual([`Approval needed: ${app.signup.application.name} (sandbox) (HIGH)`]);
       expect(mails[0]?.text).toContain('Scopes: accounts:read, payments:initiate');
@@ -91,7 +91,7 @@ describe('notify', () => {
   it('renders every template with a subject naming the application', async () => {
     const app = await registerTestApplication(harness.activities, { name: 'Template Tour' });
     const templates: NotificationTemplate[] = [
-      'contacts-reminder', 'contacts-expired', 'anchor-requested', 'anchor-refused', 'approval-requested', 'approval-escalated',
+      'contacts-expired', 'anchor-requested', 'anchor-refused', 'approval-requested', 'approval-escalated',
       'admission-rejected', 'admission-expired', 'admitted', 'expansion-decided', 'anchor-expiring', 'suspended', 'reinstated',
       'contract-ending', 'recertification-due', 'offboarded',
     ];

@@ -6,7 +6,6 @@ import {
   LIFECYCLE_SETTINGS,
   lifecycleDurationProblems,
   parseDuration,
-  withLifecycleOverrides,
 } from '../../domain';
 
 const MINUTE = 60_000;
@@ -112,55 +111,27 @@ describe('DEFAULT_LIFECYCLE_DURATIONS', () => {
   });
 });
 
-describe('withLifecycleOverrides', () => {
-  it('applies string and number overrides without touching the base', () => {
-    const result = withLifecycleOverrides(DEFAULT_LIFECYCLE_DURATIONS, {
-      contactReminderMs: '2s',
-      contactExpiryMs: 'PT10S',
-      probationMs: 5000,
-      anchorResubmissionLimit: '0',
-      inactivityMs: undefined,
-    });
-    expect(result.contactReminderMs).toBe(2000);
-    expect(result.contactExpiryMs).toBe(10_000);
-    expect(result.probationMs).toBe(5000);
-    expect(result.anchorResubmissionLimit).toBe(0);
-    expect(result.inactivityMs).toBe(90 * DAY);
-    expect(DEFAULT_LIFECYCLE_DURATIONS.contactReminderMs).toBe(2 * DAY);
+describe('lifecycleDurationProblems', () => {
+  const D = DEFAULT_LIFECYCLE_DURATIONS;
+
+  it('refuses zero, negative and fractional milliseconds, naming each setting', () => {
+    expect(lifecycleDurationProblems({ ...D, rotationOverlapMs: 0, inactivityMs: -1, probationMs: 1.5 })).toEqual([
+      'probationMs must be a positive whole number of milliseconds',
+      'inactivityMs must be a positive whole number of milliseconds',
+      'rotationOverlapMs must be a positive whole number of milliseconds',
+    ]);
   });
 
-  it('reports every problem at once, naming each setting', () => {
-    const attempt = () =>
-      withLifecycleOverrides(DEFAULT_LIFECYCLE_DURATIONS, {
-        probationMs: 'soon',
-        inactivityMs: 0,
-        anchorResubmissionLimit: '2.5',
-        ...({ bogusMs: '1s' } as object),
-      });
-    expect(attempt).toThrow(DomainInputError);
-    expect(attempt).toThrow(/probationMs: Invalid duration "soon"/);
-    expect(attempt).toThrow(/inactivityMs: 0 is not a positive whole number/);
-    expect(attempt).toThrow(/anchorResubmissionLimit: "2.5" is not a non-negative integer/);
-    expect(attempt).toThrow(/bogusMs: not a lifecycle setting/);
+  it('accepts no resubmissions at all, but not a negative or fractional limit', () => {
+    expect(lifecycleDurationProblems({ ...D, anchorResubmissionLimit: 0 })).toEqual([]);
+    expect(lifecycleDurationProblems({ ...D, anchorResubmissionLimit: -1 })).toEqual(['anchorResubmissionLimit must be a non-negative integer']);
+    expect(lifecycleDurationProblems({ ...D, anchorResubmissionLimit: 2.5 })).toEqual(['anchorResubmissionLimit must be a non-negative integer']);
   });
 
-  it('refuses a zero duration given as a string', () => {
-    expect(() => withLifecycleOverrides(DEFAULT_LIFECYCLE_DURATIONS, { rotationOverlapMs: '0s' })).toThrow(
-      /rotationOverlapMs must be a positive whole number/,
-    );
-  });
-
-  it('refuses a reminder that is not before its expiry', () => {
-    expect(() => withLifecycleOverrides(DEFAULT_LIFECYCLE_DURATIONS, { contactReminderMs: '7d' })).toThrow(
-      /contactReminderMs must be shorter than contactExpiryMs/,
-    );
-    expect(() => withLifecycleOverrides(DEFAULT_LIFECYCLE_DURATIONS, { approvalEscalationMs: '15d' })).toThrow(
-      /approvalEscalationMs must be shorter than approvalExpiryMs/,
-    );
-  });
-
-  it('refuses fractional or negative milliseconds given as numbers', () => {
-    expect(() => withLifecycleOverrides(DEFAULT_LIFECYCLE_DURATIONS, { probationMs: 1.5 })).toThrow(/probationMs/);
-    expect(() => withLifecycleOverrides(DEFAULT_LIFECYCLE_DURATIONS, { anchorResubmissionLimit: -1 })).toThrow(/anchorResubmissionLimit/);
+  it('refuses a reminder or escalation that is not before its expiry', () => {
+    expect(lifecycleDurationProblems({ ...D, contactReminderMs: D.contactExpiryMs })).toEqual(['contactReminderMs must be shorter than contactExpiryMs']);
+    expect(lifecycleDurationProblems({ ...D, approvalEscalationMs: D.approvalExpiryMs + 1 })).toEqual([
+      'approvalEscalationMs must be shorter than approvalExpiryMs',
+    ]);
   });
 });

@@ -2,7 +2,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSmtpSink, readMailbox, type SmtpSink } from '../../mail/sink';
+import { readMailbox, readMessage } from '../../mail/mailbox';
+import { startSmtpSink, type SmtpSink } from '../../stack/smtp-sink';
 import { createMailer } from '../../mail/transport';
 
 let sink: SmtpSink;
@@ -41,6 +42,15 @@ describe('mail over real SMTP', () => {
     ).rejects.toThrow(/size/i);
     mailer.close();
     expect((await readMailbox(sink.dir)).some((m) => m.subject === 'big')).toBe(false);
+  });
+
+  it('reads one message by id, and nothing for an id that is not a stored name', async () => {
+    const [first] = await readMailbox(sink.dir);
+    expect(first).toBeDefined();
+    expect(await readMessage(sink.dir, first!.id)).toEqual(first);
+    for (const id of [`${first!.id}.eml`, `../${path.basename(sink.dir)}/${first!.id}`, 'no-such-message', '']) {
+      expect(await readMessage(sink.dir, id)).toBeUndefined();
+    }
   });
 
   it('reads an empty mailbox when nothing has arrived', async () => {

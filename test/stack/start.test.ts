@@ -59,6 +59,10 @@ describe('npm start', () => {
     const first = await startStack(env);
     expect(first.recentOutput()).toContain(`Temporal Web UI   http://127.0.0.1:${ports.ADMIT_TEMPORAL_UI_PORT}`);
     expect((await fetch(`http://127.0.0.1:${ports.ADMIT_TEMPORAL_UI_PORT}/`)).status).toBe(200);
+    // The approvers are seeded as subjects of the development identity provider the web really runs.
+    const { issuer } = (await (await fetch(`${web}/dev-idp/.well-known/openid-configuration`)).json()) as { issuer: string };
+    expect(issuer).toBe(`http://localhost:${ports.PORT}/dev-idp`);
+    expect(first.recentOutput()).toContain(`Development approvers enrolled: Ada Approver, Rui Reviewer, Sam Second (issuer ${issuer}).`);
     const body = signupBody();
     const signup = await fetch(`${web}/signup`, {
       method: 'POST',

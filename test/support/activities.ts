@@ -4,7 +4,7 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import type { Registry } from '../../registry/client';
 import { createMailer, type Mailer } from '../../mail/transport';
-import { readMailbox, type StoredMessage } from '../../mail/sink';
+import { readMailbox, type StoredMessage } from '../../mail/mailbox';
 import { loadAnchorTrust } from '../../activities/anchor-trust';
 import { createActivities, type Activities } from '../../activities';
 import { validateSignup, type Signup } from '../../domain/signup';

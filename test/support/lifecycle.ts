@@ -6,11 +6,11 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../web/app';
-import { testAppDependencies } from './web';
+import { TEST_PUBLIC_URL, testAppDependencies } from './web';
 import { workflowIdFor } from '../../domain/identity';
 import { verifyContactLink } from '../../links/contact-confirmation';
-import { readMailbox } from '../../mail/sink';
-import { seedDevelopmentApprovers, DEVELOPMENT_APPROVERS } from '../../activities/approvers';
+import { readMailbox } from '../../mail/mailbox';
+import { developmentApproversFor, seedDevelopmentApprovers } from '../../stack/dev-approvers';
 import type { AnchorSubmission } from '../../domain/anchor-submission';
 import type { ContactRoleKey } from '../../domain/contacts';
 import {
@@ -66,7 +66,7 @@ export async function createLifecycleHarness(
 ): Promise<LifecycleHarness> {
   const ca = await partnerCa();
   const stack = await createTestStack({ ADMIT_TRUST_STORE: ca.storeFile, ...env }, options);
-  await seedDevelopmentApprovers(stack.registry);
+  await seedDevelopmentApprovers(stack.registry, TEST_PUBLIC_URL);
   if (options.inProcessWorker ?? true) await stack.startWorker();
   const app = buildApp({ ...testAppDependencies(stack), gatewayTokens: [{ name: 'test-gateway', token: GATEWAY_TOKEN }] });
   return {
@@ -81,9 +81,9 @@ export async function createLifecycleHarness(
   };
 }
 
-/** The seeded approvers as their sessions would name them. */
+/** The seeded approvers as their sessions would name them (the harness's web is at TEST_PUBLIC_URL). */
 export const approvers: Record<'ada' | 'rui' | 'sam', Actor> = Object.fromEntries(
-  DEVELOPMENT_APPROVERS.map((a) => [a.email.split('.')[0], { subject: a.subject, email: a.email, name: a.name, roles: [...a.roles] }]),
+  developmentApproversFor(TEST_PUBLIC_URL).map((a) => [a.email.split('.')[0], { subject: a.subject, email: a.email, name: a.name, roles: [...a.roles] }]),
 ) as Record<'ada' | 'rui' | 'sam', Actor>;
 
 export type SignupOverrides = Partial<ReturnType<typeof signupBody>['application']> & { requestedBy?: string };

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { readMailbox } from '../../mail/sink';
+import { readMailbox } from '../../mail/mailbox';
 import type { PageClient } from './page-client';
 import { buildApp, type AppDependencies } from '../../web/app';
 import { freePort } from '../../stack/processes';
 import type { TestStack } from './stack';
 import type { Registry } from '../../registry/client';
-import { developmentApproversFor, seedDevelopmentApprovers } from '../../activities/approvers';
+import { seedDevelopmentApprovers } from '../../stack/dev-approvers';
+
+/** The public URL of a test web that does not listen (requests are injected). */
+export const TEST_PUBLIC_URL = 'http://127.0.0.1:3000';
 
 /** The web's dependencies on a test stack: development identity provider, outbox on the SMTP sink. */
 export function testAppDependencies(stack: TestStack, overrides: Partial<AppDependencies> = {}): AppDependencies {
@@ -15,7 +18,7 @@ export function testAppDependencies(stack: TestStack, overrides: Partial<AppDepe
     temporal: stack.temporal,
     registry: stack.registry,
     taskQueue: stack.taskQueue,
-    publicUrl: 'http://127.0.0.1:3000',
+    publicUrl: TEST_PUBLIC_URL,
     production: false,
     // The secret the stack's worker signs contact links with.
     linkSecret: stack.linkSecret,
@@ -67,12 +70,12 @@ export function signupFormFields(body: {
 }
 
 /**
- * Seeds the development approvers under the issuer a test's web serves its
- * development identity provider at (its port is not 3000), so the subjects
- * its ID tokens name are the ones the approver directory holds.
+ * Seeds the development approvers of a test's web at `publicUrl` (its port is
+ * not 3000), so the subjects its development identity provider's ID tokens
+ * name are the ones the approver directory holds.
  */
-export async function seedApproversFor(registry: Registry, issuer: string): Promise<void> {
-  await seedDevelopmentApprovers(registry, developmentApproversFor(issuer));
+export async function seedApproversFor(registry: Registry, publicUrl: string): Promise<void> {
+  await seedDevelopmentApprovers(registry, publicUrl);
 }
 
 /** Signs `client` in through the development identity provider as the seeded account `sub`; returns the callback's answer. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIdFor } from '../../domain/identity';
 import { stateQuery, type LifecycleState, type Stage } from '../../workflows/messages';
-import { DEVELOPMENT_APPROVERS } from '../../activities/approvers';
+import { DEVELOPMENT_ACCOUNTS } from '../../stack/dev-approvers';
 import { freePort } from '../../stack/processes';
 import { makeCert, type Issued } from '../anchors/fixtures';
 import { createTestStack, type TestStack } from '../support/stack';
@@ -32,12 +32,12 @@ beforeAll(async () => {
   const port = await freePort();
   // A short probation (REGULATED: three times it) so an expansion can reach the approvers within the test.
   stack = await createTestStack({ ADMIT_PUBLIC_URL: `http://127.0.0.1:${port}`, ADMIT_TRUST_STORE: storeFile, ADMIT_PROBATION: '2s' });
-  await seedApproversFor(stack.registry, `http://127.0.0.1:${port}/dev-idp`);
+  await seedApproversFor(stack.registry, `http://127.0.0.1:${port}`);
   await stack.startWorker();
   web = await startTestWeb(stack, {
     port,
     // One account the identity provider knows that holds no approver role.
-    developmentAccounts: [...DEVELOPMENT_APPROVERS, { sub: 'eve', name: 'Eve Visitor', email: 'eve.visitor@admit.localhost', roles: [] }],
+    developmentAccounts: [...DEVELOPMENT_ACCOUNTS, { sub: 'eve', name: 'Eve Visitor', email: 'eve.visitor@admit.localhost', roles: [] }],
   });
 });
 afterAll(async () => {
@@ -89,7 +89,7 @@ async function vote(client: PageClient, applicationId: string, decision: 'approv
 
 describe('decisions through the console', () => {
   it('refuses an approver who submitted the application, with the workflow’s reason, and records no vote', async () => {
-    const ada = DEVELOPMENT_APPROVERS.find((a) => a.sub === 'ada')!;
+    const ada = DEVELOPMENT_ACCOUNTS.find((a) => a.sub === 'ada')!;
     const { applicationId } = await waitingForApproval(new PageClient(web.app), ada.email);
     const response = await vote(await approver('ada'), applicationId, 'approve', 'my own application');
     expect(response.statusCode).toBe(409);

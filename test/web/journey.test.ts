@@ -42,7 +42,7 @@ beforeAll(async () => {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   stack = await createTestStack({ ADMIT_PUBLIC_URL: url, ADMIT_TRUST_STORE: storeFile });
-  await seedApproversFor(stack.registry, `${url}/dev-idp`);
+  await seedApproversFor(stack.registry, url);
   await stack.startWorker();
   web = await startTestWeb(stack, { port });
   browser = await launchChromium();

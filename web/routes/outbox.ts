@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { readMailbox } from '../../mail/sink';
+import { readMailbox, readMessage } from '../../mail/mailbox';
 import { html } from '../html';
 import { layout, messagePage } from '../pages/layout';
 import type { PagesContext } from './pages-context';
@@ -35,7 +35,7 @@ ${
   });
 
   app.get<{ Params: { id: string } }>('/dev/outbox/:id', async (request, reply) => {
-    const message = /^[A-Za-z0-9-]{1,120}$/.test(request.params.id) ? (await readMailbox(mailDir)).find((m) => m.id === request.params.id) : undefined;
+    const message = await readMessage(mailDir, request.params.id);
     if (message === undefined) return pages.sendPage(reply.status(404), messagePage(pages.context(request), 'Message not found', 'error', 'There is no message with that id.'));
     return pages.sendPage(
       reply.header('cache-control', 'no-store'),

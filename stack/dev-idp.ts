@@ -2,19 +2,20 @@ import { timingSafeEqual } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { html } from '../html';
-import { csrfField, layout, type PageContext } from '../pages/layout';
-import { sendProblem } from '../problem';
-import { pkceChallenge } from './oidc';
-import { randomToken } from './session';
-import type { DevelopmentAccount } from './dev-approvers';
+import { html } from '../web/html';
+import { csrfField, layout, type PageContext } from '../web/pages/layout';
+import { sendProblem } from '../web/problem';
+import { pkceChallenge } from '../web/auth/oidc';
+import { randomToken } from '../web/auth/session';
+import type { DevelopmentAccount } from '../web/app';
 
 /**
  * A real, minimal OpenID Connect provider inside the web service, for
  * development and tests only: discovery, JWKS, an authorize page where you
  * pick a seeded approver, and a token endpoint (authorization code + PKCE
  * S256 only). The console signs in against it through exactly the code path
- * it uses for a production issuer. buildApp refuses it in production.
+ * it uses for a production issuer. buildApp refuses it in production, and
+ * loads this module (development code) only outside it.
  */
 export interface DevIdentityProviderOptions {
   /** `${publicUrl}/dev-idp` */
