@@ -24,7 +24,7 @@ afterAll(async () => {
 describe('a worker killed with SIGKILL mid-run', () => {
   it('loses nothing: the lifecycle resumes on a new worker and the registry is written exactly once', async () => {
     const app = buildApp(testAppDependencies(stack));
-    const first = await startWorkerProcess({ databaseUrl: stack.databaseUrl, taskQueue: stack.taskQueue });
+    const first = await startWorkerProcess({ databaseUrl: stack.databaseUrl, taskQueue: stack.taskQueue, env: stack.workerEnv });
     workers.push(first);
 
     // Hold the registry so the activity is caught inside its transaction when the worker dies.
@@ -55,7 +55,7 @@ describe('a worker killed with SIGKILL mid-run', () => {
     await blocker.end();
     expect(await stack.registry.application.count({ where: { id: applicationId } })).toBe(0);
 
-    workers.push(await startWorkerProcess({ databaseUrl: stack.databaseUrl, taskQueue: stack.taskQueue }));
+    workers.push(await startWorkerProcess({ databaseUrl: stack.databaseUrl, taskQueue: stack.taskQueue, env: stack.workerEnv }));
     const handle = stack.temporal.workflow.getHandle(workflowIdFor(applicationId));
     const state = await eventually(async () => {
       const s = await handle.query<{ stage: string }>('state');
@@ -70,7 +70,7 @@ describe('a worker killed with SIGKILL mid-run', () => {
 
   it('in the middle of a stage: an approval sent as the worker dies is decided by the next worker, once', async () => {
     const h = await createLifecycleHarness({}, { inProcessWorker: false });
-    const env = { ADMIT_TRUST_STORE: h.trustStoreFile };
+    const env = { ...h.stack.workerEnv, ADMIT_TRUST_STORE: h.trustStoreFile };
     try {
       const first = await startWorkerProcess({ databaseUrl: h.stack.databaseUrl, taskQueue: h.stack.taskQueue, env });
       workers.push(first);

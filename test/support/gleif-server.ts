@@ -107,6 +107,8 @@ export interface GleifStandIn {
   /** Requests received, `GET /api/v1/lei-records/<lei>`. */
   hits: string[];
   server: LocalServer;
+  /** Answers LEIs without a record of their own (see test/support/entity.ts); undefined: GLEIF's 404. */
+  fallback: ((lei: string) => LeiRecordFixture | undefined) | undefined;
   put(fixture: LeiRecordFixture): void;
   close(): Promise<void>;
 }
@@ -143,7 +145,8 @@ export async function startGleifStandIn(dir: string): Promise<GleifStandIn> {
         held.push(res);
         return;
       }
-      const record = records.get(lei);
+      const fallback = standIn.fallback?.(lei);
+      const record = records.get(lei) ?? (fallback === undefined ? undefined : leiRecordDocument(fallback));
       if (record === undefined) {
         res.writeHead(404, { 'content-type': 'application/vnd.api+json' }).end(JSON.stringify({ errors: [{ status: '404', title: 'Not Found' }] }));
         return;
@@ -151,8 +154,9 @@ export async function startGleifStandIn(dir: string): Promise<GleifStandIn> {
       res.writeHead(200, { 'content-type': 'application/vnd.api+json' }).end(JSON.stringify(record));
     });
 
-  return {
+  const standIn: GleifStandIn = {
     baseUrl: `${server.origin}/api/v1`,
+    fallback: undefined,
     caFile,
     ca: server.ca!,
     records,
@@ -170,4 +174,5 @@ export async function startGleifStandIn(dir: string): Promise<GleifStandIn> {
       await server.close();
     },
   };
+  return standIn;
 }

@@ -23,6 +23,7 @@ import {
   type Stage,
 } from '../../workflows/messages';
 import type { partnerLifecycle } from '../../workflows/partner-lifecycle';
+import { establishOrganisation } from './entity';
 import { createTestStack, type TestStack, type TestStackOptions } from './stack';
 import { signupBody } from './signups';
 import { eventually } from './wait';
@@ -88,15 +89,26 @@ export const approvers: Record<'ada' | 'rui' | 'sam', Actor> = Object.fromEntrie
 
 export type SignupOverrides = Partial<ReturnType<typeof signupBody>['application']> & { requestedBy?: string };
 
-export async function signup(h: LifecycleHarness, overrides: SignupOverrides = {}, identity: { lei?: string; name?: string } = {}) {
+/**
+ * Posts a signup. Unless `firstEnrolment` is asked for, the organisation is
+ * established first (an earlier application of it admitted by a person,
+ * test/support/entity.ts), so the tier alone decides who must approve.
+ */
+export async function signup(
+  h: LifecycleHarness,
+  overrides: SignupOverrides = {},
+  identity: { lei?: string; name?: string; firstEnrolment?: boolean } = {},
+) {
   const body = signupBody(identity);
   const { requestedBy, ...application } = overrides;
   Object.assign(body.application, application);
   if (requestedBy !== undefined) body.requestedBy = requestedBy;
+  if (identity.firstEnrolment !== true) await establishOrganisation(h.stack.registry, body.organisation);
   const response = await h.app.inject({ method: 'POST', url: '/signup', payload: body });
   if (response.statusCode !== 202) throw new Error(`signup refused: ${response.body}`);
   const { applicationId } = response.json<{ applicationId: string }>();
   const handle: LifecycleHandle = h.stack.temporal.workflow.getHandle(workflowIdFor(applicationId));
+  h.stack.entity.watch(handle.workflowId);
   return { body, applicationId, handle };
 }
 

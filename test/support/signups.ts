@@ -12,17 +12,20 @@ export function randomLei(): string {
   return `${base}${String(98 - remainder).padStart(2, '0')}`;
 }
 
-/** A valid signup body for a fresh organisation; override any part. */
-export function signupBody(overrides: { lei?: string; name?: string; environment?: string } = {}) {
-  const lei = overrides.lei ?? randomLei();
+/**
+ * The organisation a test signup names for an LEI, as the test GLEIF stand-in
+ * (test/support/entity.ts) also knows it: one place, so both agree.
+ */
+export function organisationFor(lei: string) {
   const tag = lei.slice(0, 6).toLowerCase();
+  return { tag, legalName: `Example Payments ${tag} Ltd`, lei, jurisdiction: 'GB', primaryDomain: `${tag}.example.com` };
+}
+
+/** A valid signup body for a fresh organisation, its contacts at its domain; override any part. */
+export function signupBody(overrides: { lei?: string; name?: string; environment?: string } = {}) {
+  const { tag, legalName, lei, jurisdiction, primaryDomain } = organisationFor(overrides.lei ?? randomLei());
   return {
-    organisation: {
-      legalName: `Example Payments ${tag} Ltd`,
-      lei,
-      jurisdiction: 'GB',
-      primaryDomain: `${tag}.example.com`,
-    },
+    organisation: { legalName, lei, jurisdiction, primaryDomain },
     application: {
       name: overrides.name ?? 'Treasury Sync',
       environment: overrides.environment ?? 'sandbox',
@@ -35,10 +38,10 @@ export function signupBody(overrides: { lei?: string; name?: string; environment
       contractEndDate: '2028-06-30',
     },
     contacts: {
-      business: { name: 'Bea Business', email: `bea+${tag}@example.com` },
-      technical: { name: 'Theo Technical', email: `theo+${tag}@example.com` },
-      security: { name: 'Sasha Security', email: `sasha+${tag}@example.com` },
+      business: { name: 'Bea Business', email: `bea+${tag}@${primaryDomain}` },
+      technical: { name: 'Theo Technical', email: `theo+${tag}@${primaryDomain}` },
+      security: { name: 'Sasha Security', email: `sasha+${tag}@${primaryDomain}` },
     },
-    requestedBy: `bea+${tag}@example.com`,
+    requestedBy: `bea+${tag}@${primaryDomain}`,
   };
 }

@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import './quiet-runtime';
 import { loadConfig, type Config } from '../../config/env';
+import { startEntityWorld, type EntityWorld } from './entity';
 import { createRegistry, type Registry } from '../../registry/client';
 import { createMailer, type Mailer } from '../../mail/transport';
 import { createActivities } from '../../activities';
@@ -48,6 +49,10 @@ export interface TestStack {
   trust: AnchorTrust;
   temporal: Client;
   taskQueue: string;
+  /** GLEIF and DNS as entity verification finds them (test/support/entity.ts). */
+  entity: EntityWorld;
+  /** The environment the worker was configured with, for workers started as processes. */
+  workerEnv: Record<string, string>;
   /** Starts a worker on this file's task queue; stopped by `close()`. */
   startWorker(): Promise<Worker>;
   close(): Promise<void>;
@@ -71,10 +76,13 @@ export async function createTestStack(env: Record<string, string> = {}, options:
   const connection = await Connection.connect({ address: temporalAddress });
   const temporal = new Client({ connection, dataConverter: dataConverter(payloadKey) });
   const taskQueue = `test-${randomUUID()}`;
-  const config = testConfig({ TEMPORAL_ADDRESS: temporalAddress, ...env });
+  const entity = await startEntityWorld();
+  const workerEnv = { ...entity.env, ...env };
+  const config = testConfig({ TEMPORAL_ADDRESS: temporalAddress, ...workerEnv });
   const linkSecret = await loadLinkSecret(config);
   const trust = await loadAnchorTrust(config);
   const workers: { worker: Worker; running: Promise<void>; connection: NativeConnection }[] = [];
+  entity.autoProve(temporal, taskQueue);
 
   return {
     databaseUrl,
@@ -85,6 +93,8 @@ export async function createTestStack(env: Record<string, string> = {}, options:
     trust,
     temporal,
     taskQueue,
+    entity,
+    workerEnv,
     async startWorker() {
       const workerConnection = await NativeConnection.connect({ address: temporalAddress });
       const worker = await createAdmitWorker({
@@ -104,6 +114,7 @@ export async function createTestStack(env: Record<string, string> = {}, options:
         await running;
         await c.close();
       }
+      await entity.close();
       await connection.close();
       await registry.$disconnect();
       mailer.close();

@@ -67,6 +67,8 @@ export interface FakeWorld {
   /** Whether the domain proof is found, and which contacts are outside the domain. */
   domainProven: boolean;
   outsideDomain: ContactRoleKey[];
+  /** How long an issued domain challenge can be proven. */
+  challengeTtlMs: number;
   /** The approvers the directory activity answers with. */
   directory: ApproverDirectory;
   /** When set, the registry refuses the signup this way. */
@@ -98,6 +100,7 @@ export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorl
     leiOutcome: 'pass',
     domainProven: true,
     outsideDomain: [],
+    challengeTtlMs: 60_000,
     registrationFailure: null,
     activities: undefined as unknown as LifecycleActivities,
     called: (name) => world.calls.filter((c) => c.name === name).map((c) => c.input),
@@ -229,7 +232,7 @@ export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorl
         txtName: `_admit-challenge.${input.domain}`,
         txtValue: 'value',
         httpUrl: `https://${input.domain}/.well-known/admit-challenge/tok`,
-        expiresAt: new Date(Date.now() + 60_000).toISOString(),
+        expiresAt: new Date(Date.now() + world.challengeTtlMs).toISOString(),
       };
     },
     async checkDomainControl(input) {

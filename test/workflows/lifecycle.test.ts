@@ -238,6 +238,38 @@ describe('the lifecycle workflow, with activities faked in memory', () => {
     });
   });
 
+  it('releases a claim whose domain is never proven, mailing no confirmation link', async () => {
+    const world = fakeWorld({ domainCheckEveryMs: 500 });
+    world.domainProven = false;
+    world.challengeTtlMs = 2_000;
+    await bed.run(world, async (taskQueue) => {
+      const handle = await start(taskQueue);
+      const closed = await handle.result();
+      expect(closed.stage).toBe('EXPIRED');
+      expect(closed.outcome?.trigger).toBe('entity-expiry');
+      expect(world.called('checkDomainControl').length).toBeGreaterThan(1);
+      expect(world.called('sendContactConfirmations')).toHaveLength(0);
+    });
+  });
+
+  it('sends contacts outside the verified domain, and a LOW first enrolment, to an approver', async () => {
+    const world = fakeWorld();
+    world.established = false;
+    world.outsideDomain = ['security'];
+    await bed.run(world, async (taskQueue) => {
+      const handle = await start(taskQueue);
+      await until(handle, () => world.called('sendContactConfirmations').length > 0, 'the confirmation mail');
+      for (const role of CONTACT_ROLES) await handle.executeUpdate(confirmContactUpdate, { args: [{ role, tokenHash: `${role}-0` }] });
+      await until(handle, (s) => s.stage === 'AWAITING_ANCHOR', 'anchor stage');
+      await handle.executeUpdate(submitAnchorUpdate, { args: [X509] });
+      const pending = await until(handle, (s) => s.stage === 'AWAITING_APPROVAL', 'approval');
+      expect(pending.tier).toBe('LOW');
+      expect(pending.approval?.required).toBe(1);
+      expect(pending.entity?.approvalReasons).toHaveLength(2);
+      await handle.terminate('test over');
+    });
+  });
+
   it('applies new settings to a running lifecycle, with evidence, and refuses unusable ones', async () => {
     const world = fakeWorld();
     await bed.run(world, async (taskQueue) => {

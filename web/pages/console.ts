@@ -55,6 +55,37 @@ export interface ConsoleApplicationInput {
 
 export const VOTE_FIELDS: ReadonlySet<string> = new Set(['decision', 'comment', 'reason', 'detail']);
 
+/** What was verified about the organisation, and what is left for the approver to judge. */
+function entitySection(state: LifecycleState): SafeHtml {
+  const entity = state.entity;
+  if (entity === undefined || entity === null) return html``;
+  const lei = entity.lei;
+  const record = lei?.record ?? null;
+  return html`<section class="card" aria-labelledby="entity-title">
+  <h2 id="entity-title">Legal entity and domain</h2>
+  ${
+    entity.approvalReasons.length === 0
+      ? html`<p>Nothing for a person to judge here: the LEI record matches and the domain is proven.</p>`
+      : html`<p><strong>To judge before approving</strong> (your comment is kept as the reason):</p><ul>${entity.approvalReasons.map((r) => html`<li>${r}</li>`)}</ul>`
+  }
+  <dl class="facts">
+    <dt>LEI check</dt><dd>${lei === null ? 'not yet' : html`${lei.outcome} (score ${lei.score.toFixed(2)}, <time datetime="${lei.checkedAt}">${lei.checkedAt}</time>)`}</dd>
+    ${
+      record === null
+        ? html`<dt>GLEIF record</dt><dd>${lei === null ? '—' : 'none'}</dd>`
+        : html`<dt>Name at GLEIF</dt><dd>${record.legalName}</dd>
+    <dt>Jurisdiction at GLEIF</dt><dd>${record.jurisdiction ?? '—'}</dd>
+    <dt>Registration, entity status</dt><dd>${record.registrationStatus}, ${record.entityStatus}</dd>
+    <dt>Managing LOU</dt><dd>${record.managingLou ?? '—'}</dd>`
+    }
+    <dt>Domain</dt><dd>${entity.domain.name}: ${entity.domain.verified ? html`proven by ${entity.domain.method ?? '—'} <time datetime="${entity.domain.verifiedAt ?? ''}">${entity.domain.verifiedAt ?? ''}</time>` : 'not proven'}</dd>
+    <dt>First enrolment</dt><dd>${entity.firstEnrolment ? 'Yes' : 'No'}</dd>
+    <dt>Contacts outside the domain</dt><dd>${entity.contactsOutsideDomain.length === 0 ? 'None' : entity.contactsOutsideDomain.join(', ')}</dd>
+  </dl>
+  ${lei === null || lei.reasons.length === 0 ? '' : html`<ul>${lei.reasons.map((r) => html`<li><code>${r.code}</code> ${r.outcome}: ${r.message}</li>`)}</ul>`}
+</section>`;
+}
+
 export function consoleApplicationPage(context: PageContext, input: ConsoleApplicationInput): SafeHtml {
   const { state, record, applicationId, actor, errors } = input;
   const name = record?.application.name ?? applicationId;
@@ -96,6 +127,7 @@ ${errorSummary(errors, VOTE_FIELDS)}
   </dl>`
   }
 </section>
+${entitySection(state)}
 <section class="card" aria-labelledby="contacts-title">
   <h2 id="contacts-title">Contact confirmations</h2>
   <ul class="checklist">
