@@ -13,6 +13,7 @@ import { approverActivities } from './approvers';
 import { grantActivities } from './grants';
 import { usageActivities } from './usage';
 import { closingActivities } from './closing';
+import { keycloakActivities } from './keycloak';
 
 export interface ActivityDependencies {
   registry: Registry;
@@ -41,6 +42,8 @@ export function createActivities(deps: ActivityDependencies) {
     ...closingActivities(deps.registry),
     ...usageActivities(deps.registry),
     ...anchorActivities(deps.registry, deps.trust),
+    // Keycloak clients (ADMIT_AUTHORIZATION_SERVER=keycloak); they do nothing with the embedded server.
+    ...keycloakActivities({ registry: deps.registry, keycloak: deps.config.keycloak, now }),
   } satisfies LifecycleActivities;
 }
 
