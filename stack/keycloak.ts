@@ -20,8 +20,10 @@ const MAVEN_DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugi
  * augmentation (30–110 s on two busy cores) on every start; building once per
  * cache and starting `--optimized` skips it. `dev-mem` keeps each server's
  * database in memory: nothing of one test run survives into the next.
+ * `--https-client-auth` is a build option: `request` asks HTTPS clients for a
+ * certificate without requiring one (plain-HTTP listeners are unaffected).
  */
-const BUILD_OPTIONS = ['--db=dev-mem'] as const;
+const BUILD_OPTIONS = ['--db=dev-mem', '--https-client-auth=request'] as const;
 const INSTALL_HINT =
   'Keycloak is a Java program fetched with Maven: install a JDK 17+, Maven and unzip ' +
   '(Debian/Ubuntu: `apt-get install default-jdk-headless maven unzip`; macOS: `brew install openjdk maven`).';
@@ -255,7 +257,6 @@ export async function startKeycloak(options: KeycloakOptions = {}): Promise<Keyc
       `--https-certificate-file=${options.tls.certificateFile}`,
       `--https-certificate-key-file=${options.tls.keyFile}`,
       `--https-trust-store-file=${options.tls.trustStoreFile}`,
-      '--https-client-auth=request',
     );
   }
   const server = startProcess('keycloak', path.join(runtime.home, 'bin', 'kc.sh'), args, {

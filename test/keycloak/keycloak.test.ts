@@ -1,4 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, webcrypto } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { SignJWT, calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
@@ -11,6 +15,7 @@ import { KeycloakOperator } from '../support/keycloak';
 import { createTestStack, type TestStack } from '../support/stack';
 import { startTestWeb, type RunningWeb } from '../support/web';
 import { launchChromium, screenshotter } from '../support/browser';
+import { SERVER_AUTH, keys, makeCert, type Issued } from '../anchors/fixtures';
 
 /**
  * Against one real Keycloak 26 (started once for this file: a cold start is
@@ -26,10 +31,36 @@ let realm: string;
 let issuer: string;
 let provisioner: { clientId: string; clientSecret: string };
 let harness: ActivityHarness;
+let certificates: { dir: string; serverCa: Issued; partnerCa: Issued };
+
+async function privateKeyPem(issued: Issued): Promise<string> {
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', issued.keys.pair.privateKey));
+  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`;
+}
 
 beforeAll(async () => {
+  // HTTPS for certificate-bound clients: a server certificate from a local test CA, and the
+  // partner CA as the trust store Keycloak checks client certificates against.
+  const dir = await mkdtemp(path.join(tmpdir(), 'admit-keycloak-tls-'));
+  const validity = { notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 30 * 86_400_000) };
+  const serverCa = await makeCert({ subject: 'CN=Admit Test Server CA', ca: true, ...validity });
+  const server = await makeCert({
+    subject: 'CN=localhost',
+    issuer: serverCa,
+    eku: [SERVER_AUTH],
+    san: [{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }],
+    ...validity,
+  });
+  const partnerCa = await makeCert({ subject: 'CN=Admit Test Partner CA', ca: true, ...validity });
+  certificates = { dir, serverCa, partnerCa };
+  await writeFile(path.join(dir, 'server.pem'), server.pem + serverCa.pem);
+  await writeFile(path.join(dir, 'server.key'), await privateKeyPem(server), { mode: 0o600 });
+  await writeFile(path.join(dir, 'partner-cas.pem'), partnerCa.pem);
+
   const started = Date.now();
-  keycloak = await startKeycloak();
+  keycloak = await startKeycloak({
+    tls: { certificateFile: path.join(dir, 'server.pem'), keyFile: path.join(dir, 'server.key'), trustStoreFile: path.join(dir, 'partner-cas.pem') },
+  });
   console.error(`Keycloak ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   operator = new KeycloakOperator(keycloak);
   ({ realm, issuer } = await operator.createRealm());
@@ -48,6 +79,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await harness?.close();
   await keycloak?.stop();
+  if (certificates !== undefined) await rm(certificates.dir, { recursive: true, force: true });
 }, 60_000);
 
 interface Partner {
@@ -295,6 +327,97 @@ describe('Keycloak provisioning (real Keycloak 26)', () => {
     const embedded = keycloakActivities({ registry: harness.registry, keycloak: undefined });
     expect(await embedded.provisionKeycloakClient(input)).toEqual({ provider: 'embedded' });
     expect(await keycloakClient(partner.clientId)).toBeUndefined();
+  });
+});
+
+/** A token request over Keycloak's HTTPS listener, presenting `client` (or no certificate). */
+async function mtlsTokenRequest(clientId: string, client: { cert: Issued; key: string } | undefined) {
+  const url = new URL(`${keycloak.httpsUrl}/realms/${realm}/protocol/openid-connect/token`);
+  const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId }).toString();
+  return new Promise<{ status: number; body: { access_token?: string; token_type?: string; scope?: string; error?: string } }>((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+        ca: certificates.serverCa.pem,
+        ...(client === undefined ? {} : { cert: client.cert.pem, key: client.key }),
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as never }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('certificate-bound clients over Keycloak HTTPS (client-x509)', () => {
+  it('issues a token bound to the presented certificate; refuses no certificate and another subject; a same-DN certificate is told apart by x5t#S256', async () => {
+    const app = await registerTestApplication(harness.activities);
+    const validity = { notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 30 * 86_400_000) };
+    const subject = `CN=${app.applicationId},O=Partner Ltd,C=GB`;
+    const leaf = await makeCert({ subject, issuer: certificates.partnerCa, keys: await keys('ec256', `leaf-${app.applicationId}`), ...validity });
+    const fingerprint = `sha256:${createHash('sha256').update(leaf.der).digest('hex')}`;
+    await harness.registry.trustAnchor.create({
+      data: { applicationId: app.applicationId, kind: 'X509', fingerprint, subject, material: { chainPem: leaf.pem + certificates.partnerCa.pem }, status: 'ACTIVE', verifiedAt: new Date() },
+    });
+    const { clientId } = await harness.activities.grantAccess({
+      applicationId: app.applicationId,
+      workflowId: app.workflowId,
+      tier: 'LOW',
+      scopes: ['accounts:read'],
+      conditions: admissionConditions('LOW', 'sandbox'),
+      anchorFingerprint: fingerprint,
+      credentialLifetimeSeconds: 300,
+      approvedBy: [],
+      grantedAt: new Date().toISOString(),
+    });
+    const input = { applicationId: app.applicationId, workflowId: app.workflowId };
+    expect(await harness.activities.provisionKeycloakClient(input)).toMatchObject({ state: 'enabled', scopes: ['accounts:read'] });
+    const client = await keycloakClient(clientId);
+    expect(client).toMatchObject({
+      clientAuthenticatorType: 'client-x509',
+      attributes: expect.objectContaining({
+        // RFC 2253: most specific first.
+        'x509.subjectdn': `C=GB,O=Partner Ltd,CN=${app.applicationId}`,
+        'x509.allow.regex.pattern.comparison': 'false',
+        'tls.client.certificate.bound.access.tokens': 'true',
+        'dpop.bound.access.tokens': 'false',
+      }),
+    });
+
+    const credential = await harness.registry.clientCredential.findUniqueOrThrow({ where: { clientId } });
+    const issued = await mtlsTokenRequest(clientId, { cert: leaf, key: await privateKeyPem(leaf) });
+    expect(issued.status).toBe(200);
+    expect(issued.body.scope?.split(' ')).toContain('accounts:read');
+    const claims = decodeJwt(issued.body.access_token!);
+    // RFC 8705: bound to the certificate presented, which is the registered anchor.
+    expect(claims.cnf).toEqual({ 'x5t#S256': credential.confirmationValue });
+
+    const noCertificate = await mtlsTokenRequest(clientId, undefined);
+    expect(noCertificate.body).toMatchObject({ error: expect.stringMatching(/invalid_client|unauthorized_client/) });
+    expect(noCertificate.body.access_token).toBeUndefined();
+
+    const otherSubject = await makeCert({ subject: 'CN=someone-else,O=Partner Ltd,C=GB', issuer: certificates.partnerCa, keys: await keys('ec256', `other-${app.applicationId}`), ...validity });
+    const wrong = await mtlsTokenRequest(clientId, { cert: otherSubject, key: await privateKeyPem(otherSubject) });
+    expect(wrong.body.access_token).toBeUndefined();
+
+    // Keycloak's limit: it matches the subject DN, so another certificate with the same DN from a
+    // trusted CA authenticates too. Its token is bound to *that* certificate, so a gateway comparing
+    // cnf.x5t#S256 with Admit's credential (POST /decisions does) refuses it.
+    const sameDn = await makeCert({ subject, issuer: certificates.partnerCa, keys: await keys('ec256', `twin-${app.applicationId}`), ...validity });
+    const twin = await mtlsTokenRequest(clientId, { cert: sameDn, key: await privateKeyPem(sameDn) });
+    expect(twin.status).toBe(200);
+    const twinClaims = decodeJwt(twin.body.access_token!);
+    expect((twinClaims.cnf as Record<string, string>)['x5t#S256']).toBe(createHash('sha256').update(sameDn.der).digest('base64url'));
+    expect((twinClaims.cnf as Record<string, string>)['x5t#S256']).not.toBe(credential.confirmationValue);
+
+    await harness.activities.suspendAccess({ ...input, reason: 'certificate revoked', at: new Date().toISOString() });
+    await harness.activities.disableKeycloakClient(input);
+    expect((await mtlsTokenRequest(clientId, { cert: leaf, key: await privateKeyPem(leaf) })).body.access_token).toBeUndefined();
   });
 });
 
