@@ -9,6 +9,7 @@ import type { TrustAnchor } from '../generated/prisma/client';
 import { decodePem } from '../anchors/pem';
 import { KeycloakAdmin, KeycloakError, type KeycloakAdminConfig, type KeycloakClientAuth, type KeycloakClientSpec } from '../credentials/keycloak';
 import { ACTIVITY_FAILURES, instant, permanentFailure } from './errors';
+import type { KeycloakActivityResult, KeycloakClientInput } from './contract';
 
 /**
  * Workflow activities that keep Keycloak's partner clients in step with the
@@ -23,27 +24,13 @@ import { ACTIVITY_FAILURES, instant, permanentFailure } from './errors';
  *   closeApplication (offboarding, key compromise, cascade)         → removeKeycloakClient
  */
 
-/** Input of every Keycloak activity: which application, and the workflow (for the audit event's key). */
-export interface KeycloakClientInput {
-  applicationId: string;
-  workflowId: string;
-}
+export type { KeycloakActivityResult, KeycloakClientInput } from './contract';
 
 export interface RemoveKeycloakClientInput extends KeycloakClientInput {
   /** When the revocation takes effect (the not-before pushed to Keycloak), ISO-8601. */
   at: string;
   reason: string;
 }
-
-export type KeycloakActivityResult =
-  | { provider: 'embedded' }
-  | {
-      provider: 'keycloak';
-      clientId: string;
-      /** What Keycloak holds now. */
-      state: 'enabled' | 'disabled' | 'absent';
-      scopes: string[];
-    };
 
 /** Failure types of these activities, beside the registry's ACTIVITY_FAILURES. */
 export const KEYCLOAK_FAILURES = {
@@ -77,7 +64,7 @@ const DN_NAMES: Record<string, string> = {
 };
 
 function escapeDnValue(value: string): string {
-  let escaped = value.replace(/[\\,+"<>;=]/g, (c) => `\\${c}`);
+  let escaped = value.replace(/[\\,+"<>;]/g, (c) => `\\${c}`);
   if (escaped.startsWith('#') || escaped.startsWith(' ')) escaped = `\\${escaped}`;
   if (escaped.endsWith(' ') && escaped.length > 1) escaped = `${escaped.slice(0, -1)}\\ `;
   return escaped;
