@@ -124,7 +124,8 @@ async function boundKeys(anchors: TrustAnchor[], thumbprints: Set<string>): Prom
       seen.add(thumbprint);
       // Public members only, whatever the partner pasted.
       const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, k: _k, oth: _oth, ...publicKey } = key as JWK & { oth?: unknown };
-      keys.push({ ...publicKey, kid: key.kid ?? thumbprint });
+      // Keycloak ignores keys without `use` when it loads a client's JWKS: these authenticate the client, so `sig`.
+      keys.push({ ...publicKey, kid: key.kid ?? thumbprint, use: key.use ?? 'sig' });
     }
   }
   return keys;

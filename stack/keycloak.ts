@@ -222,6 +222,8 @@ export interface KeycloakServer {
   readonly url: string;
   /** `https://localhost:<port>` when started with `tls`. */
   readonly httpsUrl: string | undefined;
+  /** This server's own data (transaction log, temporary files); removed by stop(). */
+  readonly dataDir: string;
   /** The bootstrap administrator of the master realm (a temporary one, as Keycloak calls it). */
   readonly admin: { readonly username: string; readonly password: string };
   readonly process: ManagedProcess;
@@ -317,13 +319,15 @@ export async function startKeycloak(options: KeycloakOptions = {}): Promise<Keyc
   return {
     url,
     httpsUrl: options.tls === undefined ? undefined : `https://localhost:${httpsPort}`,
+    dataDir,
     admin,
     process: server,
     stop,
   };
 }
 
-function groupAlive(group: number): boolean {
+/** Whether any process of the process group `group` is still running. */
+export function groupAlive(group: number): boolean {
   try {
     process.kill(-group, 0);
     return true;

@@ -1,5 +1,5 @@
 import { createHash, randomUUID, webcrypto } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { SignJWT, calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { admissionConditions } from '../../domain/scopes';
-import { startKeycloak, type KeycloakServer } from '../../stack/keycloak';
+import { groupAlive, startKeycloak, type KeycloakServer } from '../../stack/keycloak';
 import { freePort } from '../../stack/processes';
 import { keycloakActivities } from '../../activities/keycloak';
 import { createActivityHarness, registerTestApplication, type ActivityHarness } from '../support/activities';
@@ -219,6 +219,37 @@ describe('Keycloak provisioning (real Keycloak 26)', () => {
     // The provisioning is evidence too, recorded once per distinct state.
     const events = await harness.registry.auditEvent.findMany({ where: { applicationId: partner.applicationId, type: 'keycloak.client-provisioned' } });
     expect(events).toHaveLength(1);
+  });
+
+  it('during a rotation overlap both bound keys authenticate; once the old is retired only the new one does', async () => {
+    const partner = await admittedPartner();
+    const input = { applicationId: partner.applicationId, workflowId: partner.workflowId };
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const publicJwk = { ...(await exportJWK(publicKey)), alg: 'ES256' };
+    const thumbprint = await calculateJwkThumbprint(publicJwk, 'sha256');
+    // What a rotation leaves in the registry: the old anchor ROTATING_OUT, the new one ACTIVE.
+    await harness.registry.trustAnchor.updateMany({ where: { applicationId: partner.applicationId }, data: { status: 'ROTATING_OUT' } });
+    const next = await harness.registry.trustAnchor.create({
+      data: {
+        applicationId: partner.applicationId,
+        kind: 'JWK',
+        fingerprint: `jwk-sha256:${thumbprint}`,
+        keyFingerprint: `jwk-sha256:${thumbprint}`,
+        material: { jwks: { keys: [publicJwk] }, clientId: null },
+        status: 'ACTIVE',
+        verifiedAt: new Date(),
+      },
+    });
+    const rotated: Partner = { ...partner, privateKey, publicJwk, thumbprint };
+    await harness.activities.provisionKeycloakClient(input);
+    // The partner's new JWK names no `use`; Admit sends it as a signing key, or Keycloak would skip it.
+    expect(await requestToken(rotated)).toMatchObject({ status: 200 });
+    expect(await requestToken(partner)).toMatchObject({ status: 200 });
+
+    await harness.registry.trustAnchor.updateMany({ where: { applicationId: partner.applicationId, id: { not: next.id } }, data: { status: 'RETIRED', retiredAt: new Date() } });
+    await harness.activities.provisionKeycloakClient(input);
+    expect((await requestToken(partner)).body).toMatchObject({ error: 'invalid_client' });
+    expect(await requestToken(rotated)).toMatchObject({ status: 200 });
   });
 
   it('issues the partner a DPoP-bound token with the grant scopes for private_key_jwt with the anchor key, and nothing for another key', async () => {
@@ -505,4 +536,15 @@ describe('approver sign-in against a Keycloak realm (Chromium)', () => {
       await browser.close();
     }
   }, 120_000);
+});
+
+describe('stopping Keycloak', () => {
+  it('ends kc.sh and its JVM (the whole process group) and removes the data directory', async () => {
+    const group = keycloak.process.child.pid!;
+    expect(groupAlive(group)).toBe(true);
+    await keycloak.stop();
+    expect(groupAlive(group)).toBe(false);
+    await expect(stat(keycloak.dataDir)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(fetch(`${keycloak.url}/realms/master`)).rejects.toThrow();
+  }, 60_000);
 });
