@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -25,7 +25,7 @@ const MAVEN_DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugi
  */
 const BUILD_OPTIONS = ['--db=dev-mem', '--https-client-auth=request'] as const;
 const INSTALL_HINT =
-  'Keycloak is a Java program fetched with Maven: install a JDK 17+, Maven and unzip ' +
+  'Keycloak is a Java program fetched with Maven: install a JDK 17+ and Maven ' +
   '(Debian/Ubuntu: `apt-get install default-jdk-headless maven unzip`; macOS: `brew install openjdk maven`).';
 
 type Log = (message: string) => void;
@@ -136,13 +136,16 @@ async function fetchZip(dir: string, log: Log): Promise<string> {
   return zip;
 }
 
-async function unpack(zip: string, into: string): Promise<string> {
+/** `unzip` where there is one, else the JDK's `jar` (which drops the executable bits: restored after). */
+async function unpack(zip: string, into: string, javaPath: string): Promise<string> {
   const unzip = await onPath('unzip');
-  if (unzip === undefined) throw new Error(`No \`unzip\` to unpack Keycloak. ${INSTALL_HINT}`);
-  await run(unzip, ['-q', zip, '-d', into], { maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 }).catch((error: Error) => {
-    throw failure(`unzip could not unpack ${zip}`, error);
+  const jar = (await onPath('jar')) ?? path.join(path.dirname(javaPath), 'jar');
+  const [command, args, cwd] = unzip !== undefined ? [unzip, ['-q', zip, '-d', into], undefined] : [jar, ['xf', zip], into];
+  await run(command, args, { cwd, maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 }).catch((error: Error) => {
+    throw failure(`${path.basename(command)} could not unpack ${zip}`, error);
   });
   const top = path.join(into, `keycloak-${KEYCLOAK_VERSION}`);
+  for (const script of ['kc.sh', 'kcadm.sh', 'kcreg.sh']) await chmod(path.join(top, 'bin', script), 0o755).catch(() => undefined);
   for (const file of ['bin/kc.sh', 'lib/quarkus-run.jar', 'version.txt']) {
     if (!(await exists(path.join(top, file)))) throw new Error(`The Keycloak zip lacks ${file}; is it a keycloak-quarkus-dist?`);
   }
@@ -179,7 +182,7 @@ export async function ensureKeycloak(options: { log?: Log } = {}): Promise<Keycl
       await mkdir(partial, { recursive: true });
       try {
         const zip = await fetchZip(partial, log);
-        const top = await unpack(zip, partial);
+        const top = await unpack(zip, partial, javaPath);
         await rm(home, { recursive: true, force: true });
         await rename(top, home);
       } finally {
