@@ -72,7 +72,7 @@ function isAlive(pid: number): boolean {
  * A cross-process lock: `mkdir` is atomic, and the owner's pid inside lets a
  * later process take over a lock whose owner died mid-fetch.
  */
-async function withLock<T>(lockDir: string, log: Log, body: () => Promise<T>): Promise<T> {
+export async function withLock<T>(lockDir: string, log: Log, body: () => Promise<T>): Promise<T> {
   await mkdir(path.dirname(lockDir), { recursive: true });
   let announced = false;
   for (;;) {

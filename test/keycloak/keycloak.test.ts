@@ -10,6 +10,7 @@ import { admissionConditions } from '../../domain/scopes';
 import { groupAlive, startKeycloak, type KeycloakServer } from '../../stack/keycloak';
 import { freePort } from '../../stack/processes';
 import { keycloakActivities } from '../../activities/keycloak';
+import { verifyAuditChain } from '../../registry/audit';
 import { createActivityHarness, registerTestApplication, type ActivityHarness } from '../support/activities';
 import { KeycloakOperator } from '../support/keycloak';
 import { createTestStack, type TestStack } from '../support/stack';
@@ -334,6 +335,7 @@ describe('Keycloak provisioning (real Keycloak 26)', () => {
     await expect(harness.activities.provisionKeycloakClient(input)).rejects.toMatchObject({ type: 'ApplicationClosed', nonRetryable: true });
     const events = await harness.registry.auditEvent.findMany({ where: { applicationId: partner.applicationId, type: 'keycloak.client-removed' } });
     expect(events).toHaveLength(1);
+    expect(await verifyAuditChain(harness.registry)).toMatchObject({ ok: true });
   });
 
   it('fails typed: a wrong admin secret is not retried, an unreachable Keycloak is', async () => {
