@@ -311,4 +311,37 @@ export interface LifecycleActivities {
 
   /** Usage the gateways reported for the application since `since`. */
   readUsage(input: { applicationId: string; since: string }): Promise<UsageSummary>;
+
+  /**
+   * Keycloak as the authorization server (ADMIT_AUTHORIZATION_SERVER=keycloak,
+   * docs/keycloak.md); with the embedded server each returns `{ provider: 'embedded' }`
+   * and does nothing. Each converges Keycloak to the registry's current state,
+   * so a retry or a repeat is harmless. Creates or updates the application's
+   * client (anchor, binding, lifetime, the grant's scopes, enabled while
+   * admitted): after grantAccess, expandGrant, reinstateAccess, a completed rotation.
+   */
+  provisionKeycloakClient(input: KeycloakClientInput): Promise<KeycloakActivityResult>;
+
+  /** Disables the client and cuts its tokens (not-before, sessions): after suspendAccess. */
+  disableKeycloakClient(input: KeycloakClientInput): Promise<KeycloakActivityResult>;
+
+  /** Cuts the tokens of every client the application had (not-before `at`, sessions) and deletes them: after closeApplication. */
+  removeKeycloakClient(input: KeycloakClientInput & { at: string; reason: string }): Promise<KeycloakActivityResult>;
 }
+
+/** Input of the Keycloak activities: the application, and its workflow (the audit events' idempotency keys). */
+export interface KeycloakClientInput {
+  applicationId: string;
+  workflowId: string;
+}
+
+export type KeycloakActivityResult =
+  | { provider: 'embedded' }
+  | {
+      provider: 'keycloak';
+      clientId: string;
+      /** What Keycloak holds now. */
+      state: 'enabled' | 'disabled' | 'absent';
+      /** The client's granted scopes in Keycloak (empty once disabled or removed). */
+      scopes: string[];
+    };

@@ -15,6 +15,7 @@ import { usageActivities } from './usage';
 import { closingActivities } from './closing';
 import { entityActivities } from './entity';
 import type { GleifClient } from '../entity/gleif';
+import { keycloakActivities } from './keycloak';
 
 export interface ActivityDependencies {
   registry: Registry;
@@ -54,6 +55,8 @@ export function createActivities(deps: ActivityDependencies) {
       ...(deps.gleif ? { gleif: deps.gleif } : {}),
       now,
     }),
+    // Keycloak clients (ADMIT_AUTHORIZATION_SERVER=keycloak); they do nothing with the embedded server.
+    ...keycloakActivities({ registry: deps.registry, keycloak: deps.config.keycloak, now }),
   } satisfies LifecycleActivities;
 }
 

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { LifecycleSettings } from '../domain/settings';
+import type { KeycloakAdminConfig } from '../credentials/keycloak';
 import {
   DEFAULT_LIFECYCLE_DURATIONS,
   lifecycleDurationProblems,
@@ -206,6 +207,13 @@ const schema = z.object({
     .default('')
     .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
 
+  // The partners' authorization server: Admit's own, or a Keycloak realm Admit provisions clients into.
+  ADMIT_AUTHORIZATION_SERVER: z.enum(['embedded', 'keycloak']).default('embedded'),
+  ADMIT_KEYCLOAK_URL: optionalUrl(['https', 'http']),
+  ADMIT_KEYCLOAK_REALM: optionalText,
+  ADMIT_KEYCLOAK_CLIENT_ID: optionalText,
+  ADMIT_KEYCLOAK_CLIENT_SECRET: optionalText,
+
   ...lifecycleShape,
 });
 
@@ -221,6 +229,8 @@ export type Config = z.infer<typeof schema> & {
   gatewayTokens: GatewayToken[];
   /** Legal-entity and domain verification settings (ADMIT_GLEIF_*, ADMIT_DOMAIN_CHALLENGE_TTL). */
   entity: EntityVerificationSettings;
+  /** Admin access to the Keycloak realm when ADMIT_AUTHORIZATION_SERVER=keycloak; otherwise undefined. */
+  keycloak: KeycloakAdminConfig | undefined;
 };
 
 export interface EntityVerificationSettings {
@@ -267,6 +277,7 @@ export const SECRET_VARIABLES = [
   'ADMIT_GATEWAY_TOKENS',
   'ADMIT_SESSION_SECRET',
   'ADMIT_OIDC_CLIENT_SECRET',
+  'ADMIT_KEYCLOAK_CLIENT_SECRET',
   'DATABASE_URL',
   'SMTP_URL',
 ] as const;
@@ -296,6 +307,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const gatewayTokens = parseGatewayTokens(config.ADMIT_GATEWAY_TOKENS, problems);
   const lifecycle = lifecycleSettingsFrom(config, problems);
   const entity = entitySettingsFrom(config, problems);
+  const keycloak = keycloakFrom(config, problems);
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   const dataDir = path.resolve(config.ADMIT_DATA_DIR);
   const publicUrl = config.ADMIT_PUBLIC_URL ?? `http://localhost:${config.PORT}`;
@@ -308,7 +320,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lifecycle,
     gatewayTokens,
     entity,
+    keycloak,
   };
+}
+
+const KEYCLOAK_REALM = /^[A-Za-z0-9._-]{1,255}$/;
+
+/** With ADMIT_AUTHORIZATION_SERVER=keycloak, every ADMIT_KEYCLOAK_* variable is required. */
+function keycloakFrom(config: z.infer<typeof schema>, problems: string[]): KeycloakAdminConfig | undefined {
+  if (config.ADMIT_AUTHORIZATION_SERVER !== 'keycloak') return undefined;
+  const required = ['ADMIT_KEYCLOAK_URL', 'ADMIT_KEYCLOAK_REALM', 'ADMIT_KEYCLOAK_CLIENT_ID', 'ADMIT_KEYCLOAK_CLIENT_SECRET'] as const;
+  const missing = required.filter((variable) => config[variable] === undefined);
+  for (const variable of missing) problems.push(`${variable}: required when ADMIT_AUTHORIZATION_SERVER=keycloak`);
+  if (config.ADMIT_KEYCLOAK_REALM !== undefined && !KEYCLOAK_REALM.test(config.ADMIT_KEYCLOAK_REALM)) {
+    problems.push('ADMIT_KEYCLOAK_REALM: a realm name (letters, digits, . _ -)');
+  }
+  if (config.NODE_ENV === 'production' && config.ADMIT_KEYCLOAK_URL?.startsWith('http://') === true) {
+    problems.push('ADMIT_KEYCLOAK_URL: must be https:// in production (the admin client secret travels to it)');
+  }
+  const { ADMIT_KEYCLOAK_URL: url, ADMIT_KEYCLOAK_REALM: realm, ADMIT_KEYCLOAK_CLIENT_ID: clientId, ADMIT_KEYCLOAK_CLIENT_SECRET: clientSecret } = config;
+  if (url === undefined || realm === undefined || clientId === undefined || clientSecret === undefined) return undefined;
+  return { url, realm, clientId, clientSecret };
 }
 
 /**

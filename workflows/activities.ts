@@ -54,3 +54,15 @@ export const entity = proxyActivities<
   startToCloseTimeout: '2 minutes',
   retry: RETRY_FOREVER,
 });
+
+/**
+ * The authorization server that issues partners' tokens, kept in step with the
+ * registry (Keycloak; with the embedded server these do nothing). Revocation
+ * waits on them, so they retry until they succeed.
+ */
+export const authorizationServer = proxyActivities<
+  Pick<LifecycleActivities, 'provisionKeycloakClient' | 'disableKeycloakClient' | 'removeKeycloakClient'>
+>({
+  startToCloseTimeout: '30 seconds',
+  retry: { ...RETRY_FOREVER, nonRetryableErrorTypes: ['KeycloakRejected', 'KeycloakUnsupportedAnchor'] },
+});

@@ -241,6 +241,18 @@ export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorl
         ? { verified: true, method: 'dns-txt', reasons: [], contactsOutsideDomain: [...world.outsideDomain] }
         : { verified: false, method: null, reasons: [{ code: 'TXT_MISSING', method: 'dns-txt', message: 'no record' }], contactsOutsideDomain: [] };
     },
+    async provisionKeycloakClient(input) {
+      await step('provisionKeycloakClient', input);
+      return { provider: 'embedded' as const };
+    },
+    async disableKeycloakClient(input) {
+      await step('disableKeycloakClient', input);
+      return { provider: 'embedded' as const };
+    },
+    async removeKeycloakClient(input) {
+      await step('removeKeycloakClient', input);
+      return { provider: 'embedded' as const };
+    },
     async readUsage(input) {
       await step('readUsage', input);
       return { calls: 1000, denials: 0, errors: 0, anomalies: 0, lastSeenAt: new Date().toISOString() };

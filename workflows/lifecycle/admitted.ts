@@ -8,7 +8,7 @@ import { registry, verifiers } from '../activities';
 import { concludeApproval, concludeApprovalIfDecided, escalate, openApproval } from './approval';
 import { addMs, isDue, nowIso, type Lifecycle } from './context';
 import { leiRecheckDueAt, recheckLei } from './entity';
-import { notify, refreshTriggers, transition, waitUntil } from './effects';
+import { notify, refreshTriggers, syncAuthorizationServer, transition, waitUntil } from './effects';
 
 /** Stages 5 to 7: the minimal grant, and the monitoring that keeps or ends it. */
 
@@ -32,6 +32,7 @@ export async function admit(lc: Lifecycle, approvedBy: string[]): Promise<void> 
     approvedBy,
     grantedAt,
   });
+  await syncAuthorizationServer(lc, { kind: 'provision' });
   lc.state.grant = { scopes: minimal.granted, conditions, clientId, grantedAt, credentialLifetimeSeconds };
   lc.internal.admittedAt = grantedAt;
   lc.state.probationEndsAt = addMs(grantedAt, probationMs(tier, lc.durations.probationMs));
@@ -127,6 +128,8 @@ async function runDueTimers(lc: Lifecycle): Promise<void> {
   if (isDue(timers.retireRotatedAt)) {
     timers.retireRotatedAt = null;
     await registry.retireRotatedAnchors({ applicationId: lc.state.applicationId, workflowId: lc.workflowId });
+    // The retired key stops authenticating at the authorization server too.
+    if (lc.state.stage === 'ADMITTED') await syncAuthorizationServer(lc, { kind: 'provision' });
   }
   if (isDue(leiRecheckDueAt(lc))) {
     const action = await recheckLei(lc);
@@ -202,6 +205,7 @@ async function suspend(lc: Lifecycle, reason: string): Promise<void> {
   const since = nowIso();
   const graceEndsAt = addMs(since, lc.durations.suspensionGraceMs);
   await registry.suspendAccess({ applicationId: lc.state.applicationId, workflowId: lc.workflowId, reason, at: since });
+  await syncAuthorizationServer(lc, { kind: 'disable' });
   lc.state.suspension = { reason, since, graceEndsAt };
   await transition(lc, 'SUSPENDED', reason);
   await notify(lc, {
@@ -215,6 +219,7 @@ async function suspend(lc: Lifecycle, reason: string): Promise<void> {
 export async function reinstate(lc: Lifecycle, reason: string): Promise<void> {
   const at = nowIso();
   await registry.reinstateAccess({ applicationId: lc.state.applicationId, workflowId: lc.workflowId, reason, at });
+  await syncAuthorizationServer(lc, { kind: 'provision' });
   lc.state.suspension = null;
   await transition(lc, 'ADMITTED', reason);
   await notify(lc, {

@@ -7,7 +7,7 @@ import { UPDATE_REFUSALS, type AnchorAttempt, type AnchorChallengeView, type Sta
 import { reinstate } from './admitted';
 import { enterApproval } from './approval';
 import { addMs, isDue, nowIso, refuse, type Lifecycle } from './context';
-import { notify, transition, waitUntil } from './effects';
+import { notify, syncAuthorizationServer, transition, waitUntil } from './effects';
 import { MAX_ATTEMPTS_KEPT } from './state';
 
 /** Stage 3: the technical contact proves a trust anchor; later, rotations replace it. */
@@ -199,6 +199,8 @@ async function afterRotation(lc: Lifecycle): Promise<void> {
     occurredAt: nowIso(),
     data: { fingerprint: lc.state.anchor?.fingerprint ?? null, overlapEndsAt: lc.internal.timers.retireRotatedAt },
   });
+  // Both anchors authenticate during the overlap; a suspended client is enabled again when reinstated.
+  if (lc.state.stage === 'ADMITTED') await syncAuthorizationServer(lc, { kind: 'provision' });
   if (lc.state.stage !== 'SUSPENDED') return;
   // The main loop owns stage changes: it reinstates on its next turn, before anything else it does.
   if (lc.serialised) lc.internal.reinstatement = 'a renewed trust anchor was verified';

@@ -6,7 +6,7 @@ import { registry } from '../activities';
 import { UPDATE_REFUSALS, type Actor, type KeyCompromiseInput, type OffboardInput, type OrganisationEvent } from '../messages';
 import { abandonApproval } from './approval';
 import { nowIso, refuse, type Lifecycle } from './context';
-import { notify, transition } from './effects';
+import { notify, syncAuthorizationServer, transition } from './effects';
 import type { Termination } from './state';
 
 /** The end of a lifecycle: the messages that ask for it, and the one place that closes. */
@@ -79,6 +79,7 @@ export async function close(lc: Lifecycle, termination: Termination): Promise<vo
     actor: termination.actor,
     at,
   });
+  await syncAuthorizationServer(lc, { kind: 'remove', at, reason: `${termination.trigger}: ${termination.reason}` });
   abandonApproval(lc);
   lc.state.outcome = { stage: termination.stage, trigger: termination.trigger, reason: termination.reason, at };
   lc.state.suspension = null;

@@ -1,12 +1,12 @@
-import { condition, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { NotifyInput } from '../../activities/contract';
 import { allowedAnchorKinds } from '../../domain/risk';
-import { mail, registry } from '../activities';
+import { authorizationServer, mail, registry } from '../activities';
 import type { Stage } from '../messages';
 import { STAGE_KEY, TIER_KEY, WAITING_FOR_KEY } from '../search-attributes';
 import { msUntil, nowIso, type Lifecycle } from './context';
-import { MAX_TRANSITIONS_KEPT, unconfirmedRoles } from './state';
+import { MAX_TRANSITIONS_KEPT, PATCHES, unconfirmedRoles } from './state';
 
 /** What every stage does to the outside: transitions with evidence, mail, search attributes. */
 
@@ -126,4 +126,22 @@ export function refreshTriggers(lc: Lifecycle): void {
     if (due === null) delete trigger.dueAt;
     else trigger.dueAt = due;
   }
+}
+
+/**
+ * Brings the authorization server's client in line with the registry after a
+ * change to the application's access: `provision` after a grant, expansion,
+ * reinstatement or rotation, `disable` after a suspension, `remove` after
+ * closing (the Update that closes answers only once this is done).
+ */
+export async function syncAuthorizationServer(
+  lc: Lifecycle,
+  change: { kind: 'provision' } | { kind: 'disable' } | { kind: 'remove'; at: string; reason: string },
+): Promise<void> {
+  // Lifecycles from before this step replay without it.
+  if (!patched(PATCHES.authorizationServer)) return;
+  const target = { applicationId: lc.state.applicationId, workflowId: lc.workflowId };
+  if (change.kind === 'provision') await authorizationServer.provisionKeycloakClient(target);
+  else if (change.kind === 'disable') await authorizationServer.disableKeycloakClient(target);
+  else await authorizationServer.removeKeycloakClient({ ...target, at: change.at, reason: change.reason });
 }

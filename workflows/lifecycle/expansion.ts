@@ -4,7 +4,7 @@ import { registry } from '../activities';
 import { UPDATE_REFUSALS, type ExpansionInput, type ExpansionView } from '../messages';
 import { openApproval } from './approval';
 import { nowIso, refuse, type Lifecycle } from './context';
-import { notify } from './effects';
+import { notify, syncAuthorizationServer } from './effects';
 
 /** Stage 6: an admitted partner asks for more scopes; usage evidence decides, or approvers. */
 
@@ -87,6 +87,7 @@ export async function applyExpansion(lc: Lifecycle, view: ExpansionView, approve
     scopes: view.scopes,
     approvedBy,
   });
+  await syncAuthorizationServer(lc, { kind: 'provision' });
   grant.scopes = [...new Set([...grant.scopes, ...view.scopes])].sort();
   await notifyExpansion(lc, view);
 }

@@ -119,6 +119,8 @@ export const PATCHES = {
    * person; the LEI is re-checked while admitted.
    */
   entityVerification: 'entity-verification',
+  /** The external authorization server (Keycloak) follows every grant, suspension, rotation and closing. */
+  authorizationServer: 'authorization-server-clients',
 } as const;
 
 export const MAX_TRANSITIONS_KEPT = 50;
