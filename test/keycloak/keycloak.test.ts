@@ -13,6 +13,8 @@ import { keycloakActivities } from '../../activities/keycloak';
 import { verifyAuditChain } from '../../registry/audit';
 import { createActivityHarness, registerTestApplication, type ActivityHarness } from '../support/activities';
 import { KeycloakOperator } from '../support/keycloak';
+import { approvers, confirmContacts, createLifecycleHarness, signup, submitAnchor, waitForStage } from '../support/lifecycle';
+import { reportKeyCompromiseUpdate, requestAnchorChallengeUpdate } from '../../workflows/messages';
 import { createTestStack, type TestStack } from '../support/stack';
 import { startTestWeb, type RunningWeb } from '../support/web';
 import { launchChromium, screenshotter } from '../support/browser';
@@ -538,6 +540,64 @@ describe('approver sign-in against a Keycloak realm (Chromium)', () => {
       await browser.close();
     }
   }, 120_000);
+});
+
+describe('a whole lifecycle with Keycloak as the authorization server', () => {
+  it('LOW signup → contacts → JWK anchor → admitted: the workflow provisions the client, the partner gets a DPoP token; once a key compromise Update returns, the token is dead', async () => {
+    const h = await createLifecycleHarness({
+      ADMIT_AUTHORIZATION_SERVER: 'keycloak',
+      ADMIT_KEYCLOAK_URL: keycloak.url,
+      ADMIT_KEYCLOAK_REALM: realm,
+      ADMIT_KEYCLOAK_CLIENT_ID: provisioner.clientId,
+      ADMIT_KEYCLOAK_CLIENT_SECRET: provisioner.clientSecret,
+    });
+    try {
+      const started = await signup(h);
+      await waitForStage(started.handle, 'AWAITING_CONTACTS');
+      await confirmContacts(h, started.handle, started.body);
+      await waitForStage(started.handle, 'AWAITING_ANCHOR');
+      const { privateKey, publicKey } = await generateKeyPair('ES256');
+      const publicJwk = { ...(await exportJWK(publicKey)), alg: 'ES256', use: 'sig' };
+      const challenge = await started.handle.executeUpdate(requestAnchorChallengeUpdate, { args: [] });
+      const partnerId = `partner-${randomUUID()}`;
+      const now = Math.floor(Date.now() / 1000);
+      const assertion = await new SignJWT({ nonce: challenge.nonce })
+        .setProtectedHeader({ alg: 'ES256' })
+        .setIssuer(partnerId)
+        .setSubject(partnerId)
+        .setAudience(challenge.audience)
+        .setJti(randomUUID())
+        .setIssuedAt(now)
+        .setExpirationTime(now + 120)
+        .sign(privateKey);
+      const attempt = await submitAnchor(started.handle, { kind: 'jwk', jwks: { keys: [publicJwk] }, assertion });
+      expect(attempt.ok).toBe(true);
+      const admitted = await waitForStage(started.handle, 'ADMITTED');
+      const clientId = admitted.grant?.clientId ?? '';
+      // The workflow provisioned the client before it announced the admission.
+      expect(await keycloakClient(clientId)).toMatchObject({ clientId, enabled: true });
+
+      const partner: Partner = {
+        applicationId: started.applicationId,
+        workflowId: started.handle.workflowId,
+        clientId,
+        privateKey,
+        publicJwk,
+        thumbprint: await calculateJwkThumbprint(publicJwk, 'sha256'),
+      };
+      const issued = await requestToken(partner);
+      expect(issued.status).toBe(200);
+      expect((await introspect(issued.body.access_token ?? '')).active).toBe(true);
+
+      await started.handle.executeUpdate(reportKeyCompromiseUpdate, { args: [{ reportedBy: approvers.rui, detail: 'The signing key was published by mistake.' }] });
+      // No waiting: by the time the Update has answered, Keycloak has revoked and removed the client.
+      expect((await introspect(issued.body.access_token ?? '')).active).toBe(false);
+      expect((await requestToken(partner)).status).toBeGreaterThanOrEqual(400);
+      expect(await keycloakClient(clientId)).toBeUndefined();
+    } finally {
+      await h.close();
+    }
+  });
 });
 
 describe('stopping Keycloak', () => {
