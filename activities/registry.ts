@@ -52,32 +52,36 @@ export function registryActivities(registry: Registry) {
           },
           update: {},
         });
-        await tx.application.upsert({
-          where: { id: input.applicationId },
-          create: {
-            id: input.applicationId,
-            organisationId: org.id,
-            name: application.name,
-            nameKey: nameKey(application.name),
-            environment: application.environment,
-            purpose: application.purpose,
-            requestedScopes: application.requestedScopes,
-            dataSensitivity: application.dataSensitivity,
-            regulatedSector: application.regulatedSector,
-            strategic: application.strategic,
-            expectedMonthlyCalls: application.expectedMonthlyCalls,
-            contractEndDate: new Date(`${application.contractEndDate}T00:00:00Z`),
-            requestedBy: input.signup.requestedBy,
-            workflowId: input.workflowId,
-          },
-          update: {},
-        });
+        const claimed = {
+          name: application.name,
+          nameKey: nameKey(application.name),
+          environment: application.environment,
+          purpose: application.purpose,
+          requestedScopes: application.requestedScopes,
+          dataSensitivity: application.dataSensitivity,
+          regulatedSector: application.regulatedSector,
+          strategic: application.strategic,
+          expectedMonthlyCalls: application.expectedMonthlyCalls,
+          contractEndDate: new Date(`${application.contractEndDate}T00:00:00Z`),
+          requestedBy: input.signup.requestedBy,
+        };
+        const existing = await tx.application.findUnique({ where: { id: input.applicationId } });
+        const alreadyRegistered = await tx.auditEvent.count({ where: { idempotencyKey: `${input.workflowId}:registered` } });
+        // An earlier claim of this id that ended unverified (never admitted) released it: this
+        // claim takes the record over with its own answers and contacts; the old claim's evidence stays.
+        const reclaim = existing !== null && alreadyRegistered === 0 && existing.admittedAt === null && (existing.status === 'REJECTED' || existing.status === 'EXPIRED');
+        if (existing === null) {
+          await tx.application.create({ data: { id: input.applicationId, organisationId: org.id, ...claimed, workflowId: input.workflowId } });
+        } else if (reclaim) {
+          await tx.application.update({ where: { id: input.applicationId }, data: { ...claimed, organisationId: org.id, status: 'PENDING', closedAt: null, tier: null, riskScore: null } });
+        }
         for (const key of CONTACT_ROLES) {
           const role = REGISTRY_CONTACT_ROLE[key];
+          const contact = { name: contacts[key].name, email: contacts[key].email };
           await tx.contact.upsert({
             where: { applicationId_role: { applicationId: input.applicationId, role } },
-            create: { applicationId: input.applicationId, role, name: contacts[key].name, email: contacts[key].email },
-            update: {},
+            create: { applicationId: input.applicationId, role, ...contact },
+            update: reclaim ? contact : {},
           });
         }
         await appendAuditEvent(tx, {
@@ -93,6 +97,7 @@ export function registryActivities(registry: Registry) {
             application: application.name,
             environment: application.environment,
             requestedScopes: application.requestedScopes,
+            ...(reclaim ? { reclaimed: { previousStatus: existing.status } } : {}),
           },
         });
         const admittedSibling = await tx.application.count({

@@ -7,6 +7,7 @@ import {
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Signup } from '../domain/signup';
+import type { Registry } from '../registry/client';
 import { applicationIdFor, workflowIdFor } from '../domain/identity';
 import { partnerLifecycle } from '../workflows/partner-lifecycle';
 import { stateQuery, type LifecycleState, type Stage } from '../workflows/messages';
@@ -27,27 +28,42 @@ export class AdmissionClosedError extends Error {
   }
 }
 
+/**
+ * How many claims of this application id ended unverified (rejected or expired, never admitted),
+ * or null when its record says it may not be claimed again (admitted once, or still open).
+ */
+async function releasedClaims(registry: Registry, applicationId: string): Promise<number | null> {
+  const record = await registry.application.findUnique({ where: { id: applicationId }, select: { status: true, admittedAt: true } });
+  if (record === null || record.admittedAt !== null || (record.status !== 'REJECTED' && record.status !== 'EXPIRED')) return null;
+  return registry.auditEvent.count({ where: { applicationId, type: 'application.registered' } });
+}
+
 export async function startAdmission(
   temporal: Client,
   taskQueue: string,
   signup: Signup,
   submittedAt: Date,
+  registry: Registry,
 ): Promise<{ applicationId: string; workflowId: string }> {
   const applicationId = applicationIdFor(signup.organisation.lei, signup.application.name, signup.application.environment);
   const workflowId = workflowIdFor(applicationId);
-  try {
-    await temporal.workflow.start(partnerLifecycle, {
+  const start = (claim: number | undefined) =>
+    temporal.workflow.start(partnerLifecycle, {
       taskQueue,
       workflowId,
-      args: [{ applicationId, signup, submittedAt: submittedAt.toISOString() }],
+      args: [{ applicationId, signup, submittedAt: submittedAt.toISOString(), ...(claim === undefined ? {} : { claim }) }],
       // A repeated signup joins the running lifecycle instead of starting another.
       workflowIdConflictPolicy: 'USE_EXISTING',
-      // A closed lifecycle (offboarded, rejected, expired) is not silently restarted.
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // A closed lifecycle is not silently restarted, except a claim that ended unverified: it released the id.
+      workflowIdReusePolicy: claim === undefined ? 'REJECT_DUPLICATE' : 'ALLOW_DUPLICATE',
     });
+  try {
+    await start(undefined);
   } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) throw new AdmissionClosedError(applicationId);
-    throw error;
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    const released = await releasedClaims(registry, applicationId);
+    if (released === null) throw new AdmissionClosedError(applicationId);
+    await start(released + 1);
   }
   return { applicationId, workflowId };
 }

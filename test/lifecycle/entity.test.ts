@@ -82,6 +82,26 @@ describe('the legal entity and its domain are verified before anyone is mailed a
     expect((await h.stack.registry.application.findUniqueOrThrow({ where: { id: started.applicationId } })).status).toBe('REJECTED');
   });
 
+  it('a claim that ended unverified releases the id: the next signup claims it afresh, with its own contacts', async () => {
+    const lei = randomLei();
+    const organisation = organisationFor(lei);
+    h.stack.entity.gleif.put({ lei, legalName: organisation.legalName, jurisdiction: 'GB', registrationStatus: 'ANNULLED', entityStatus: 'ACTIVE' });
+    const squatter = await signup(h, {}, { lei, firstEnrolment: true });
+    await waitForStage(squatter.handle, 'REJECTED');
+
+    // The registration authority corrected the record; the real partner signs up under the same id.
+    h.stack.entity.gleif.put({ lei, legalName: organisation.legalName, jurisdiction: 'GB', registrationStatus: 'ISSUED', entityStatus: 'ACTIVE' });
+    const partner = await signup(h, { requestedBy: `cfo@${organisation.primaryDomain}` }, { lei, firstEnrolment: true });
+    expect(partner.applicationId).toBe(squatter.applicationId);
+    const claimed = await waitForStage(partner.handle, 'AWAITING_CONTACTS');
+    expect(claimed.transitions[0]?.stage).toBe('REGISTERING');
+    const record = await h.stack.registry.application.findUniqueOrThrow({ where: { id: partner.applicationId } });
+    expect(record).toMatchObject({ status: 'PENDING', requestedBy: `cfo@${organisation.primaryDomain}` });
+    const registrations = await h.stack.registry.auditEvent.findMany({ where: { applicationId: partner.applicationId, type: 'application.registered' } });
+    expect(registrations).toHaveLength(2);
+    await partner.handle.terminate('test over');
+  });
+
   it('shows a name that differs from the LEI record to the approver, and records the decision', async () => {
     const lei = randomLei();
     h.stack.entity.gleif.put({ lei, legalName: 'Quite Another Holding AG', jurisdiction: 'CH', registrationStatus: 'ISSUED', entityStatus: 'ACTIVE' });

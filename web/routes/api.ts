@@ -33,7 +33,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ServiceDependencie
       });
     }
     try {
-      const { applicationId, workflowId } = await startAdmission(deps.temporal, deps.taskQueue, validation.signup, now());
+      const { applicationId, workflowId } = await startAdmission(deps.temporal, deps.taskQueue, validation.signup, now(), deps.registry);
       return reply
         .status(202)
         .header('location', `/applications/${applicationId}`)

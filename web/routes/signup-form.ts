@@ -34,7 +34,7 @@ export function registerSignupFormRoutes(app: FastifyInstance, pages: PagesConte
     const validation = validateSignup(signupFromForm(values), pages.now());
     if (!validation.ok) return pages.sendPage(reply.status(400), signupPage(pages.context(request), values, formErrors(validation.errors, values)));
     try {
-      const { applicationId } = await startAdmission(deps.temporal, deps.taskQueue, validation.signup, pages.now());
+      const { applicationId } = await startAdmission(deps.temporal, deps.taskQueue, validation.signup, pages.now(), deps.registry);
       // Submitting grants this browser nothing: a repeated signup lands on the same application, so only a
       // confirmed contact link (proof of a mailbox named in the signup) lets a browser act for it.
       return reply.redirect(`${pages.statusPath(applicationId)}?done=submitted`, 303);

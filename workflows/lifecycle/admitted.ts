@@ -23,7 +23,7 @@ export async function admit(lc: Lifecycle, approvedBy: string[]): Promise<void> 
   const credentialLifetimeSeconds = Math.round(template.credentialLifetimeMs / 1000);
   const { clientId } = await registry.grantAccess({
     applicationId: lc.state.applicationId,
-    workflowId: lc.workflowId,
+    workflowId: lc.claimKey,
     tier,
     scopes: minimal.granted,
     conditions,
@@ -127,7 +127,7 @@ async function runDueTimers(lc: Lifecycle): Promise<void> {
   if (lc.internal.termination !== null) return;
   if (isDue(timers.retireRotatedAt)) {
     timers.retireRotatedAt = null;
-    await registry.retireRotatedAnchors({ applicationId: lc.state.applicationId, workflowId: lc.workflowId });
+    await registry.retireRotatedAnchors({ applicationId: lc.state.applicationId, workflowId: lc.claimKey });
     // The retired key stops authenticating at the authorization server too.
     if (lc.state.stage === 'ADMITTED') await syncAuthorizationServer(lc, { kind: 'provision' });
   }
@@ -204,7 +204,7 @@ async function reverifyAnchor(lc: Lifecycle): Promise<void> {
 async function suspend(lc: Lifecycle, reason: string): Promise<void> {
   const since = nowIso();
   const graceEndsAt = addMs(since, lc.durations.suspensionGraceMs);
-  await registry.suspendAccess({ applicationId: lc.state.applicationId, workflowId: lc.workflowId, reason, at: since });
+  await registry.suspendAccess({ applicationId: lc.state.applicationId, workflowId: lc.claimKey, reason, at: since });
   await syncAuthorizationServer(lc, { kind: 'disable' });
   lc.state.suspension = { reason, since, graceEndsAt };
   await transition(lc, 'SUSPENDED', reason);
@@ -218,7 +218,7 @@ async function suspend(lc: Lifecycle, reason: string): Promise<void> {
 
 export async function reinstate(lc: Lifecycle, reason: string): Promise<void> {
   const at = nowIso();
-  await registry.reinstateAccess({ applicationId: lc.state.applicationId, workflowId: lc.workflowId, reason, at });
+  await registry.reinstateAccess({ applicationId: lc.state.applicationId, workflowId: lc.claimKey, reason, at });
   await syncAuthorizationServer(lc, { kind: 'provision' });
   lc.state.suspension = null;
   await transition(lc, 'ADMITTED', reason);

@@ -123,7 +123,7 @@ export async function submitAnchor(lc: Lifecycle, submission: AnchorSubmission, 
     try {
       result = await verifiers.verifyAndBindAnchor({
         applicationId: lc.state.applicationId,
-        workflowId: lc.workflowId,
+        workflowId: lc.claimKey,
         submission,
         challenge: lc.state.challenge,
         primaryDomain: lc.internal.primaryDomain,
@@ -193,7 +193,7 @@ async function afterRotation(lc: Lifecycle): Promise<void> {
   lc.internal.timers.anchorExpiryNoticeFor = null;
   await registry.recordAudit({
     applicationId: lc.state.applicationId,
-    idempotencyKey: `${lc.workflowId}:anchor-rotated:${lc.state.anchor?.fingerprint ?? ''}`,
+    idempotencyKey: `${lc.claimKey}:anchor-rotated:${lc.state.anchor?.fingerprint ?? ''}`,
     type: 'anchor.rotated',
     actor: 'partner',
     occurredAt: nowIso(),

@@ -20,7 +20,7 @@ export async function enterApproval(lc: Lifecycle): Promise<void> {
     // LOW: the tier's pre-approved template decides; no person is needed.
     await registry.recordAudit({
       applicationId: lc.state.applicationId,
-      idempotencyKey: `${lc.workflowId}:auto-approved`,
+      idempotencyKey: `${lc.claimKey}:auto-approved`,
       type: 'admission.approved',
       actor: 'template',
       occurredAt: nowIso(),
@@ -203,7 +203,7 @@ export async function vote(lc: Lifecycle, input: VoteInput): Promise<{ outcome: 
   refreshWaitingFor(lc);
   await registry.recordAudit({
     applicationId: lc.state.applicationId,
-    idempotencyKey: `${lc.workflowId}:vote:${approval.purpose}:${approval.openedAt}:${accepted.approverId}`,
+    idempotencyKey: `${lc.claimKey}:vote:${approval.purpose}:${approval.openedAt}:${accepted.approverId}`,
     type: `${approval.purpose}.vote`,
     actor: accepted.approverId,
     occurredAt: accepted.at,

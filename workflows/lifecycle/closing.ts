@@ -72,7 +72,7 @@ export async function close(lc: Lifecycle, termination: Termination): Promise<vo
   const at = nowIso();
   await registry.closeApplication({
     applicationId: lc.state.applicationId,
-    workflowId: lc.workflowId,
+    workflowId: lc.claimKey,
     status: termination.stage,
     trigger: termination.trigger,
     reason: termination.reason,

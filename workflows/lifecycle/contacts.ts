@@ -98,7 +98,7 @@ export async function confirmContact(lc: Lifecycle, input: ContactConfirmationIn
   lc.state.contacts[issued.role].confirmedAt = confirmedAt;
   await registry.recordContactConfirmation({
     applicationId: lc.state.applicationId,
-    workflowId: lc.workflowId,
+    workflowId: lc.claimKey,
     role: issued.role,
     tokenHash: issued.tokenHash,
     confirmedAt,

@@ -41,8 +41,15 @@ export class Lifecycle {
     return { state: this.state, internal: this.internal };
   }
 
-  get workflowId(): string {
-    return workflowInfo().workflowId;
+  /**
+   * What this claim's activities key their idempotency on (and pass as
+   * `workflowId`): the workflow id for the first claim of an application id,
+   * `<workflowId>#<n>` for the n-th after earlier claims ended unverified, so
+   * nothing a released claim did is mistaken for this one's.
+   */
+  get claimKey(): string {
+    const claim = this.internal.claim ?? 1;
+    return claim > 1 ? `${workflowInfo().workflowId}#${claim}` : workflowInfo().workflowId;
   }
 
   get durations(): LifecycleDurations {

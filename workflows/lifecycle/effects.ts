@@ -27,7 +27,7 @@ export async function transition(lc: Lifecycle, stage: Stage, reason: string): P
   publishSearchAttributes(lc);
   await registry.recordAudit({
     applicationId: lc.state.applicationId,
-    idempotencyKey: `${lc.workflowId}:transition:${lc.state.transitions.length}:${stage}:${at}`,
+    idempotencyKey: `${lc.claimKey}:transition:${lc.state.transitions.length}:${stage}:${at}`,
     type: 'lifecycle.transition',
     actor: 'workflow',
     occurredAt: at,
@@ -38,7 +38,7 @@ export async function transition(lc: Lifecycle, stage: Stage, reason: string): P
 export async function audit(lc: Lifecycle, event: { key: string; type: string; actor: string; occurredAt?: string; data: Record<string, unknown> }): Promise<void> {
   await registry.recordAudit({
     applicationId: lc.state.applicationId,
-    idempotencyKey: `${lc.workflowId}:${event.key}`,
+    idempotencyKey: `${lc.claimKey}:${event.key}`,
     type: event.type,
     actor: event.actor,
     occurredAt: event.occurredAt ?? nowIso(),
@@ -49,7 +49,7 @@ export async function audit(lc: Lifecycle, event: { key: string; type: string; a
 /** Mails contacts or approvers; `key` (after the workflow id) makes a retry send nothing twice. */
 export async function notify(lc: Lifecycle, message: Omit<NotifyInput, 'applicationId' | 'idempotencyKey'> & { key: string }): Promise<void> {
   const { key, ...rest } = message;
-  await mail.notify({ applicationId: lc.state.applicationId, ...rest, idempotencyKey: `${lc.workflowId}:${key}` });
+  await mail.notify({ applicationId: lc.state.applicationId, ...rest, idempotencyKey: `${lc.claimKey}:${key}` });
 }
 
 function approvalText(lc: Lifecycle): string {
@@ -140,7 +140,7 @@ export async function syncAuthorizationServer(
 ): Promise<void> {
   // Lifecycles from before this step replay without it.
   if (!patched(PATCHES.authorizationServer)) return;
-  const target = { applicationId: lc.state.applicationId, workflowId: lc.workflowId };
+  const target = { applicationId: lc.state.applicationId, workflowId: lc.claimKey };
   if (change.kind === 'provision') await authorizationServer.provisionKeycloakClient(target);
   else if (change.kind === 'disable') await authorizationServer.disableKeycloakClient(target);
   else await authorizationServer.removeKeycloakClient({ ...target, at: change.at, reason: change.reason });

@@ -50,7 +50,7 @@ export async function enterEntityVerification(lc: Lifecycle, firstEnrolment: boo
   try {
     lei = await entity.verifyLegalEntity({
       applicationId: lc.state.applicationId,
-      workflowId: lc.workflowId,
+      workflowId: lc.claimKey,
       lei: organisation.lei,
       legalName: organisation.legalName,
       jurisdiction: organisation.jurisdiction,
@@ -71,7 +71,7 @@ export async function enterEntityVerification(lc: Lifecycle, firstEnrolment: boo
   }
   let challenge;
   try {
-    challenge = await entity.issueDomainChallenge({ applicationId: lc.state.applicationId, workflowId: lc.workflowId, domain: lc.internal.primaryDomain, round: 0 });
+    challenge = await entity.issueDomainChallenge({ applicationId: lc.state.applicationId, workflowId: lc.claimKey, domain: lc.internal.primaryDomain, round: 0 });
   } catch (error) {
     const failure = permanent(error);
     if (failure === undefined) throw error;
@@ -114,7 +114,7 @@ async function actOnEntity(lc: Lifecycle, deadline: string): Promise<void> {
   if (!domain.verified && isDue(timers.nextDomainCheckAt)) {
     const check = await entity.checkDomainControl({
       applicationId: lc.state.applicationId,
-      workflowId: lc.workflowId,
+      workflowId: lc.claimKey,
       domain: lc.internal.primaryDomain,
       round: domain.challenge?.round ?? 0,
       check: timers.domainChecks,
@@ -163,7 +163,7 @@ export async function recordEntityDecision(lc: Lifecycle, accepted: boolean, dec
   if (lc.state.entity?.lei?.outcome !== 'needs-approval') return;
   await entity.recordLegalEntityDecision({
     applicationId: lc.state.applicationId,
-    workflowId: lc.workflowId,
+    workflowId: lc.claimKey,
     round: 0,
     accepted,
     decidedBy,
@@ -189,7 +189,7 @@ export async function recheckLei(lc: Lifecycle): Promise<'none' | 'review' | 'of
   try {
     result = await entity.verifyLegalEntity({
       applicationId: lc.state.applicationId,
-      workflowId: lc.workflowId,
+      workflowId: lc.claimKey,
       lei: organisation.lei,
       legalName: organisation.legalName,
       jurisdiction: organisation.jurisdiction,

@@ -61,7 +61,7 @@ export async function requestExpansion(lc: Lifecycle, input: ExpansionInput): Pr
   lc.state.expansions.push(view);
   await registry.recordAudit({
     applicationId: lc.state.applicationId,
-    idempotencyKey: `${lc.workflowId}:${view.id}:requested`,
+    idempotencyKey: `${lc.claimKey}:${view.id}:requested`,
     type: 'expansion.requested',
     actor: input.requestedBy,
     occurredAt: requestedAt,
@@ -82,7 +82,7 @@ export async function applyExpansion(lc: Lifecycle, view: ExpansionView, approve
   if (grant === null) return;
   await registry.expandGrant({
     applicationId: lc.state.applicationId,
-    workflowId: lc.workflowId,
+    workflowId: lc.claimKey,
     expansionId: view.id,
     scopes: view.scopes,
     approvedBy,

@@ -55,7 +55,7 @@ export async function register(lc: Lifecycle, input: LifecycleInput): Promise<bo
   try {
     registered = await registry.registerApplication({
       applicationId: input.applicationId,
-      workflowId: workflowInfo().workflowId,
+      workflowId: lc.claimKey,
       signup: input.signup,
       submittedAt: input.submittedAt,
     });
@@ -73,7 +73,7 @@ export async function register(lc: Lifecycle, input: LifecycleInput): Promise<bo
   if (patched(PATCHES.directoryAtRegistration)) lc.internal.directory = await registry.loadApproverDirectory();
   await registry.recordRisk({
     applicationId: input.applicationId,
-    workflowId: workflowInfo().workflowId,
+    workflowId: lc.claimKey,
     tier: lc.state.risk.tier,
     score: lc.state.risk.score,
     reasons: lc.state.risk.reasons,

@@ -10,6 +10,8 @@ export interface LifecycleInput {
   signup: Signup;
   /** When the signup reached the HTTP edge (ISO 8601). */
   submittedAt: string;
+  /** Which claim of this application id this is: absent or 1 for the first, n after n−1 ended unverified. */
+  claim?: number;
 }
 
 export type ClosedStage = 'OFFBOARDED' | 'REJECTED' | 'EXPIRED';
@@ -73,6 +75,8 @@ export interface InternalState {
    * this reason (lifecycles under the serialised-handlers patch; absent before).
    */
   reinstatement?: string | null;
+  /** The claim of the application id (LifecycleInput.claim); absent means the first. */
+  claim?: number;
   /** How many times settings were applied to this lifecycle since its signup (absent: none). */
   settingsVersion?: number;
   /** Entity verification's timers (lifecycles under the entity-verification patch). */
@@ -180,6 +184,7 @@ export function initialState(input: LifecycleInput, settings: LifecycleSettings,
       },
       termination: null,
       reinstatement: null,
+      ...(input.claim !== undefined && input.claim > 1 ? { claim: input.claim } : {}),
     },
   };
 }
