@@ -21,6 +21,13 @@ export const ACTIVITY_FAILURES = {
   NOT_SUSPENDED: 'NotSuspended',
   CONFIRMATION_UNKNOWN: 'ConfirmationUnknown',
   CONFIRMATION_LINK_EXPIRED: 'ConfirmationLinkExpired',
+  /**
+   * PostgreSQL refused the data itself (too long, out of range, a byte it cannot
+   * store, a check constraint): the same write fails on every attempt, so it is
+   * not retried (activities/data-errors.ts). The workflow ends the lifecycle with
+   * the failure's message as its reason.
+   */
+  REGISTRY_DATA_REJECTED: 'RegistryDataRejected',
 } as const;
 
 export type ActivityFailureType = (typeof ACTIVITY_FAILURES)[keyof typeof ACTIVITY_FAILURES];

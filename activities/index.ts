@@ -13,6 +13,7 @@ import { approverActivities } from './approvers';
 import { grantActivities } from './grants';
 import { usageActivities } from './usage';
 import { closingActivities } from './closing';
+import { withNonRetryableDataErrors } from './data-errors';
 
 export interface ActivityDependencies {
   registry: Registry;
@@ -30,7 +31,8 @@ export interface ActivityDependencies {
 /** Every activity the worker registers, bound to its dependencies. */
 export function createActivities(deps: ActivityDependencies) {
   const now = deps.now ?? (() => new Date());
-  return {
+  // A write PostgreSQL refuses for its data fails for good, never retried forever.
+  return withNonRetryableDataErrors({
     ...registryActivities(deps.registry),
     ...settingsActivities(deps.config),
     ...auditActivities(deps.registry),
@@ -41,7 +43,7 @@ export function createActivities(deps: ActivityDependencies) {
     ...closingActivities(deps.registry),
     ...usageActivities(deps.registry),
     ...anchorActivities(deps.registry, deps.trust),
-  } satisfies LifecycleActivities;
+  } satisfies LifecycleActivities);
 }
 
 export type Activities = ReturnType<typeof createActivities>;
