@@ -10,6 +10,7 @@ import {
 } from '../domain/durations';
 import { DEFAULT_EXPANSION_POLICY, expansionPolicyProblems, type ExpansionPolicy } from '../domain/expansion';
 import { DEFAULT_RISK_THRESHOLDS, riskThresholdProblems } from '../domain/risk';
+import { ENVIRONMENTS } from '../domain/environments';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -72,6 +73,8 @@ const lifecycleShape = Object.fromEntries(
 export interface GatewayToken {
   name: string;
   token: string;
+  /** The application environments this gateway fronts (ADMIT_GATEWAY_ENVIRONMENTS); absent: all. */
+  environments?: readonly string[];
 }
 
 const GATEWAY_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -96,6 +99,33 @@ function parseGatewayTokens(value: string | undefined, problems: string[]): Gate
     }
   }
   return tokens;
+}
+
+/**
+ * ADMIT_GATEWAY_ENVIRONMENTS: `name:env+env,…`. A listed gateway may report
+ * usage for, and ask decisions about, clients of applications in its
+ * environments only; once the variable is set, an unlisted gateway serves none.
+ */
+function bindGatewayEnvironments(value: string | undefined, tokens: GatewayToken[], problems: string[]): GatewayToken[] {
+  if (value === undefined) return tokens;
+  const served = new Map<string, string[]>();
+  for (const [index, pair] of value.split(',').entries()) {
+    const separator = pair.indexOf(':');
+    const name = pair.slice(0, separator).trim();
+    const environments = pair.slice(separator + 1).split('+').map((e) => e.trim());
+    if (separator < 0 || !GATEWAY_NAME.test(name)) {
+      problems.push(`ADMIT_GATEWAY_ENVIRONMENTS: entry ${index + 1} must be name:environment (e.g. kong:production or edge:sandbox+production)`);
+    } else if (!tokens.some((t) => t.name === name)) {
+      problems.push(`ADMIT_GATEWAY_ENVIRONMENTS: gateway ${name} has no token in ADMIT_GATEWAY_TOKENS`);
+    } else if (served.has(name)) {
+      problems.push(`ADMIT_GATEWAY_ENVIRONMENTS: gateway ${name} is listed twice`);
+    } else {
+      const unknown = environments.filter((e) => !(ENVIRONMENTS as readonly string[]).includes(e));
+      if (unknown.length > 0) problems.push(`ADMIT_GATEWAY_ENVIRONMENTS: gateway ${name}: ${unknown.map((e) => JSON.stringify(e)).join(', ')} is not one of ${ENVIRONMENTS.join(', ')}`);
+      else served.set(name, [...new Set(environments)]);
+    }
+  }
+  return tokens.map((t) => ({ ...t, environments: served.get(t.name) ?? [] }));
 }
 
 /**
@@ -169,6 +199,8 @@ const schema = z.object({
       message: 'must be at least 32 random bytes, base64-encoded (openssl rand -base64 32)',
     }),
   ADMIT_GATEWAY_TOKENS: optionalText,
+  ADMIT_GATEWAY_ENVIRONMENTS: optionalText,
+  ADMIT_CLOCK_SKEW: z.string().trim().default('5m'),
 
   // Approver sign-in and browser sessions (web/).
   ADMIT_SESSION_SECRET: z
@@ -197,8 +229,10 @@ export type Config = z.infer<typeof schema> & {
   anchorAudience: string;
   /** Durations, risk thresholds and expansion policy in force, from the ADMIT_* lifecycle variables. */
   lifecycle: LifecycleSettings;
-  /** Parsed ADMIT_GATEWAY_TOKENS. */
+  /** Parsed ADMIT_GATEWAY_TOKENS, each with its ADMIT_GATEWAY_ENVIRONMENTS. */
   gatewayTokens: GatewayToken[];
+  /** ADMIT_CLOCK_SKEW in milliseconds: how far ahead of Admit's clock a gateway's timestamps may be. */
+  clockSkewMs: number;
 };
 
 /** Names of variables whose values must never be printed. */
@@ -235,7 +269,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (config[variable] === undefined) problems.push(`${variable}: required in production (openssl rand -base64 32)`);
     }
   }
-  const gatewayTokens = parseGatewayTokens(config.ADMIT_GATEWAY_TOKENS, problems);
+  const gatewayTokens = bindGatewayEnvironments(config.ADMIT_GATEWAY_ENVIRONMENTS, parseGatewayTokens(config.ADMIT_GATEWAY_TOKENS, problems), problems);
+  let clockSkewMs = 5 * 60_000;
+  try {
+    clockSkewMs = parseDuration(config.ADMIT_CLOCK_SKEW);
+    if (clockSkewMs > 60 * 60_000) problems.push('ADMIT_CLOCK_SKEW: at most 1h (it lets gateways report intervals that have not ended)');
+  } catch (error) {
+    problems.push(`ADMIT_CLOCK_SKEW: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const lifecycle = lifecycleSettingsFrom(config, problems);
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   const dataDir = path.resolve(config.ADMIT_DATA_DIR);
@@ -248,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     anchorAudience: config.ADMIT_ANCHOR_AUDIENCE ?? publicUrl,
     lifecycle,
     gatewayTokens,
+    clockSkewMs,
   };
 }
 

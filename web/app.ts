@@ -24,6 +24,7 @@ import { registerOutboxRoutes } from './routes/outbox';
 import { registerSignupFormRoutes } from './routes/signup-form';
 import { registerStatusRoutes } from './routes/status';
 import { registerUsageRoute } from './usage-route';
+import { DEFAULT_CLOCK_SKEW_MS } from '../usage/ingest';
 import { registerDecisionRoute } from './decision-route';
 import type { PagesContext } from './routes/pages-context';
 
@@ -75,6 +76,8 @@ export interface AppDependencies {
   trustedProxies?: readonly string[];
   /** Gateways allowed to POST /usage (ADMIT_GATEWAY_TOKENS); none means every report is refused. */
   gatewayTokens?: readonly GatewayToken[];
+  /** How far ahead of our clock gateways' timestamps may be (ADMIT_CLOCK_SKEW, ms); default 5 minutes. */
+  clockSkewMs?: number;
   /** Injected so tests can fix "today" for contract-end validation. */
   now?: () => Date;
   /** Request logging (method, URL, status; never bodies). Off unless given. */
@@ -191,8 +194,9 @@ export function buildApp(input: AppDependencies): FastifyInstance {
   // Routes go inside plugins so they register after @fastify/rate-limit, whose onRoute hook applies the limits.
   void app.register(async (api) => {
     registerApiRoutes(api, deps, now);
-    registerUsageRoute(api, { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [] });
-    registerDecisionRoute(api, { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [] });
+    const gateways = { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [], now, clockSkewMs: deps.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS };
+    registerUsageRoute(api, gateways);
+    registerDecisionRoute(api, gateways);
   });
 
   // The pages: their own scope, so form parsing, sessions and CSRF checks never touch the JSON API.

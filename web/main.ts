@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     mailDir: production ? undefined : config.mailDir,
     logLevel: config.LOG_LEVEL,
     gatewayTokens: config.gatewayTokens,
+    clockSkewMs: config.clockSkewMs,
     trustedProxies: config.ADMIT_TRUST_PROXY,
   });
   await app.listen({ host: config.ADMIT_HTTP_HOST, port: config.PORT });
