@@ -157,8 +157,8 @@ export const OPENAPI_DOCUMENT = {
     },
     '/console/applications/{id}/offboard': { post: { ...form('Offboard an admitted partner', { reason: text }, ['reason'], { '303': redirect('Offboarding.'), '401': htmlResponse('Not signed in.'), '409': htmlResponse('Refused by the workflow.') }), parameters: [idParam] } },
     '/console/applications/{id}/key-compromise': { post: { ...form('Record a key compromise', { detail: text }, ['detail'], { '303': redirect('Recorded.'), '401': htmlResponse('Not signed in.'), '409': htmlResponse('Refused by the workflow.') }), parameters: [idParam] } },
-    '/auth/login': { get: { summary: 'Start OpenID Connect sign-in (code flow with PKCE)', tags: ['auth'], parameters: [{ name: 'returnTo', in: 'query', schema: text }], responses: { '303': redirect('To the issuer’s authorization endpoint.') } } },
-    '/auth/callback': { get: { summary: 'OpenID Connect redirect URI', tags: ['auth'], parameters: [{ name: 'code', in: 'query', schema: text }, { name: 'state', in: 'query', schema: text }], responses: { '303': redirect('Signed in.'), '401': htmlResponse('Sign-in failed, with why.') } } },
+    '/auth/login': { get: { summary: 'Start OpenID Connect sign-in (code flow with PKCE)', tags: ['auth'], parameters: [{ name: 'returnTo', in: 'query', schema: text }], responses: { '303': redirect('To the issuer’s authorization endpoint.'), '503': htmlResponse('The identity provider cannot be reached; try again later.') } } },
+    '/auth/callback': { get: { summary: 'OpenID Connect redirect URI', tags: ['auth'], parameters: [{ name: 'code', in: 'query', schema: text }, { name: 'state', in: 'query', schema: text }], responses: { '303': redirect('Signed in.'), '401': htmlResponse('Sign-in failed, with why.'), '503': htmlResponse('The identity provider cannot be reached; try again later.') } } },
     '/auth/logout': { post: form('Sign out', {}, [], { '303': redirect('Signed out.') }) },
     '/dev-idp/.well-known/openid-configuration': { get: { summary: 'Development identity provider: discovery', tags: ['development'], responses: { '200': { description: 'OpenID Provider metadata', content: { 'application/json': {} } } } } },
     '/dev-idp/jwks': { get: { summary: 'Development identity provider: signing keys', tags: ['development'], responses: { '200': { description: 'JWKS', content: { 'application/json': {} } } } } },
@@ -199,3 +199,16 @@ export const OPENAPI_DOCUMENT = {
     },
   },
 } as const;
+
+/**
+ * The document a service serves: in production, without the operations tagged
+ * `development` (the development identity provider, the outbox), which are
+ * not registered there.
+ */
+export function openApiDocumentFor(options: { production: boolean }): typeof OPENAPI_DOCUMENT {
+  if (!options.production) return OPENAPI_DOCUMENT;
+  const isDevelopment = (operations: object) =>
+    Object.values(operations).every((operation: { tags?: readonly string[] }) => operation.tags?.includes('development') === true);
+  const paths = Object.fromEntries(Object.entries(OPENAPI_DOCUMENT.paths).filter(([, operations]) => !isDevelopment(operations)));
+  return { ...OPENAPI_DOCUMENT, paths } as typeof OPENAPI_DOCUMENT;
+}

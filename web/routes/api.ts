@@ -3,7 +3,7 @@ import { validateSignup } from '../../domain/signup';
 import { sendProblem } from '../problem';
 import { AdmissionClosedError, readState, startAdmission, StateUnavailableError, type ApplicationState } from '../lifecycle-client';
 import { APPLICATION_ID, readRegistryRecord } from '../registry-view';
-import { OPENAPI_DOCUMENT } from '../openapi';
+import { openApiDocumentFor } from '../openapi';
 import type { ServiceDependencies } from '../app';
 
 /** The workflow's state, or its status alone when no worker answers, so the status view never becomes an error. */
@@ -20,7 +20,8 @@ async function workflowView(deps: ServiceDependencies, applicationId: string): P
 export function registerApiRoutes(app: FastifyInstance, deps: ServiceDependencies, now: () => Date): void {
   app.get('/healthz', async () => ({ ok: true }));
 
-  app.get('/openapi.json', async (_request, reply) => reply.header('cache-control', 'no-cache').send(OPENAPI_DOCUMENT));
+  const openApi = openApiDocumentFor({ production: deps.production });
+  app.get('/openapi.json', async (_request, reply) => reply.header('cache-control', 'no-cache').send(openApi));
 
   app.post('/signup', { config: { rateLimit: deps.rateLimits.signup } }, async (request, reply) => {
     const validation = validateSignup(request.body, now());
