@@ -26,24 +26,10 @@ import { registerStatusRoutes } from './routes/status';
 import { registerUsageRoute } from './usage-route';
 import { DEFAULT_CLOCK_SKEW_MS } from '../usage/ingest';
 import { registerDecisionRoute } from './decision-route';
+import { DEFAULT_RATE_LIMITS, rateBudgets, type RateBudget, type RateLimits } from './rate-budgets';
 import type { PagesContext } from './routes/pages-context';
 
-export interface RateLimit {
-  max: number;
-  timeWindow: number;
-}
-
-export interface RateLimits {
-  /** POST /signup and POST /apply, per client address. */
-  signup: RateLimit;
-  /** The emailed confirmation link (GET and POST), per client address. */
-  confirmation: RateLimit;
-}
-
-export const DEFAULT_RATE_LIMITS: RateLimits = {
-  signup: { max: 20, timeWindow: 60_000 },
-  confirmation: { max: 30, timeWindow: 60_000 },
-};
+export { DEFAULT_RATE_LIMITS, type RateLimit, type RateLimits } from './rate-budgets';
 
 export interface OidcSettings {
   /** The approvers' OpenID Connect issuer; absent means the built-in development provider (refused in production). */
@@ -84,7 +70,11 @@ export interface AppDependencies {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
-export type ServiceDependencies = Omit<AppDependencies, 'rateLimits'> & { rateLimits: RateLimits };
+export type ServiceDependencies = Omit<AppDependencies, 'rateLimits'> & {
+  rateLimits: RateLimits;
+  /** `onRequest` hooks drawing on one budget per client for each kind of action (web/rate-budgets.ts). */
+  rateBudget: RateBudget;
+};
 
 const MAX_BODY_BYTES = 64 * 1024;
 /** Emailed confirmation tokens are JWTs in the path; Fastify's default (100) would turn them into 404s. */
@@ -121,7 +111,12 @@ const TITLES: Record<number, string> = {
 };
 
 export function buildApp(input: AppDependencies): FastifyInstance {
-  const deps: ServiceDependencies = { ...input, rateLimits: { ...DEFAULT_RATE_LIMITS, ...input.rateLimits } };
+  const rateLimits: RateLimits = { ...DEFAULT_RATE_LIMITS, ...input.rateLimits };
+  // Bound to the app once it exists (below); routes only call it after the rate-limit plugin has loaded.
+  let budget: RateBudget = () => {
+    throw new Error('rate budgets are not ready');
+  };
+  const deps: ServiceDependencies = { ...input, rateLimits, rateBudget: (name) => budget(name) };
   const now = deps.now ?? (() => new Date());
   const publicUrl = new URL(deps.publicUrl);
   const origin = publicUrl.origin;
@@ -162,6 +157,7 @@ export function buildApp(input: AppDependencies): FastifyInstance {
   });
   void app.register(cookie);
   void app.register(rateLimit, { global: false });
+  budget = rateBudgets(app, rateLimits);
 
   const anonymousContext: PageContext = { csrfToken: '', signedInAs: null, development: !deps.production };
   const pageContext = (request: FastifyRequest): PageContext =>

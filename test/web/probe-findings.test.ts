@@ -4,6 +4,7 @@ import { buildApp } from '../../web/app';
 import { freePort } from '../../stack/processes';
 import { createTestStack, type TestStack } from '../support/stack';
 import { testAppDependencies } from '../support/web';
+import { PageClient } from '../support/page-client';
 
 /** Issue 9, item 6: the probe's smaller findings at the HTTP edge. */
 let stack: TestStack;
@@ -77,5 +78,61 @@ describe('/openapi.json', () => {
   it('in development still lists them', async () => {
     const doc = (await development.inject({ method: 'GET', url: '/openapi.json' })).json<{ paths: Record<string, object> }>();
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/dev-idp/token', '/dev/outbox']));
+  });
+});
+
+describe('rate limits count per client across related routes', () => {
+  const limits = {
+    signup: { max: 3, timeWindow: 60_000 },
+    anchor: { max: 2, timeWindow: 60_000 },
+    login: { max: 2, timeWindow: 60_000 },
+    status: { max: 3, timeWindow: 60_000 },
+  };
+
+  it('one signup budget whether JSON (POST /signup) or form (POST /apply)', async () => {
+    const app = buildApp(testAppDependencies(stack, { rateLimits: limits }));
+    try {
+      const client = new PageClient(app);
+      await client.get('/apply');
+      const csrf = client.csrf();
+      const statuses: number[] = [];
+      statuses.push((await app.inject({ method: 'POST', url: '/signup', payload: {} })).statusCode);
+      statuses.push((await client.post('/apply', {}, { csrf })).statusCode);
+      statuses.push((await app.inject({ method: 'POST', url: '/signup', payload: {} })).statusCode);
+      statuses.push((await client.post('/apply', {}, { csrf })).statusCode);
+      statuses.push((await app.inject({ method: 'POST', url: '/signup', payload: {} })).statusCode);
+      expect(statuses).toEqual([400, 400, 400, 429, 429]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('limits anchor submission, /auth/login and GET /applications/:id', async () => {
+    const app = buildApp(testAppDependencies(stack, { rateLimits: limits }));
+    try {
+      const id = 'app-5493001kjtiigc8y1r12-market-data-feed-sandbox';
+      const client = new PageClient(app);
+      await client.get('/apply');
+      const csrf = client.csrf();
+      const anchor = [];
+      for (let i = 0; i < 3; i += 1) anchor.push((await client.post(`/applications/${id}/anchor`, { kind: 'jwk' }, { csrf })).statusCode);
+      expect(anchor.slice(0, 2).every((s) => s !== 429)).toBe(true);
+      expect(anchor[2]).toBe(429);
+
+      const login = [];
+      for (let i = 0; i < 3; i += 1) login.push((await app.inject({ method: 'GET', url: '/auth/login' })).statusCode);
+      expect(login.at(-1)).toBe(429);
+      expect(login.slice(0, 2).every((s) => s !== 429)).toBe(true);
+
+      const status = [];
+      for (let i = 0; i < 2; i += 1) status.push((await app.inject({ method: 'GET', url: `/applications/${id}` })).statusCode);
+      for (let i = 0; i < 2; i += 1) status.push((await app.inject({ method: 'GET', url: `/applications/${id}/status` })).statusCode);
+      expect(status).toEqual([404, 404, 404, 429]);
+      const limited = await app.inject({ method: 'GET', url: `/applications/${id}` });
+      expect(limited.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    } finally {
+      await app.close();
+    }
   });
 });

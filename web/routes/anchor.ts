@@ -124,7 +124,7 @@ export function registerAnchorRoutes(app: FastifyInstance, pages: PagesContext):
     return render(request, reply, loaded, {}, [], null);
   });
 
-  app.post<Params>('/applications/:id/anchor/challenge', async (request, reply) => {
+  app.post<Params>('/applications/:id/anchor/challenge', { onRequest: pages.deps.rateBudget('anchor') }, async (request, reply) => {
     const loaded = await loadForPartner(request, reply);
     if (loaded === null) return reply;
     const outcome = await sendUpdate(deps.temporal, request.params.id, requestAnchorChallengeUpdate, []);
@@ -147,7 +147,7 @@ export function registerAnchorRoutes(app: FastifyInstance, pages: PagesContext):
       .send(JSON.stringify(loaded.state.challenge, null, 2));
   });
 
-  app.post<Params>('/applications/:id/anchor', { bodyLimit: ANCHOR_BODY_LIMIT }, async (request, reply) => {
+  app.post<Params>('/applications/:id/anchor', { bodyLimit: ANCHOR_BODY_LIMIT, onRequest: pages.deps.rateBudget('anchor') }, async (request, reply) => {
     const loaded = await loadForPartner(request, reply);
     if (loaded === null) return reply;
     const values = (request.body ?? {}) as FormValues;

@@ -23,7 +23,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ServiceDependencie
   const openApi = openApiDocumentFor({ production: deps.production });
   app.get('/openapi.json', async (_request, reply) => reply.header('cache-control', 'no-cache').send(openApi));
 
-  app.post('/signup', { config: { rateLimit: deps.rateLimits.signup } }, async (request, reply) => {
+  app.post('/signup', { onRequest: deps.rateBudget('signup') }, async (request, reply) => {
     const validation = validateSignup(request.body, now());
     if (!validation.ok) {
       return sendProblem(reply, {
@@ -47,7 +47,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ServiceDependencie
     }
   });
 
-  app.get<{ Params: { id: string } }>('/applications/:id', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/applications/:id', { onRequest: deps.rateBudget('status') }, async (request, reply) => {
     const { id } = request.params;
     if (!APPLICATION_ID.test(id)) {
       return sendProblem(reply, { status: 404, title: 'Not found', detail: 'There is no application with that id.' });

@@ -22,7 +22,7 @@ export function registerAuthRoutes(app: FastifyInstance, pages: PagesContext, oi
   const unavailable = (request: Parameters<PagesContext['context']>[0], reply: Parameters<PagesContext['sendPage']>[0], error: IdentityProviderUnreachable) =>
     pages.sendPage(reply.status(503).header('retry-after', '60'), messagePage(pages.context(request), 'Sign-in is unavailable', 'error', error.message));
 
-  app.get<{ Querystring: { returnTo?: string } }>('/auth/login', async (request, reply) => {
+  app.get<{ Querystring: { returnTo?: string } }>('/auth/login', { onRequest: pages.deps.rateBudget('login') }, async (request, reply) => {
     let authorization;
     try {
       authorization = await oidc.authorizationRequest();
@@ -37,7 +37,7 @@ export function registerAuthRoutes(app: FastifyInstance, pages: PagesContext, oi
     return reply.header('cache-control', 'no-store').redirect(authorization.url, 303);
   });
 
-  app.get<{ Querystring: { code?: string; state?: string; error?: string; error_description?: string } }>('/auth/callback', async (request, reply) => {
+  app.get<{ Querystring: { code?: string; state?: string; error?: string; error_description?: string } }>('/auth/callback', { onRequest: pages.deps.rateBudget('login') }, async (request, reply) => {
     const pending = request.session.data.oidc;
     const refuse = (detail: string) =>
       pages.sendPage(reply.status(401), messagePage(pages.context(request), 'Sign-in failed', 'error', detail));

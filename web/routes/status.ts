@@ -44,7 +44,7 @@ export function registerStatusRoutes(app: FastifyInstance, pages: PagesContext):
     });
   }
 
-  app.get<Params>('/applications/:id/status', async (request, reply) => {
+  app.get<Params>('/applications/:id/status', { onRequest: pages.deps.rateBudget('status') }, async (request, reply) => {
     const page = await render(request, []);
     if (page === null) return pages.sendPage(reply.status(404), messagePage(pages.context(request), 'Application not found', 'error', 'There is no application with that id.'));
     return pages.sendPage(reply.header('cache-control', 'no-store'), page);
