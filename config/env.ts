@@ -376,6 +376,21 @@ function maskSecret(value: string): string {
   }
 }
 
+/**
+ * The trust-anchor kinds this deployment can verify: signed assertions always;
+ * client certificates with ADMIT_TRUST_STORE, SPIFFE with ADMIT_SPIFFE_BUNDLES,
+ * OIDC workload identity with ADMIT_OIDC_WORKLOAD_ISSUERS.
+ */
+export function configuredAnchorKinds(config: Config): ('x509' | 'jwk' | 'spiffe' | 'oidc')[] {
+  const hasIssuers = config.ADMIT_OIDC_WORKLOAD_ISSUERS.length > 0;
+  return [
+    ...(config.ADMIT_TRUST_STORE === undefined ? [] : (['x509'] as const)),
+    'jwk' as const,
+    ...(config.ADMIT_SPIFFE_BUNDLES === undefined ? [] : (['spiffe'] as const)),
+    ...(hasIssuers ? (['oidc'] as const) : []),
+  ];
+}
+
 /** Fails with a clear message when a service's address is missing. */
 export function required<T>(value: T | undefined, variable: string, hint: string): T {
   if (value === undefined) throw new ConfigError(`${variable} is not set. ${hint}`);

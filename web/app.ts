@@ -7,6 +7,7 @@ import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
 import type { Registry } from '../registry/client';
+import type { AnchorKind } from '../domain/risk';
 import { ConfigError, type GatewayToken } from '../config/env';
 import { sendProblem } from './problem';
 import { registerCsrfProtection } from './auth/csrf';
@@ -62,6 +63,11 @@ export interface AppDependencies {
   trustedProxies?: readonly string[];
   /** Gateways allowed to POST /usage (ADMIT_GATEWAY_TOKENS); none means every report is refused. */
   gatewayTokens?: readonly GatewayToken[];
+  /**
+   * Trust-anchor kinds this deployment can verify (configuredAnchorKinds in
+   * config/env.ts); the anchor page offers and accepts only these. Default: all.
+   */
+  anchorKinds?: readonly AnchorKind[];
   /** How far ahead of our clock gateways' timestamps may be (ADMIT_CLOCK_SKEW, ms); default 5 minutes. */
   clockSkewMs?: number;
   /** Injected so tests can fix "today" for contract-end validation. */

@@ -109,10 +109,36 @@ export const OPENAPI_DOCUMENT = {
     },
     '/applications/{id}': {
       get: {
-        summary: 'An application’s registry record and lifecycle state',
+        summary: 'An application’s public status: its stage and what it waits for, in general terms',
+        description:
+          'Anyone who knows an id may ask, so the answer names no one: no organisation or application details, contacts, requester emails, approvers or comments. The full view is the status page, for a browser in which one of the application’s contacts confirmed, or a signed-in approver.',
         tags: ['api'],
         parameters: [idParam],
-        responses: { '200': { description: 'Registry record (contacts masked) and workflow state.', content: { 'application/json': {} } }, '404': problemResponse('No such application.') },
+        responses: {
+          '200': {
+            description: 'The public status.',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['applicationId', 'workflow'],
+                  additionalProperties: false,
+                  properties: {
+                    applicationId: text,
+                    workflow: {
+                      type: 'object',
+                      required: ['status', 'stage', 'waitingFor'],
+                      additionalProperties: false,
+                      properties: { status: text, stage: { type: ['string', 'null'] }, waitingFor: { type: ['string', 'null'] } },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          '404': problemResponse('No such application.'),
+          '429': problemResponse('Too many requests from this address.'),
+        },
       },
     },
     '/assets/admit.css': { get: { summary: 'The stylesheet', tags: ['pages'], responses: { '200': { description: 'CSS', content: { 'text/css': {} } } } } },
@@ -129,7 +155,7 @@ export const OPENAPI_DOCUMENT = {
       get: { ...page('Contact confirmation landing page'), parameters: [tokenParam], responses: { '200': htmlResponse('What is being confirmed, with a button.'), '400': htmlResponse('Invalid link.'), '409': htmlResponse('Already used.'), '410': htmlResponse('Expired.'), '429': problemResponse('Too many attempts.') } },
       post: { ...form('Confirm the contact', {}, [], { '200': htmlResponse('Confirmed.'), '400': htmlResponse('Invalid link.'), '409': htmlResponse('Already used, or refused by the workflow.'), '410': htmlResponse('Expired.'), '429': problemResponse('Too many attempts.') }), parameters: [tokenParam] },
     },
-    '/applications/{id}/status': { get: { ...page('The partner’s status page'), parameters: [idParam] } },
+    '/applications/{id}/status': { get: { ...page('Status page: the full view for a confirmed contact’s browser or a signed-in approver; the stage alone for anyone else'), parameters: [idParam] } },
     '/applications/{id}/expansions': {
       post: { ...form('Ask for more scopes (a confirmed contact’s browser)', { scopes: { type: 'array', items: text } }, ['scopes'], { '303': redirect('Recorded.'), '400': htmlResponse('Refused, with the reason.') }), parameters: [idParam] },
     },

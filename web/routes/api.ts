@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { validateSignup } from '../../domain/signup';
 import { sendProblem } from '../problem';
 import { AdmissionClosedError, readState, startAdmission, StateUnavailableError, type ApplicationState } from '../lifecycle-client';
-import { APPLICATION_ID, readRegistryRecord } from '../registry-view';
+import { APPLICATION_ID } from '../registry-view';
+import { publicApplicationView } from '../public-view';
 import { openApiDocumentFor } from '../openapi';
 import type { ServiceDependencies } from '../app';
 
@@ -52,22 +53,12 @@ export function registerApiRoutes(app: FastifyInstance, deps: ServiceDependencie
     if (!APPLICATION_ID.test(id)) {
       return sendProblem(reply, { status: 404, title: 'Not found', detail: 'There is no application with that id.' });
     }
-    const [record, workflow] = await Promise.all([readRegistryRecord(deps.registry, id), workflowView(deps, id)]);
-    if (record === null && workflow === null) {
+    // Public: the stage and what it waits for in general terms, nothing about people (web/public-view.ts).
+    // The full view is the status page, for a confirmed contact's browser or a signed-in approver.
+    const workflow = await workflowView(deps, id);
+    if (workflow === null) {
       return sendProblem(reply, { status: 404, title: 'Not found', detail: 'There is no application with that id.' });
     }
-    return {
-      applicationId: id,
-      registry:
-        record === null
-          ? null
-          : {
-              organisation: record.organisation,
-              application: record.application,
-              // Contact details are personal data; the status view shows only who confirmed.
-              contacts: record.contacts.map((c) => ({ role: c.role, email: c.email, confirmed: c.confirmed })),
-            },
-      workflow,
-    };
+    return reply.header('cache-control', 'no-store').send(publicApplicationView(id, workflow));
   });
 }

@@ -6,7 +6,8 @@ import { APPLICATION_ID, readRegistryRecord } from '../registry-view';
 import { partnerContactFor } from '../auth/session';
 import { messagePage } from '../pages/layout';
 import { formList } from '../pages/form';
-import { statusPage } from '../pages/status';
+import { publicStatusPage, statusPage } from '../pages/status';
+import { publicApplicationView } from '../public-view';
 import type { FieldError } from '../../domain/signup';
 import type { PagesContext } from './pages-context';
 import { REGISTRY_CONTACT_ROLE } from '../../registry/contact-roles';
@@ -32,13 +33,19 @@ export function registerStatusRoutes(app: FastifyInstance, pages: PagesContext):
   async function render(request: FastifyRequest<Params>, expansionErrors: FieldError[]) {
     const { id } = request.params;
     if (!APPLICATION_ID.test(id)) return null;
+    const partner = partnerContactFor(request, id) !== undefined;
+    if (!partner && pages.actor(request) === null) {
+      // Anyone with the id (ids are guessable) sees only the stage, in general terms.
+      const state = await readState(deps.temporal, id);
+      return state === null ? null : publicStatusPage(pages.context(request), publicApplicationView(id, state));
+    }
     const [state, record] = await Promise.all([readState(deps.temporal, id), readRegistryRecord(deps.registry, id)]);
     if (state === null) return null;
     return statusPage(pages.context(request), {
       applicationId: id,
       record,
       state,
-      partner: partnerContactFor(request, id) !== undefined,
+      partner,
       expansionErrors,
       flash: FLASHES[request.query.done ?? ''] ?? null,
     });
