@@ -214,7 +214,7 @@ export function buildApp(input: AppDependencies): FastifyInstance {
     pages.addHook('preHandler', async (request) => {
       request.bodyRead = true;
     });
-    registerSessions(pages, { secret: deps.sessionSecret, secure });
+    registerSessions(pages, { secret: deps.sessionSecret, secure, registry: deps.registry });
     registerCsrfProtection(pages);
 
     const context: PagesContext = {
