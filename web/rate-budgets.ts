@@ -25,7 +25,7 @@ export interface RateLimits {
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   signup: { max: 20, timeWindow: 60_000 },
-  confirmation: { max: 30, timeWindow: 60_000 },
+  confirmation: { max: 60, timeWindow: 60_000 },
   anchor: { max: 10, timeWindow: 60_000 },
   login: { max: 60, timeWindow: 60_000 },
   status: { max: 600, timeWindow: 60_000 },

@@ -3,6 +3,9 @@ import { createHash } from 'node:crypto';
 import { createTestStack, type TestStack } from '../support/stack';
 import { PageClient } from '../support/page-client';
 import { signInThroughDevIdp, startTestWeb, type RunningWeb } from '../support/web';
+import { signupBody } from '../support/signups';
+import { eventually } from '../support/wait';
+import { readState } from '../../web/lifecycle-client';
 
 /** Issue 9, item 6: sessions are kept server-side, so sign-out and expiry end every copy of the cookie. */
 let stack: TestStack;
@@ -55,5 +58,24 @@ describe('server-side sessions', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]?.id).toMatch(/^[0-9a-f]{64}$/);
     expect(rows[0]?.id).not.toBe(createHash('sha256').update('').digest('hex'));
+  });
+});
+
+describe('approvers’ free text agrees with the registry (issue 9, item 5)', () => {
+  it('refuses NUL and bidi controls in a comment or reason at the edge, naming the character', async () => {
+    const client = new PageClient(web.app);
+    await signInThroughDevIdp(client, 'ada');
+    await stack.startWorker();
+    const signedUp = await web.app.inject({ method: 'POST', url: '/signup', payload: signupBody() });
+    const id = signedUp.json<{ applicationId: string }>().applicationId;
+    await eventually(async () => ((await readState(stack.temporal, id))?.stage === 'AWAITING_CONTACTS' ? true : undefined), 30_000, 'the lifecycle');
+    await client.get('/console');
+    const csrf = client.csrf();
+    const voted = await client.post(`/console/applications/${id}/vote`, { decision: 'reject', comment: 'bad\u0000data' }, { csrf });
+    expect(voted.statusCode).toBe(400);
+    expect(voted.body).toContain('U+0000');
+    const offboarded = await client.post(`/console/applications/${id}/offboard`, { reason: 'contract \u202Eended' }, { csrf });
+    expect(offboarded.statusCode).toBe(400);
+    expect(offboarded.body).toContain('U+202E');
   });
 });
