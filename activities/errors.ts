@@ -25,6 +25,13 @@ export const ACTIVITY_FAILURES = {
   DOMAIN_NOT_ACCEPTABLE: 'DomainNotAcceptable',
   /** checkDomainControl for a challenge that was never issued. */
   DOMAIN_CHALLENGE_UNKNOWN: 'DomainChallengeUnknown',
+  /**
+   * PostgreSQL refused the data itself (too long, out of range, a byte it cannot
+   * store, a check constraint): the same write fails on every attempt, so it is
+   * not retried (activities/data-errors.ts). The workflow ends the lifecycle with
+   * the failure's message as its reason.
+   */
+  REGISTRY_DATA_REJECTED: 'RegistryDataRejected',
 } as const;
 
 /** Retryable failures: Temporal tries again by the activity's retry policy. */

@@ -16,6 +16,7 @@ import { closingActivities } from './closing';
 import { entityActivities } from './entity';
 import type { GleifClient } from '../entity/gleif';
 import { keycloakActivities } from './keycloak';
+import { withNonRetryableDataErrors } from './data-errors';
 
 export interface ActivityDependencies {
   registry: Registry;
@@ -35,7 +36,8 @@ export interface ActivityDependencies {
 /** Every activity the worker registers, bound to its dependencies. */
 export function createActivities(deps: ActivityDependencies) {
   const now = deps.now ?? (() => new Date());
-  return {
+  // A write PostgreSQL refuses for its data fails for good, never retried forever.
+  return withNonRetryableDataErrors({
     ...registryActivities(deps.registry),
     ...settingsActivities(deps.config),
     ...auditActivities(deps.registry),
@@ -57,7 +59,7 @@ export function createActivities(deps: ActivityDependencies) {
     }),
     // Keycloak clients (ADMIT_AUTHORIZATION_SERVER=keycloak); they do nothing with the embedded server.
     ...keycloakActivities({ registry: deps.registry, keycloak: deps.config.keycloak, now }),
-  } satisfies LifecycleActivities;
+  } satisfies LifecycleActivities);
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -12,6 +12,7 @@ import {
 import { DEFAULT_EXPANSION_POLICY, expansionPolicyProblems, type ExpansionPolicy } from '../domain/expansion';
 import { DEFAULT_RISK_THRESHOLDS, riskThresholdProblems } from '../domain/risk';
 import { parseResolverAddress } from '../anchors/dns-resolver';
+import { ENVIRONMENTS } from '../domain/environments';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -76,6 +77,8 @@ const lifecycleShape = Object.fromEntries(
 export interface GatewayToken {
   name: string;
   token: string;
+  /** The application environments this gateway fronts (ADMIT_GATEWAY_ENVIRONMENTS); absent: all. */
+  environments?: readonly string[];
 }
 
 const GATEWAY_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -100,6 +103,33 @@ function parseGatewayTokens(value: string | undefined, problems: string[]): Gate
     }
   }
   return tokens;
+}
+
+/**
+ * ADMIT_GATEWAY_ENVIRONMENTS: `name:env+env,…`. A listed gateway may report
+ * usage for, and ask decisions about, clients of applications in its
+ * environments only; once the variable is set, an unlisted gateway serves none.
+ */
+function bindGatewayEnvironments(value: string | undefined, tokens: GatewayToken[], problems: string[]): GatewayToken[] {
+  if (value === undefined) return tokens;
+  const served = new Map<string, string[]>();
+  for (const [index, pair] of value.split(',').entries()) {
+    const separator = pair.indexOf(':');
+    const name = pair.slice(0, separator).trim();
+    const environments = pair.slice(separator + 1).split('+').map((e) => e.trim());
+    if (separator < 0 || !GATEWAY_NAME.test(name)) {
+      problems.push(`ADMIT_GATEWAY_ENVIRONMENTS: entry ${index + 1} must be name:environment (e.g. kong:production or edge:sandbox+production)`);
+    } else if (!tokens.some((t) => t.name === name)) {
+      problems.push(`ADMIT_GATEWAY_ENVIRONMENTS: gateway ${name} has no token in ADMIT_GATEWAY_TOKENS`);
+    } else if (served.has(name)) {
+      problems.push(`ADMIT_GATEWAY_ENVIRONMENTS: gateway ${name} is listed twice`);
+    } else {
+      const unknown = environments.filter((e) => !(ENVIRONMENTS as readonly string[]).includes(e));
+      if (unknown.length > 0) problems.push(`ADMIT_GATEWAY_ENVIRONMENTS: gateway ${name}: ${unknown.map((e) => JSON.stringify(e)).join(', ')} is not one of ${ENVIRONMENTS.join(', ')}`);
+      else served.set(name, [...new Set(environments)]);
+    }
+  }
+  return tokens.map((t) => ({ ...t, environments: served.get(t.name) ?? [] }));
 }
 
 /**
@@ -190,6 +220,8 @@ const schema = z.object({
       message: 'must be at least 32 random bytes, base64-encoded (openssl rand -base64 32)',
     }),
   ADMIT_GATEWAY_TOKENS: optionalText,
+  ADMIT_GATEWAY_ENVIRONMENTS: optionalText,
+  ADMIT_CLOCK_SKEW: z.string().trim().default('5m'),
 
   // Approver sign-in and browser sessions (web/).
   ADMIT_SESSION_SECRET: z
@@ -225,12 +257,14 @@ export type Config = z.infer<typeof schema> & {
   anchorAudience: string;
   /** Durations, risk thresholds and expansion policy in force, from the ADMIT_* lifecycle variables. */
   lifecycle: LifecycleSettings;
-  /** Parsed ADMIT_GATEWAY_TOKENS. */
+  /** Parsed ADMIT_GATEWAY_TOKENS, each with its ADMIT_GATEWAY_ENVIRONMENTS. */
   gatewayTokens: GatewayToken[];
   /** Legal-entity and domain verification settings (ADMIT_GLEIF_*, ADMIT_DOMAIN_CHALLENGE_TTL). */
   entity: EntityVerificationSettings;
   /** Admin access to the Keycloak realm when ADMIT_AUTHORIZATION_SERVER=keycloak; otherwise undefined. */
   keycloak: KeycloakAdminConfig | undefined;
+  /** ADMIT_CLOCK_SKEW in milliseconds: how far ahead of Admit's clock a gateway's timestamps may be. */
+  clockSkewMs: number;
 };
 
 export interface EntityVerificationSettings {
@@ -304,7 +338,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (config[variable] === undefined) problems.push(`${variable}: required in production (openssl rand -base64 32)`);
     }
   }
-  const gatewayTokens = parseGatewayTokens(config.ADMIT_GATEWAY_TOKENS, problems);
+  const gatewayTokens = bindGatewayEnvironments(config.ADMIT_GATEWAY_ENVIRONMENTS, parseGatewayTokens(config.ADMIT_GATEWAY_TOKENS, problems), problems);
+  let clockSkewMs = 5 * 60_000;
+  try {
+    clockSkewMs = parseDuration(config.ADMIT_CLOCK_SKEW);
+    if (clockSkewMs > 60 * 60_000) problems.push('ADMIT_CLOCK_SKEW: at most 1h (it lets gateways report intervals that have not ended)');
+  } catch (error) {
+    problems.push(`ADMIT_CLOCK_SKEW: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const lifecycle = lifecycleSettingsFrom(config, problems);
   const entity = entitySettingsFrom(config, problems);
   const keycloak = keycloakFrom(config, problems);
@@ -321,6 +362,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     gatewayTokens,
     entity,
     keycloak,
+    clockSkewMs,
   };
 }
 
@@ -424,6 +466,21 @@ function maskSecret(value: string): string {
   } catch {
     return '***';
   }
+}
+
+/**
+ * The trust-anchor kinds this deployment can verify: signed assertions always;
+ * client certificates with ADMIT_TRUST_STORE, SPIFFE with ADMIT_SPIFFE_BUNDLES,
+ * OIDC workload identity with ADMIT_OIDC_WORKLOAD_ISSUERS.
+ */
+export function configuredAnchorKinds(config: Config): ('x509' | 'jwk' | 'spiffe' | 'oidc')[] {
+  const hasIssuers = config.ADMIT_OIDC_WORKLOAD_ISSUERS.length > 0;
+  return [
+    ...(config.ADMIT_TRUST_STORE === undefined ? [] : (['x509'] as const)),
+    'jwk' as const,
+    ...(config.ADMIT_SPIFFE_BUNDLES === undefined ? [] : (['spiffe'] as const)),
+    ...(hasIssuers ? (['oidc'] as const) : []),
+  ];
 }
 
 /** Fails with a clear message when a service's address is missing. */

@@ -11,3 +11,4 @@ export * from './approval';
 export * from './expansion';
 export * from './policy';
 export * from './offboarding';
+export * from './unauthenticated';

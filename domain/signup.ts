@@ -2,16 +2,33 @@ import { z } from 'zod';
 import { isValidLei, nameKey } from './identity';
 import { ENVIRONMENTS } from './environments';
 import { isKnownScope } from './scopes';
+import { unacceptableCharacter } from './text';
 
 /**
  * The signup form's contract. Everything a partner types is untrusted: it is
  * checked here, at the edge, before anything is written or started.
  */
 
-const trimmed = (min: number, max: number) => z.string().trim().min(min).max(max);
+/** Characters PostgreSQL cannot store or an approver would be misled by are refused, per field. */
+const storable = (multiline: boolean) => (value: string, context: z.RefinementCtx) => {
+  const problem = unacceptableCharacter(value, { multiline });
+  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+};
+
+const trimmed = (min: number, max: number, options: { multiline?: boolean } = {}) =>
+  z.string().trim().min(min).max(max).superRefine(storable(options.multiline ?? false));
+
+/**
+ * The registry's limits (prisma/schema.prisma): `expected_monthly_calls` is a
+ * PostgreSQL `integer`; an application's id embeds its folded name, which
+ * application ids allow up to 80 characters of (web/registry-view.ts).
+ */
+export const MAX_EXPECTED_MONTHLY_CALLS = 2_147_483_647;
+export const MAX_NAME_KEY_LENGTH = 80;
 
 const email = z
   .string()
+  .superRefine(storable(false))
   .trim()
   .max(254)
   .toLowerCase()
@@ -56,11 +73,15 @@ export const signupSchema = z.object({
     primaryDomain: hostname,
   }),
   application: z.object({
-    name: trimmed(2, 80).refine((name) => nameKey(name).length >= 2, {
-      message: 'The application name needs at least two letters or digits.',
-    }),
+    name: trimmed(2, 80)
+      .refine((name) => nameKey(name).length >= 2, {
+        message: 'The application name needs at least two letters or digits.',
+      })
+      .refine((name) => nameKey(name).length <= MAX_NAME_KEY_LENGTH, {
+        message: `The application name is too long once folded for comparison (it must fold to at most ${MAX_NAME_KEY_LENGTH} letters, digits and dashes; some characters, like ㎉, fold to several).`,
+      }),
     environment: z.enum(ENVIRONMENTS),
-    purpose: trimmed(10, 2000),
+    purpose: trimmed(10, 2000, { multiline: true }),
     requestedScopes: z
       .array(scopeName)
       .min(1, { message: 'Request at least one scope.' })
@@ -69,7 +90,11 @@ export const signupSchema = z.object({
     dataSensitivity: z.enum(DATA_SENSITIVITIES),
     regulatedSector: z.boolean(),
     strategic: z.boolean(),
-    expectedMonthlyCalls: z.number().int().min(0).max(10_000_000_000),
+    expectedMonthlyCalls: z
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_EXPECTED_MONTHLY_CALLS, { message: "Expected monthly calls must be at most 2,147,483,647 (the registry’s integer limit)." }),
     contractEndDate: isoDate,
   }),
   contacts: z.object({

@@ -164,7 +164,14 @@ export function registerDevIdentityProvider(app: FastifyInstance, options: DevId
     let clientSecret = typeof body.client_secret === 'string' ? body.client_secret : undefined;
     const authorization = request.headers.authorization;
     if (authorization?.startsWith('Basic ')) {
-      const [id = '', secret = ''] = Buffer.from(authorization.slice(6), 'base64').toString('utf8').split(':').map(decodeURIComponent);
+      // RFC 6749 §2.3.1: client id and secret are form-urlencoded before Basic encoding.
+      let decoded: string[];
+      try {
+        decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8').split(':').map(decodeURIComponent);
+      } catch {
+        return tokenError(reply, 400, 'invalid_request', 'The Basic credentials are not valid percent-encoding.');
+      }
+      const [id = '', secret = ''] = decoded;
       clientId = id;
       clientSecret = secret;
     }

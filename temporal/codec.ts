@@ -1,11 +1,13 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { METADATA_ENCODING_KEY, ValueError, type Payload, type PayloadCodec } from '@temporalio/common';
+import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
+import { UNAUTHENTICATED_PAYLOAD } from '../domain/unauthenticated';
 
 // @temporalio/proto is CommonJS: its namespaces come off the default export.
 const { temporal } = proto;
 
 const ENCODING = 'binary/encrypted';
+const JSON_ENCODING = 'json/plain';
 const KEY_ID = 'encryption-key-id';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -45,21 +47,44 @@ export class EncryptionCodec implements PayloadCodec {
     });
   }
 
+  /**
+   * Opens what `encode` sealed. Anything else (a payload in clear, sealed with
+   * another key, tampered with or truncated) decodes to the unauthenticated
+   * marker instead of throwing: a decode error would fail the workflow task, and
+   * a signal stays in history, so the lifecycle would fail on every replay. The
+   * workflow's validators refuse the marker (domain/unauthenticated.ts).
+   *
+   * What the worker decodes: workflow inputs, signal, update and query
+   * arguments, activity inputs and results, failure details, memo. Never
+   * headers or search attributes (the SDK skips them), nor the `patched()`
+   * markers (Temporal's core reads those itself), so the payloads Temporal
+   * writes in clear for itself still work.
+   */
   async decode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((payload) => {
-      if (text(payload.metadata?.[METADATA_ENCODING_KEY]) !== ENCODING) return payload;
-      const keyId = text(payload.metadata?.[KEY_ID]);
-      if (keyId !== this.keyId) {
-        throw new ValueError(
-          `This payload was encrypted with key ${keyId}, but ADMIT_PAYLOAD_KEY is key ${this.keyId}.`,
-        );
-      }
-      const sealed = Buffer.from(payload.data ?? new Uint8Array());
-      if (sealed.length < IV_BYTES + TAG_BYTES) throw new ValueError('Encrypted payload is truncated.');
-      const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, IV_BYTES));
+    return payloads.map((payload) => this.open(payload) ?? unauthenticatedPayload());
+  }
+
+  /** The payload `encode` sealed, or undefined when this key did not seal it. */
+  private open(payload: Payload): Payload | undefined {
+    if (text(payload.metadata?.[METADATA_ENCODING_KEY]) !== ENCODING) return undefined;
+    // The key id recorded beside the data is not authenticated, so it decides nothing: the tag does.
+    const sealed = Buffer.from(payload.data ?? new Uint8Array());
+    if (sealed.length < IV_BYTES + TAG_BYTES) return undefined;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
       const clear = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
       return temporal.api.common.v1.Payload.decode(clear);
-    });
+    } catch {
+      return undefined;
+    }
   }
+}
+
+/** A JSON payload of the marker, which the default payload converter turns into the marker object. */
+function unauthenticatedPayload(): Payload {
+  return {
+    metadata: { [METADATA_ENCODING_KEY]: utf8(JSON_ENCODING) },
+    data: utf8(JSON.stringify(UNAUTHENTICATED_PAYLOAD)),
+  };
 }

@@ -16,7 +16,28 @@ export const MAX_USAGE_BATCH = 1000;
 
 /** Counts fit PostgreSQL's INTEGER columns. */
 const count = z.number().int().min(0).max(2_147_483_647);
-const isoInstant = z.iso.datetime({ offset: true });
+/**
+ * Instants from 1970 on: PostgreSQL has no year 0, and telemetry from before
+ * the epoch is a mistake, not evidence.
+ */
+const isoInstant = z.iso
+  .datetime({ offset: true })
+  .refine((value) => Date.parse(value) >= 0, { message: 'must be an instant from 1970 on' });
+
+/** How far ahead of Admit's clock a gateway's clock may run, by default. */
+export const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
+
+export interface IngestOptions {
+  /** Admit's clock; defaults to the system's. */
+  now?: Date;
+  /** Reports may end at most this far after `now` (ADMIT_CLOCK_SKEW). */
+  clockSkewMs?: number;
+  /**
+   * The environments the reporting gateway serves (ADMIT_GATEWAY_ENVIRONMENTS):
+   * it may report only for clients of applications in them. Undefined: all.
+   */
+  environments?: readonly string[];
+}
 
 const reportSchema = z
   .object({
@@ -59,7 +80,9 @@ export class UsageBatchRejected extends Error {
 
 const batchSchema = z.array(z.unknown()).min(1, 'a batch needs at least one report').max(MAX_USAGE_BATCH, `at most ${MAX_USAGE_BATCH} reports per batch`);
 
-export async function ingestUsageBatch(registry: Registry, source: string, reports: unknown): Promise<{ accepted: number }> {
+export async function ingestUsageBatch(registry: Registry, source: string, reports: unknown, options: IngestOptions = {}): Promise<{ accepted: number }> {
+  const now = (options.now ?? new Date()).getTime();
+  const latestEnd = now + (options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS);
   const batch = batchSchema.safeParse(reports);
   if (!batch.success) throw new UsageBatchRejected(batch.error.issues.map((issue) => ({ field: 'reports', message: issue.message })));
 
@@ -71,6 +94,11 @@ export async function ingestUsageBatch(registry: Registry, source: string, repor
     const parsed = reportSchema.safeParse(raw);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) errors.push({ field: ['reports', index, ...issue.path].join('.'), message: issue.message });
+      return;
+    }
+    // An interval that has not ended yet is a claim about the future: it would keep an idle client "active".
+    if (Date.parse(parsed.data.intervalEnd) > latestEnd) {
+      errors.push({ field: `reports.${index}.intervalEnd`, message: 'lies in the future; report intervals once they have ended' });
       return;
     }
     const key = `${parsed.data.clientId}\u0000${new Date(parsed.data.intervalStart).toISOString()}`;
@@ -87,7 +115,7 @@ export async function ingestUsageBatch(registry: Registry, source: string, repor
     const clientIds = [...new Set(rows.map((r) => r.clientId))];
     const credentials = await tx.clientCredential.findMany({
       where: { clientId: { in: clientIds } },
-      select: { clientId: true, applicationId: true, status: true },
+      select: { clientId: true, applicationId: true, status: true, application: { select: { environment: true } } },
     });
     const byClient = new Map(credentials.map((c) => [c.clientId, c]));
     for (const [key, index] of firstIndex) {
@@ -96,6 +124,9 @@ export async function ingestUsageBatch(registry: Registry, source: string, repor
       // Revoked clients are refused like unknown ones: the gateway should not be letting them through.
       if (credential === undefined || credential.status === 'REVOKED') {
         errors.push({ field: `reports.${index}.clientId`, message: credential === undefined ? 'is not a known client' : 'is revoked' });
+      } else if (options.environments !== undefined && !options.environments.includes(credential.application.environment)) {
+        // A gateway speaks only for the environments it fronts (ADMIT_GATEWAY_ENVIRONMENTS).
+        errors.push({ field: `reports.${index}.clientId`, message: `is a ${credential.application.environment} client, which gateway ${source} does not serve` });
       }
     }
     if (errors.length > 0) throw new UsageBatchRejected(errors.sort((a, b) => compareFields(a.field, b.field)));

@@ -7,6 +7,7 @@ import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
 import type { Registry } from '../registry/client';
+import type { AnchorKind } from '../domain/risk';
 import { ConfigError, type GatewayToken } from '../config/env';
 import { sendProblem } from './problem';
 import { registerCsrfProtection } from './auth/csrf';
@@ -22,25 +23,12 @@ import { registerOutboxRoutes } from './routes/outbox';
 import { registerSignupFormRoutes } from './routes/signup-form';
 import { registerStatusRoutes } from './routes/status';
 import { registerUsageRoute } from './usage-route';
+import { DEFAULT_CLOCK_SKEW_MS } from '../usage/ingest';
 import { registerDecisionRoute } from './decision-route';
+import { DEFAULT_RATE_LIMITS, rateBudgets, type RateBudget, type RateLimits } from './rate-budgets';
 import type { PagesContext } from './routes/pages-context';
 
-export interface RateLimit {
-  max: number;
-  timeWindow: number;
-}
-
-export interface RateLimits {
-  /** POST /signup and POST /apply, per client address. */
-  signup: RateLimit;
-  /** The emailed confirmation link (GET and POST), per client address. */
-  confirmation: RateLimit;
-}
-
-export const DEFAULT_RATE_LIMITS: RateLimits = {
-  signup: { max: 20, timeWindow: 60_000 },
-  confirmation: { max: 30, timeWindow: 60_000 },
-};
+export { DEFAULT_RATE_LIMITS, type RateLimit, type RateLimits } from './rate-budgets';
 
 export interface OidcSettings {
   /** The approvers' OpenID Connect issuer; absent means the built-in development provider (refused in production). */
@@ -73,6 +61,13 @@ export interface AppDependencies {
   trustedProxies?: readonly string[];
   /** Gateways allowed to POST /usage (ADMIT_GATEWAY_TOKENS); none means every report is refused. */
   gatewayTokens?: readonly GatewayToken[];
+  /**
+   * Trust-anchor kinds this deployment can verify (configuredAnchorKinds in
+   * config/env.ts); the anchor page offers and accepts only these. Default: all.
+   */
+  anchorKinds?: readonly AnchorKind[];
+  /** How far ahead of our clock gateways' timestamps may be (ADMIT_CLOCK_SKEW, ms); default 5 minutes. */
+  clockSkewMs?: number;
   /** Injected so tests can fix "today" for contract-end validation. */
   now?: () => Date;
   /** Request logging (method, URL, status; never bodies). Off unless given. */
@@ -91,7 +86,11 @@ export interface DevelopmentAccount {
   roles: readonly string[];
 }
 
-export type ServiceDependencies = Omit<AppDependencies, 'rateLimits'> & { rateLimits: RateLimits };
+export type ServiceDependencies = Omit<AppDependencies, 'rateLimits'> & {
+  rateLimits: RateLimits;
+  /** `onRequest` hooks drawing on one budget per client for each kind of action (web/rate-budgets.ts). */
+  rateBudget: RateBudget;
+};
 
 const MAX_BODY_BYTES = 64 * 1024;
 /** Emailed confirmation tokens are JWTs in the path; Fastify's default (100) would turn them into 404s. */
@@ -139,7 +138,12 @@ async function loadDevelopmentIdentityProvider() {
 }
 
 export function buildApp(input: AppDependencies): FastifyInstance {
-  const deps: ServiceDependencies = { ...input, rateLimits: { ...DEFAULT_RATE_LIMITS, ...input.rateLimits } };
+  const rateLimits: RateLimits = { ...DEFAULT_RATE_LIMITS, ...input.rateLimits };
+  // Bound to the app once it exists (below); routes only call it after the rate-limit plugin has loaded.
+  let budget: RateBudget = () => {
+    throw new Error('rate budgets are not ready');
+  };
+  const deps: ServiceDependencies = { ...input, rateLimits, rateBudget: (name) => budget(name) };
   const now = deps.now ?? (() => new Date());
   const publicUrl = new URL(deps.publicUrl);
   const origin = publicUrl.origin;
@@ -179,6 +183,7 @@ export function buildApp(input: AppDependencies): FastifyInstance {
   });
   void app.register(cookie);
   void app.register(rateLimit, { global: false });
+  budget = rateBudgets(app, rateLimits);
 
   const anonymousContext: PageContext = { csrfToken: '', signedInAs: null, development: !deps.production };
   const pageContext = (request: FastifyRequest): PageContext =>
@@ -211,8 +216,9 @@ export function buildApp(input: AppDependencies): FastifyInstance {
   // Routes go inside plugins so they register after @fastify/rate-limit, whose onRoute hook applies the limits.
   void app.register(async (api) => {
     registerApiRoutes(api, deps, now);
-    registerUsageRoute(api, { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [] });
-    registerDecisionRoute(api, { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [] });
+    const gateways = { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [], now, clockSkewMs: deps.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS };
+    registerUsageRoute(api, gateways);
+    registerDecisionRoute(api, gateways);
   });
 
   // The pages: their own scope, so form parsing, sessions and CSRF checks never touch the JSON API.
@@ -228,7 +234,7 @@ export function buildApp(input: AppDependencies): FastifyInstance {
     pages.addHook('preHandler', async (request) => {
       request.bodyRead = true;
     });
-    registerSessions(pages, { secret: deps.sessionSecret, secure });
+    registerSessions(pages, { secret: deps.sessionSecret, secure, registry: deps.registry });
     registerCsrfProtection(pages);
 
     const context: PagesContext = {

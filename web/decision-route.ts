@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { GatewayToken } from '../config/env';
-import type { Registry } from '../registry/client';
 import { decide, type GrantConditions } from '../domain/policy';
-import { gatewayFor, refuseGateway } from './auth/gateway';
+import { authenticateGateway, refuseGateway } from './auth/gateway';
+import type { GatewayRouteDependencies } from './usage-route';
 import { sendProblem } from './problem';
 
 const decisionRequest = z
@@ -15,7 +14,7 @@ const decisionRequest = z
     environment: z.string().min(1).max(40),
     transactionType: z.string().min(1).max(100).optional(),
     amount: z.object({ value: z.number().finite().nonnegative(), currency: z.string().regex(/^[A-Z]{3}$/) }).optional(),
-    /** Defaults to now; gateways replaying a decision log may pass the original time. */
+    /** Defaults to now; otherwise within ADMIT_CLOCK_SKEW of Admit's clock (a decision is about now, not another time). */
     at: z.iso.datetime({ offset: true }).optional(),
   })
   .strict();
@@ -27,10 +26,19 @@ const decisionRequest = z
  * its credential is bound to, and the grant's conditions (environment, time,
  * transaction type, amount) must hold (domain/policy.ts). Default deny.
  */
-export function registerDecisionRoute(app: FastifyInstance, deps: { registry: Registry; gatewayTokens: readonly GatewayToken[] }): void {
+export function registerDecisionRoute(app: FastifyInstance, deps: GatewayRouteDependencies): void {
   app.post('/decisions', async (request, reply) => {
-    if (gatewayFor(request.headers.authorization, deps.gatewayTokens) === undefined) return refuseGateway(reply, 'admit-decisions');
-    const parsed = decisionRequest.safeParse(request.body);
+    const gateway = authenticateGateway(request.headers.authorization, deps.gatewayTokens);
+    if (gateway === undefined) return refuseGateway(reply, 'admit-decisions');
+    const now = deps.now();
+    const parsed = decisionRequest
+      .superRefine((input, ctx) => {
+        // A time window is judged at the time of the request: an `at` far from now would choose the window.
+        if (input.at !== undefined && Math.abs(Date.parse(input.at) - now.getTime()) > deps.clockSkewMs) {
+          ctx.addIssue({ code: 'custom', path: ['at'], message: `must be within ${Math.round(deps.clockSkewMs / 1000)} s of now (${now.toISOString()}); omit it to mean now` });
+        }
+      })
+      .safeParse(request.body);
     if (!parsed.success) {
       return sendProblem(reply, {
         status: 400,
@@ -46,6 +54,9 @@ export function registerDecisionRoute(app: FastifyInstance, deps: { registry: Re
       include: { application: { include: { grants: { where: { status: 'ACTIVE' }, orderBy: { grantedAt: 'desc' }, take: 1 } } } },
     });
     if (credential === null) return deny('CLIENT_UNKNOWN', 'no client is registered with this id');
+    if (gateway.environments !== undefined && !gateway.environments.includes(credential.application.environment)) {
+      return deny('GATEWAY_NOT_SERVING', `the client is a ${credential.application.environment} client, which gateway ${gateway.name} does not serve`);
+    }
     if (credential.status !== 'ACTIVE') return deny('CLIENT_NOT_ACTIVE', `the client is ${credential.status.toLowerCase()}`);
     if (credential.application.status !== 'ADMITTED') {
       return deny('APPLICATION_NOT_ADMITTED', `the application is ${credential.application.status.toLowerCase()}`);
@@ -60,7 +71,7 @@ export function registerDecisionRoute(app: FastifyInstance, deps: { registry: Re
       request: {
         scope: input.scope,
         environment: input.environment,
-        at: input.at ?? new Date(),
+        at: input.at ?? now,
         ...(input.transactionType === undefined ? {} : { transactionType: input.transactionType }),
         ...(input.amount === undefined ? {} : { amount: input.amount }),
       },

@@ -1,3 +1,5 @@
+import { BIDI_CONTROLS } from '../domain/text';
+
 /**
  * Server-rendered HTML with escaping by default: every interpolated value is
  * escaped unless it is itself the result of `html`, so a partner's input can
@@ -14,8 +16,15 @@ type Interpolated = SafeHtml | string | number | boolean | null | undefined | re
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
 
+/**
+ * Bidirectional controls (embeddings, overrides, isolates, LRM/RLM/ALM) would
+ * let a partner's text reorder what an approver reads ("Evil\u202Egnp.exe"
+ * shows as "Evilexe.png"). They are shown as visible code points instead.
+ */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"'`]/g, (char) => ESCAPES[char] ?? char);
+  return text
+    .replace(/[&<>"'`]/g, (char) => ESCAPES[char] ?? char)
+    .replace(BIDI_CONTROLS, (char) => `[U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}]`);
 }
 
 function render(value: Interpolated): string {

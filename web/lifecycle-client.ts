@@ -34,7 +34,9 @@ export class AdmissionClosedError extends Error {
  */
 async function releasedClaims(registry: Registry, applicationId: string): Promise<number | null> {
   const record = await registry.application.findUnique({ where: { id: applicationId }, select: { status: true, admittedAt: true } });
-  if (record === null || record.admittedAt !== null || (record.status !== 'REJECTED' && record.status !== 'EXPIRED')) return null;
+  // A closed run that never registered anything (a start Admit did not seal) claimed nothing.
+  if (record === null) return 0;
+  if (record.admittedAt !== null || (record.status !== 'REJECTED' && record.status !== 'EXPIRED')) return null;
   return registry.auditEvent.count({ where: { applicationId, type: 'application.registered' } });
 }
 

@@ -1,4 +1,4 @@
-import { loadConfig, required } from '../config/env';
+import { configuredAnchorKinds, loadConfig, required } from '../config/env';
 import { linkSecret } from '../links/link-secret';
 import { createRegistry } from '../registry/client';
 import { connectTemporal, createTemporalClient } from '../temporal/connection';
@@ -31,6 +31,8 @@ async function main(): Promise<void> {
     mailDir: production ? undefined : config.mailDir,
     logLevel: config.LOG_LEVEL,
     gatewayTokens: config.gatewayTokens,
+    clockSkewMs: config.clockSkewMs,
+    anchorKinds: configuredAnchorKinds(config),
     trustedProxies: config.ADMIT_TRUST_PROXY,
   });
   await app.listen({ host: config.ADMIT_HTTP_HOST, port: config.PORT });

@@ -109,10 +109,36 @@ export const OPENAPI_DOCUMENT = {
     },
     '/applications/{id}': {
       get: {
-        summary: 'An application’s registry record and lifecycle state',
+        summary: 'An application’s public status: its stage and what it waits for, in general terms',
+        description:
+          'Anyone who knows an id may ask, so the answer names no one: no organisation or application details, contacts, requester emails, approvers or comments. The full view is the status page, for a browser in which one of the application’s contacts confirmed, or a signed-in approver.',
         tags: ['api'],
         parameters: [idParam],
-        responses: { '200': { description: 'Registry record (contacts masked) and workflow state.', content: { 'application/json': {} } }, '404': problemResponse('No such application.') },
+        responses: {
+          '200': {
+            description: 'The public status.',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['applicationId', 'workflow'],
+                  additionalProperties: false,
+                  properties: {
+                    applicationId: text,
+                    workflow: {
+                      type: 'object',
+                      required: ['status', 'stage', 'waitingFor'],
+                      additionalProperties: false,
+                      properties: { status: text, stage: { type: ['string', 'null'] }, waitingFor: { type: ['string', 'null'] } },
+                    },
+                  },
+                },
+              },
+            },
+          },
+          '404': problemResponse('No such application.'),
+          '429': problemResponse('Too many requests from this address.'),
+        },
       },
     },
     '/assets/admit.css': { get: { summary: 'The stylesheet', tags: ['pages'], responses: { '200': { description: 'CSS', content: { 'text/css': {} } } } } },
@@ -129,7 +155,7 @@ export const OPENAPI_DOCUMENT = {
       get: { ...page('Contact confirmation landing page'), parameters: [tokenParam], responses: { '200': htmlResponse('What is being confirmed, with a button.'), '400': htmlResponse('Invalid link.'), '409': htmlResponse('Already used.'), '410': htmlResponse('Expired.'), '429': problemResponse('Too many attempts.') } },
       post: { ...form('Confirm the contact', {}, [], { '200': htmlResponse('Confirmed.'), '400': htmlResponse('Invalid link.'), '409': htmlResponse('Already used, or refused by the workflow.'), '410': htmlResponse('Expired.'), '429': problemResponse('Too many attempts.') }), parameters: [tokenParam] },
     },
-    '/applications/{id}/status': { get: { ...page('The partner’s status page'), parameters: [idParam] } },
+    '/applications/{id}/status': { get: { ...page('Status page: the full view for a confirmed contact’s browser or a signed-in approver; the stage alone for anyone else'), parameters: [idParam] } },
     '/applications/{id}/expansions': {
       post: { ...form('Ask for more scopes (a confirmed contact’s browser)', { scopes: { type: 'array', items: text } }, ['scopes'], { '303': redirect('Recorded.'), '400': htmlResponse('Refused, with the reason.') }), parameters: [idParam] },
     },
@@ -157,8 +183,8 @@ export const OPENAPI_DOCUMENT = {
     },
     '/console/applications/{id}/offboard': { post: { ...form('Offboard an admitted partner', { reason: text }, ['reason'], { '303': redirect('Offboarding.'), '401': htmlResponse('Not signed in.'), '409': htmlResponse('Refused by the workflow.') }), parameters: [idParam] } },
     '/console/applications/{id}/key-compromise': { post: { ...form('Record a key compromise', { detail: text }, ['detail'], { '303': redirect('Recorded.'), '401': htmlResponse('Not signed in.'), '409': htmlResponse('Refused by the workflow.') }), parameters: [idParam] } },
-    '/auth/login': { get: { summary: 'Start OpenID Connect sign-in (code flow with PKCE)', tags: ['auth'], parameters: [{ name: 'returnTo', in: 'query', schema: text }], responses: { '303': redirect('To the issuer’s authorization endpoint.') } } },
-    '/auth/callback': { get: { summary: 'OpenID Connect redirect URI', tags: ['auth'], parameters: [{ name: 'code', in: 'query', schema: text }, { name: 'state', in: 'query', schema: text }], responses: { '303': redirect('Signed in.'), '401': htmlResponse('Sign-in failed, with why.') } } },
+    '/auth/login': { get: { summary: 'Start OpenID Connect sign-in (code flow with PKCE)', tags: ['auth'], parameters: [{ name: 'returnTo', in: 'query', schema: text }], responses: { '303': redirect('To the issuer’s authorization endpoint.'), '503': htmlResponse('The identity provider cannot be reached; try again later.') } } },
+    '/auth/callback': { get: { summary: 'OpenID Connect redirect URI', tags: ['auth'], parameters: [{ name: 'code', in: 'query', schema: text }, { name: 'state', in: 'query', schema: text }], responses: { '303': redirect('Signed in.'), '401': htmlResponse('Sign-in failed, with why.'), '503': htmlResponse('The identity provider cannot be reached; try again later.') } } },
     '/auth/logout': { post: form('Sign out', {}, [], { '303': redirect('Signed out.') }) },
     '/dev-idp/.well-known/openid-configuration': { get: { summary: 'Development identity provider: discovery', tags: ['development'], responses: { '200': { description: 'OpenID Provider metadata', content: { 'application/json': {} } } } } },
     '/dev-idp/jwks': { get: { summary: 'Development identity provider: signing keys', tags: ['development'], responses: { '200': { description: 'JWKS', content: { 'application/json': {} } } } } },
@@ -199,3 +225,16 @@ export const OPENAPI_DOCUMENT = {
     },
   },
 } as const;
+
+/**
+ * The document a service serves: in production, without the operations tagged
+ * `development` (the development identity provider, the outbox), which are
+ * not registered there.
+ */
+export function openApiDocumentFor(options: { production: boolean }): typeof OPENAPI_DOCUMENT {
+  if (!options.production) return OPENAPI_DOCUMENT;
+  const isDevelopment = (operations: object) =>
+    Object.values(operations).every((operation: { tags?: readonly string[] }) => operation.tags?.includes('development') === true);
+  const paths = Object.fromEntries(Object.entries(OPENAPI_DOCUMENT.paths).filter(([, operations]) => !isDevelopment(operations)));
+  return { ...OPENAPI_DOCUMENT, paths } as typeof OPENAPI_DOCUMENT;
+}

@@ -3,7 +3,7 @@ import type { GatewayToken } from '../config/env';
 import type { Registry } from '../registry/client';
 import { ingestUsageBatch, MAX_USAGE_BATCH, UsageBatchRejected } from '../usage/ingest';
 import { sendProblem } from './problem';
-import { gatewayFor, refuseGateway } from './auth/gateway';
+import { authenticateGateway, refuseGateway } from './auth/gateway';
 
 /** Room for a full batch (each report is a few hundred bytes); the app's default limit is for forms. */
 const USAGE_BODY_LIMIT = MAX_USAGE_BATCH * 1024;
@@ -14,13 +14,26 @@ const USAGE_BODY_LIMIT = MAX_USAGE_BATCH * 1024;
  * name is the reports' source. All or nothing: 200 with the count, or 400
  * with an error per offending row and nothing recorded.
  */
-export function registerUsageRoute(app: FastifyInstance, deps: { registry: Registry; gatewayTokens: readonly GatewayToken[] }): void {
+export interface GatewayRouteDependencies {
+  registry: Registry;
+  gatewayTokens: readonly GatewayToken[];
+  now: () => Date;
+  /** ADMIT_CLOCK_SKEW in milliseconds. */
+  clockSkewMs: number;
+}
+
+export function registerUsageRoute(app: FastifyInstance, deps: GatewayRouteDependencies): void {
   app.post('/usage', { bodyLimit: USAGE_BODY_LIMIT }, async (request, reply) => {
-    const source = gatewayFor(request.headers.authorization, deps.gatewayTokens);
-    if (source === undefined) return refuseGateway(reply, 'admit-usage');
+    const gateway = authenticateGateway(request.headers.authorization, deps.gatewayTokens);
+    if (gateway === undefined) return refuseGateway(reply, 'admit-usage');
+    const source = gateway.name;
     const body = request.body as { reports?: unknown } | null;
     try {
-      const result = await ingestUsageBatch(deps.registry, source, body?.reports);
+      const result = await ingestUsageBatch(deps.registry, source, body?.reports, {
+        now: deps.now(),
+        clockSkewMs: deps.clockSkewMs,
+        environments: gateway.environments,
+      });
       return reply.status(200).send({ accepted: result.accepted, source });
     } catch (error) {
       if (error instanceof UsageBatchRejected) {

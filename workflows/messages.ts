@@ -202,6 +202,8 @@ export const UPDATE_REFUSALS = {
   INVALID_INPUT: 'INVALID_INPUT',
   /** The verifier cannot check this kind of anchor until operators fix its configuration. */
   VERIFIER_MISCONFIGURED: 'VERIFIER_MISCONFIGURED',
+  /** The message was not sealed with Admit's payload key (domain/unauthenticated.ts). */
+  UNSEALED_MESSAGE: 'UNSEALED_MESSAGE',
 } as const;
 
 export const stateQuery = defineQuery<LifecycleState>('state');

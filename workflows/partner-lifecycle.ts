@@ -1,4 +1,5 @@
-import { allHandlersFinished, condition, continueAsNew, patched } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched } from '@temporalio/workflow';
+import { isUnauthenticatedPayload, UNAUTHENTICATED_MESSAGE } from '../domain/unauthenticated';
 import { registerHandlers } from './lifecycle/handlers';
 import { Lifecycle } from './lifecycle/context';
 import { provisionalState, register } from './lifecycle/register';
@@ -18,6 +19,11 @@ export type LifecycleStart = LifecycleInput | { resume: CarriedState };
  * owns every stage change.
  */
 export async function partnerLifecycle(start: LifecycleStart): Promise<LifecycleState> {
+  // A start Admit did not seal (the codec's marker) is nobody's signup: it fails at once, having
+  // done nothing, and leaves the id to the real signup (web/lifecycle-client.ts).
+  if (isUnauthenticatedPayload(start)) {
+    throw ApplicationFailure.create({ type: 'UnsealedStart', message: UNAUTHENTICATED_MESSAGE, nonRetryable: true });
+  }
   const serialised = patched(PATCHES.serialisedHandlers);
   const verifiesEntity = !('resume' in start) && patched(PATCHES.entityVerification);
   const resumed = 'resume' in start;

@@ -127,3 +127,32 @@ describe('gateway tokens', () => {
     expect(described.ADMIT_LINK_SECRET).toBe('***');
   });
 });
+
+describe('gateway environments and clock skew (issue 9)', () => {
+  const token = 'k'.repeat(40);
+
+  it('bind each listed gateway to its environments; once set, an unlisted gateway serves none', () => {
+    const config = loadConfig({
+      ADMIT_GATEWAY_TOKENS: `kong:${token},edge:${token}x,spare:${token}y`,
+      ADMIT_GATEWAY_ENVIRONMENTS: 'kong:production, edge:sandbox+production',
+    });
+    expect(config.gatewayTokens.map((t) => [t.name, t.environments])).toEqual([
+      ['kong', ['production']],
+      ['edge', ['sandbox', 'production']],
+      ['spare', []],
+    ]);
+    expect(loadConfig({ ADMIT_GATEWAY_TOKENS: `kong:${token}` }).gatewayTokens[0]?.environments).toBeUndefined();
+  });
+
+  it('refuse unknown gateways and environments', () => {
+    expect(() => loadConfig({ ADMIT_GATEWAY_TOKENS: `kong:${token}`, ADMIT_GATEWAY_ENVIRONMENTS: 'nginx:sandbox' })).toThrow(/nginx has no token/);
+    expect(() => loadConfig({ ADMIT_GATEWAY_TOKENS: `kong:${token}`, ADMIT_GATEWAY_ENVIRONMENTS: 'kong:staging' })).toThrow(/"staging" is not one of/);
+  });
+
+  it('read the clock skew as a duration, 5 minutes by default, at most an hour', () => {
+    expect(loadConfig({}).clockSkewMs).toBe(300_000);
+    expect(loadConfig({ ADMIT_CLOCK_SKEW: '30s' }).clockSkewMs).toBe(30_000);
+    expect(() => loadConfig({ ADMIT_CLOCK_SKEW: '2h' })).toThrow(/ADMIT_CLOCK_SKEW/);
+    expect(() => loadConfig({ ADMIT_CLOCK_SKEW: 'soon' })).toThrow(/ADMIT_CLOCK_SKEW/);
+  });
+});

@@ -72,3 +72,73 @@ describe('application identity', () => {
     );
   });
 });
+
+describe('signup validation agrees with the registry (issue 9, item 5)', () => {
+  type Body = ReturnType<typeof signupBody>;
+  const TEXT_FIELDS: [string, (b: Body, v: string) => void][] = [
+    ['organisation.legalName', (b, v) => (b.organisation.legalName = `Acme ${v} Ltd`)],
+    ['application.name', (b, v) => (b.application.name = `Treasury ${v} Sync`)],
+    ['application.purpose', (b, v) => (b.application.purpose = `Reconcile ${v} treasury balances.`)],
+    ['contacts.business.name', (b, v) => (b.contacts.business.name = `Bea ${v} Business`)],
+    ['contacts.technical.name', (b, v) => (b.contacts.technical.name = `Theo ${v}`)],
+    ['contacts.security.name', (b, v) => (b.contacts.security.name = `Sasha ${v}`)],
+    ['contacts.security.email', (b, v) => (b.contacts.security.email = `sa${v}sha@example.com`)],
+    ['requestedBy', (b, v) => (b.requestedBy = `be${v}a@example.com`)],
+  ];
+  const BAD = [
+    ['NUL', '\u0000'],
+    ['a C0 control', '\u001B'],
+    ['DEL', '\u007F'],
+    ['a C1 control', '\u0085'],
+    ['a lone high surrogate', '\uD83D'],
+    ['a lone low surrogate', '\uDE00'],
+    ['right-to-left override', '\u202E'],
+    ['left-to-right embedding', '\u202A'],
+    ['first-strong isolate', '\u2068'],
+    ['pop directional isolate', '\u2069'],
+    ['right-to-left mark', '\u200F'],
+    ['Arabic letter mark', '\u061C'],
+  ] as const;
+
+  for (const [field, set] of TEXT_FIELDS) {
+    it.each(BAD)(`refuses ${field} with %s, naming the field`, (_what, char) => {
+      const body = signupBody();
+      set(body, char);
+      expect(errorsFor(body)[field]).toBeDefined();
+    });
+  }
+
+  it('keeps line breaks and tabs in the purpose, and well-formed non-Latin text everywhere', () => {
+    const body = signupBody();
+    body.application.purpose = 'Reconcile balances.\r\n\tEvery night 🌙.';
+    body.organisation.legalName = 'شركة المدفوعات ذ.م.م';
+    body.contacts.business.name = 'Zoë 李';
+    expect(validateSignup(body, today).ok).toBe(true);
+  });
+
+  it('refuses a line break in a one-line field', () => {
+    const body = signupBody();
+    body.contacts.business.name = 'Bea\nBusiness';
+    expect(errorsFor(body)['contacts.business.name']).toMatch(/U\+000A/);
+  });
+
+  it('refuses expected monthly calls beyond the registry integer, accepts its limit', () => {
+    const body = signupBody();
+    body.application.expectedMonthlyCalls = 3_000_000_000;
+    expect(errorsFor(body)['application.expectedMonthlyCalls']).toMatch(/2,147,483,647/);
+    body.application.expectedMonthlyCalls = 2_147_483_648;
+    expect(errorsFor(body)['application.expectedMonthlyCalls']).toBeDefined();
+    body.application.expectedMonthlyCalls = 2_147_483_647;
+    expect(validateSignup(body, today).ok).toBe(true);
+  });
+
+  it('measures the name on its folded form: 80 × "㎉" folds to 320 characters and is refused', () => {
+    const body = signupBody();
+    body.application.name = '㎉'.repeat(80);
+    expect(applicationIdFor(body.organisation.lei, body.application.name, 'sandbox')).toHaveLength(353);
+    expect(errorsFor(body)['application.name']).toMatch(/folded/);
+    body.application.name = '㎉'.repeat(20); // folds to exactly 80
+    expect(nameKey(body.application.name)).toHaveLength(80);
+    expect(validateSignup(body, today).ok).toBe(true);
+  });
+});

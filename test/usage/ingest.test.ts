@@ -53,8 +53,8 @@ async function admittedClient() {
 
 const report = (clientId: string, hour: number, counts: Partial<Record<'calls' | 'denials' | 'errors' | 'anomalies', number>> = {}) => ({
   clientId,
-  intervalStart: `2026-12-10T${String(hour).padStart(2, '0')}:00:00Z`,
-  intervalEnd: `2026-12-10T${String(hour + 1).padStart(2, '0')}:00:00Z`,
+  intervalStart: `2026-11-10T${String(hour).padStart(2, '0')}:00:00Z`,
+  intervalEnd: `2026-11-10T${String(hour + 1).padStart(2, '0')}:00:00Z`,
   calls: 100,
   denials: 1,
   errors: 2,
@@ -80,12 +80,12 @@ describe('ingestUsageBatch', () => {
     await ingestUsageBatch(stack.registry, 'edge', [report(clientId, 1, { calls: 5, denials: 0, errors: 0 })]);
     const rows = await stack.registry.usageReport.findMany({ where: { applicationId }, orderBy: [{ intervalStart: 'asc' }, { source: 'asc' }] });
     expect(rows.map((r) => [r.source, r.intervalStart.toISOString(), r.calls])).toEqual([
-      ['kong', '2026-12-10T00:00:00.000Z', 100],
-      ['edge', '2026-12-10T01:00:00.000Z', 5],
-      ['kong', '2026-12-10T01:00:00.000Z', 60],
+      ['kong', '2026-11-10T00:00:00.000Z', 100],
+      ['edge', '2026-11-10T01:00:00.000Z', 5],
+      ['kong', '2026-11-10T01:00:00.000Z', 60],
     ]);
     // A report with calls but no lastSeenAt counts as seen at the interval's end.
-    expect(rows[0]?.lastSeenAt?.toISOString()).toBe('2026-12-10T01:00:00.000Z');
+    expect(rows[0]?.lastSeenAt?.toISOString()).toBe('2026-11-10T01:00:00.000Z');
   });
 
   it('refuses the whole batch, writing nothing, when any client is unknown or revoked', async () => {
@@ -117,7 +117,7 @@ describe('ingestUsageBatch', () => {
     const error = await rejection(
       ingestUsageBatch(stack.registry, 'kong', [
         report(clientId, 5),
-        { ...report(clientId, 6), intervalEnd: '2026-12-10T05:00:00Z' },
+        { ...report(clientId, 6), intervalEnd: '2026-11-10T05:00:00Z' },
         report(clientId, 7, { calls: -1 }),
         report(clientId, 8, { calls: 1.5 }),
         report(clientId, 9, { denials: 500 }),
@@ -157,24 +157,24 @@ describe('readUsage', () => {
   it('sums the intervals starting at or after `since` and gives the last call ever seen', async () => {
     const { clientId, applicationId } = await admittedClient();
     await ingestUsageBatch(stack.registry, 'kong', [
-      { ...report(clientId, 0, { calls: 10, denials: 1, errors: 1, anomalies: 1 }), lastSeenAt: '2026-12-10T00:59:00Z' },
+      { ...report(clientId, 0, { calls: 10, denials: 1, errors: 1, anomalies: 1 }), lastSeenAt: '2026-11-10T00:59:00Z' },
       report(clientId, 1, { calls: 20, denials: 2, errors: 3, anomalies: 0 }),
       { ...report(clientId, 2, { calls: 0, denials: 0, errors: 0 }), lastSeenAt: null },
     ]);
     await ingestUsageBatch(stack.registry, 'edge', [report(clientId, 1, { calls: 5, denials: 0, errors: 0, anomalies: 2 })]);
-    expect(await activities.readUsage({ applicationId, since: '2026-12-10T01:00:00Z' })).toEqual({
+    expect(await activities.readUsage({ applicationId, since: '2026-11-10T01:00:00Z' })).toEqual({
       calls: 25,
       denials: 2,
       errors: 3,
       anomalies: 2,
-      lastSeenAt: '2026-12-10T02:00:00.000Z',
+      lastSeenAt: '2026-11-10T02:00:00.000Z',
     });
-    expect(await activities.readUsage({ applicationId, since: '2026-12-10T03:00:00Z' })).toEqual({
+    expect(await activities.readUsage({ applicationId, since: '2026-11-10T03:00:00Z' })).toEqual({
       calls: 0,
       denials: 0,
       errors: 0,
       anomalies: 0,
-      lastSeenAt: '2026-12-10T02:00:00.000Z',
+      lastSeenAt: '2026-11-10T02:00:00.000Z',
     });
     const unused = await admittedClient();
     expect(await activities.readUsage({ applicationId: unused.applicationId, since: '2026-01-01T00:00:00Z' })).toEqual({ calls: 0, denials: 0, errors: 0, anomalies: 0, lastSeenAt: null });
@@ -219,5 +219,79 @@ describe('POST /usage', () => {
   it('refuses every token when no gateway is configured', () => {
     expect(gatewayFor(`Bearer ${KONG_TOKEN}`, [])).toBeUndefined();
     expect(gatewayFor(`Bearer ${KONG_TOKEN}`, [{ name: 'kong', token: KONG_TOKEN }])).toBe('kong');
+  });
+});
+
+describe('gateways report what has happened, for the clients they serve (issue 9)', () => {
+  const SANDBOX_TOKEN = 'sandbox-gw-0123456789-abcdefghijklmnop';
+  const PRODUCTION_TOKEN = 'production-gw-0123456789-abcdefghijk';
+  const fixedNow = new Date('2026-11-20T12:00:00Z');
+  let bound: FastifyInstance;
+  beforeAll(async () => {
+    bound = buildApp({
+      ...testAppDependencies(stack),
+      now: () => fixedNow,
+      clockSkewMs: 5 * 60_000,
+      gatewayTokens: [
+        { name: 'sandbox-gw', token: SANDBOX_TOKEN, environments: ['sandbox'] },
+        { name: 'production-gw', token: PRODUCTION_TOKEN, environments: ['production'] },
+      ],
+    });
+  });
+  afterAll(async () => bound.close());
+  const post = (token: string, payload: unknown) =>
+    bound.inject({ method: 'POST', url: '/usage', headers: { authorization: `Bearer ${token}` }, payload: payload as Record<string, unknown> });
+  const interval = (clientId: string, start: string, end: string) => ({ clientId, intervalStart: start, intervalEnd: end, calls: 1, denials: 0, errors: 0, anomalies: 0 });
+
+  it('refuses an interval ending after now plus the clock skew, accepts one within it', async () => {
+    const { clientId } = await admittedClient();
+    const future = await post(SANDBOX_TOKEN, { reports: [interval(clientId, '2026-11-20T12:00:00Z', '2027-11-20T12:00:00Z')] });
+    expect(future.statusCode).toBe(400);
+    expect(future.json().errors).toEqual([{ field: 'reports.0.intervalEnd', message: 'lies in the future; report intervals once they have ended' }]);
+    const skewed = await post(SANDBOX_TOKEN, { reports: [interval(clientId, '2026-11-20T11:00:00Z', '2026-11-20T12:04:00Z')] });
+    expect(skewed.statusCode).toBe(200);
+    expect(await stack.registry.usageReport.count({ where: { clientId } })).toBe(1);
+  });
+
+  it('answers year 0000 with a 400 problem, not a 5xx', async () => {
+    const { clientId } = await admittedClient();
+    const response = await post(SANDBOX_TOKEN, { reports: [interval(clientId, '0000-01-01T00:00:00Z', '0000-01-01T01:00:00Z')] });
+    expect(response.statusCode).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.json().errors.map((e: { field: string }) => e.field).sort()).toEqual(['reports.0.intervalEnd', 'reports.0.intervalStart']);
+  });
+
+  it('lets a gateway report only for clients in the environments it serves', async () => {
+    const { clientId } = await admittedClient(); // a sandbox application
+    const foreign = await post(PRODUCTION_TOKEN, { reports: [interval(clientId, '2026-11-20T10:00:00Z', '2026-11-20T11:00:00Z')] });
+    expect(foreign.statusCode).toBe(400);
+    expect(foreign.json().errors).toEqual([{ field: 'reports.0.clientId', message: 'is a sandbox client, which gateway production-gw does not serve' }]);
+    expect(await stack.registry.usageReport.count({ where: { clientId } })).toBe(0);
+  });
+
+  it('bounds a decision’s `at` to now ± the skew, and answers only a gateway serving the client', async () => {
+    const { clientId, applicationId } = await admittedClient();
+    const credential = await stack.registry.clientCredential.findUniqueOrThrow({ where: { clientId } });
+    const ask = (token: string, extra: Record<string, unknown> = {}) =>
+      bound.inject({
+        method: 'POST',
+        url: '/decisions',
+        headers: { authorization: `Bearer ${token}` },
+        payload: {
+          clientId,
+          confirmation: { method: credential.confirmationMethod, value: credential.confirmationValue },
+          scope: 'accounts:read',
+          environment: 'sandbox',
+          ...extra,
+        },
+      });
+    expect((await ask(SANDBOX_TOKEN)).json()).toMatchObject({ allow: true, applicationId });
+    expect((await ask(SANDBOX_TOKEN, { at: '2026-11-20T12:04:00Z' })).json()).toMatchObject({ allow: true });
+    for (const at of ['2030-01-01T12:00:00Z', '2020-01-01T12:00:00Z', '2026-11-20T12:06:00Z']) {
+      const response = await ask(SANDBOX_TOKEN, { at });
+      expect(response.statusCode).toBe(400);
+      expect(response.json().errors[0]).toMatchObject({ field: 'at' });
+    }
+    expect((await ask(PRODUCTION_TOKEN)).json()).toMatchObject({ allow: false, reasons: [{ code: 'GATEWAY_NOT_SERVING' }] });
   });
 });

@@ -10,12 +10,17 @@ import { sendProblem } from '../problem';
  * configured token (digests first, so lengths do not leak either).
  */
 export function gatewayFor(authorization: string | undefined, tokens: readonly GatewayToken[]): string | undefined {
+  return authenticateGateway(authorization, tokens)?.name;
+}
+
+/** The gateway (name and the environments it serves) whose token this is. */
+export function authenticateGateway(authorization: string | undefined, tokens: readonly GatewayToken[]): GatewayToken | undefined {
   const match = /^Bearer ([\x21-\x7e]+)$/.exec(authorization ?? '');
   if (match?.[1] === undefined) return undefined;
   const presented = createHash('sha256').update(match[1]).digest();
-  let found: string | undefined;
-  for (const { name, token } of tokens) {
-    if (timingSafeEqual(presented, createHash('sha256').update(token).digest()) && found === undefined) found = name;
+  let found: GatewayToken | undefined;
+  for (const gateway of tokens) {
+    if (timingSafeEqual(presented, createHash('sha256').update(gateway.token).digest()) && found === undefined) found = gateway;
   }
   return found;
 }

@@ -37,7 +37,25 @@ const ID_TOKEN_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
 
 export class OidcError extends Error {
   override name = 'OidcError';
-  readonly statusCode = 401;
+  readonly statusCode: number = 401;
+}
+
+/** The identity provider did not answer (down, unreachable, timed out): a 503, not the approver's fault. */
+export class IdentityProviderUnreachable extends OidcError {
+  override name = 'IdentityProviderUnreachable';
+  override readonly statusCode = 503;
+}
+
+/** `fetch`, with a network failure or timeout turned into IdentityProviderUnreachable naming the issuer. */
+async function reach(issuer: string, url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const reason = error instanceof Error && error.name === 'TimeoutError' ? 'it did not answer in time' : 'it could not be reached';
+    throw new IdentityProviderUnreachable(
+      `The sign-in service (${issuer}) is unavailable just now: ${reason}. Nothing was changed; try signing in again in a few minutes.`,
+    );
+  }
 }
 
 export interface AuthorizationRequest {
@@ -64,7 +82,7 @@ export class OidcClient {
   private async discover(): Promise<Discovery> {
     this.discovery ??= (async () => {
       const url = `${this.options.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-      const response = await fetch(url, { signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 10_000), redirect: 'error' });
+      const response = await reach(this.options.issuer, url, { signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 10_000), redirect: 'error' });
       if (!response.ok) throw new OidcError(`The identity provider's discovery document answered ${response.status}.`);
       const parsed = discoverySchema.safeParse(await response.json());
       if (!parsed.success) throw new OidcError('The identity provider published an unusable discovery document.');
@@ -114,7 +132,7 @@ export class OidcClient {
       const credentials = `${encodeURIComponent(this.options.clientId)}:${encodeURIComponent(this.options.clientSecret)}`;
       headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
     }
-    const response = await fetch(discovery.token_endpoint, {
+    const response = await reach(this.options.issuer, discovery.token_endpoint, {
       method: 'POST',
       headers,
       body: form.toString(),

@@ -1,15 +1,21 @@
-import { hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { EncryptJWT, jwtDecrypt } from 'jose';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ContactRoleKey } from '../../domain/contacts';
 import type { Actor } from '../../workflows/messages';
+import type { Registry } from '../../registry/client';
 
 /**
  * Sessions live in one encrypted cookie (JWE, dir + A256GCM, key derived from
- * ADMIT_SESSION_SECRET): the server keeps no session table, and a tampered or
- * foreign cookie simply fails to decrypt and starts a fresh anonymous session.
+ * ADMIT_SESSION_SECRET); a tampered or foreign cookie simply fails to decrypt
+ * and starts a fresh anonymous session. A session that carries privileges (a
+ * signed-in approver, a confirmed contact) also names a row in the registry
+ * (`browser_sessions`) by a random id: sign-out revokes the row and expiry ends
+ * it, so a copied cookie stops working with the original.
  */
 export interface SessionData {
+  /** Random id of the session's registry row (browser_sessions); null while it carries no privileges. */
+  sid: string | null;
   /** Synchronizer token every state-changing form must echo back. */
   csrf: string;
   /** The signed-in approver, established by OpenID Connect. */
@@ -31,6 +37,10 @@ export interface Session {
   changed: boolean;
   /** Created for this request (no valid cookie came with it). */
   fresh: boolean;
+  /** A registry row to create when the response is sent (a new privileged session). */
+  persist?: { sid: string; signedInAs: string | null };
+  /** A session id whose row to revoke when the response is sent (signed in or out). */
+  revoke?: string;
 }
 
 declare module 'fastify' {
@@ -49,6 +59,8 @@ const MAX_PARTNER_APPLICATIONS = 12;
 
 export interface SessionOptions {
   secret: Uint8Array;
+  /** Where privileged sessions are recorded, so they can be revoked. */
+  registry: Registry;
   /** Secure cookies everywhere except plain-HTTP localhost development. */
   secure: boolean;
 }
@@ -63,8 +75,10 @@ export function sessionCookieName(secure: boolean): string {
 }
 
 function freshSession(): SessionData {
-  return { csrf: randomToken(), actor: null, partnerOf: [], oidc: null };
+  return { sid: null, csrf: randomToken(), actor: null, partnerOf: [], oidc: null };
 }
+
+const rowId = (sid: string): string => createHash('sha256').update(sid).digest('hex');
 
 export function registerSessions(app: FastifyInstance, options: SessionOptions): void {
   const key = new Uint8Array(hkdfSync('sha256', options.secret, new Uint8Array(0), 'admit session cookie v1', 32));
@@ -81,14 +95,31 @@ export function registerSessions(app: FastifyInstance, options: SessionOptions):
       const data = payload.session as SessionData | undefined;
       // Only sessions of the current shape are kept; one sealed by an older version starts over.
       if (data && typeof data.csrf === 'string' && Array.isArray(data.partnerOf) && data.partnerOf.every((c) => typeof c?.applicationId === 'string')) {
-        request.session = { data, changed: false, fresh: false };
+        const privileged = data.actor != null || data.partnerOf.length > 0;
+        if (typeof data.sid === 'string') {
+          // Privileges hold only while the registry row does: not revoked (sign-out), not expired.
+          const row = await options.registry.browserSession.findUnique({ where: { id: rowId(data.sid) } });
+          if (row !== null && row.revokedAt === null && row.expiresAt.getTime() > Date.now()) request.session = { data, changed: false, fresh: false };
+        } else if (!privileged) {
+          request.session = { data: { ...data, sid: null }, changed: false, fresh: false };
+        }
       }
     } catch {
       // Expired, tampered with or sealed with another secret: start over.
     }
   });
   app.addHook('onSend', async (request, reply, payload) => {
-    if (request.session?.changed) await writeSessionCookie(reply, request.session.data, key, cookieName, options.secure);
+    const session = request.session;
+    if (session?.revoke !== undefined) {
+      await options.registry.browserSession.updateMany({ where: { id: rowId(session.revoke), revokedAt: null }, data: { revokedAt: new Date() } });
+    }
+    if (session?.persist !== undefined) {
+      const lifetime = session.persist.signedInAs === null ? ANONYMOUS_SESSION_SECONDS : SIGNED_IN_SESSION_SECONDS;
+      await options.registry.browserSession.create({
+        data: { id: rowId(session.persist.sid), signedInAs: session.persist.signedInAs, expiresAt: new Date(Date.now() + lifetime * 1000) },
+      });
+    }
+    if (session?.changed) await writeSessionCookie(reply, session.data, key, cookieName, options.secure);
     return payload;
   });
 }
@@ -122,6 +153,11 @@ export function updateSession(request: FastifyRequest, change: (data: SessionDat
 
 /** Remembers that a contact confirmed here, so this browser may act for the application (trust anchor, scopes). */
 export function rememberPartnerContact(request: FastifyRequest, contact: PartnerContact): void {
+  if (request.session.data.sid === null) {
+    // From now on the browser acts for an application: its session becomes revocable.
+    const sid = randomToken();
+    request.session = { ...request.session, data: { ...request.session.data, sid }, persist: { sid, signedInAs: null } };
+  }
   updateSession(request, (data) => ({
     ...data,
     partnerOf: [contact, ...data.partnerOf.filter((c) => c.applicationId !== contact.applicationId || c.role !== contact.role)].slice(0, MAX_PARTNER_APPLICATIONS),
@@ -135,5 +171,14 @@ export function partnerContactFor(request: FastifyRequest, applicationId: string
 
 /** Signing in or out starts a new session (new CSRF token), so a planted session cannot be promoted. */
 export function startNewSession(request: FastifyRequest, actor: Actor | null): void {
-  request.session = { data: { ...freshSession(), actor, partnerOf: request.session.data.partnerOf }, changed: true, fresh: false };
+  const { partnerOf, sid: previous } = request.session.data;
+  // The old session ends for good (every copy of its cookie); a new one starts with a new id.
+  const sid = actor !== null || partnerOf.length > 0 ? randomToken() : null;
+  request.session = {
+    data: { ...freshSession(), sid, actor, partnerOf },
+    changed: true,
+    fresh: false,
+    ...(previous === null ? {} : { revoke: previous }),
+    ...(sid === null ? {} : { persist: { sid, signedInAs: actor === null ? null : actor.subject } }),
+  };
 }

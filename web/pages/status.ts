@@ -4,6 +4,7 @@ import type { FieldError } from '../../domain/signup';
 import { CONTACT_ROLES } from '../../domain/contacts';
 import type { LifecycleState, Stage } from '../../workflows/messages';
 import type { RegistryView } from '../registry-view';
+import type { PublicApplicationView } from '../public-view';
 import { ROLE_NAMES } from './confirm';
 import { choices } from './form';
 import { csrfField, errorSummary, layout, notice, type PageContext } from './layout';
@@ -149,6 +150,22 @@ ${
 <section aria-labelledby="history-title">
   <h2 id="history-title">History</h2>
   ${timeline(state)}
+</section>`,
+  );
+}
+
+/** The status page for anyone with the id: the stage and what it waits for in general terms, and how to see more. */
+export function publicStatusPage(context: PageContext, view: PublicApplicationView): SafeHtml {
+  const { stage, waitingFor } = view.workflow;
+  return layout(
+    context,
+    'Application status',
+    html`<h1>Application status</h1>
+<section class="card" aria-labelledby="public-status">
+  <h2 id="public-status">Where it stands</h2>
+  <p>${stage === null ? view.workflow.status.toLowerCase() : stageBadge(stage)}</p>
+  ${waitingFor === null ? '' : html`<p>Waiting for ${waitingFor}.</p>`}
+  <p>The details (contacts, trust anchor, approvals, scopes, history) are shown to the application’s contacts, in the browser in which they confirmed, and to signed-in approvers.</p>
 </section>`,
   );
 }

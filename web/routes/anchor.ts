@@ -7,7 +7,7 @@ import { readState, sendUpdate, type ApplicationState } from '../lifecycle-clien
 import { APPLICATION_ID, readRegistryRecord } from '../registry-view';
 import { partnerContactFor } from '../auth/session';
 import { messagePage } from '../pages/layout';
-import { anchorPage } from '../pages/anchor';
+import { ANCHOR_KIND_LABELS, anchorPage } from '../pages/anchor';
 import type { FormValues } from '../pages/form';
 import type { PagesContext } from './pages-context';
 
@@ -77,6 +77,9 @@ export function submissionFromForm(values: FormValues): { ok: true; submission: 
 
 export function registerAnchorRoutes(app: FastifyInstance, pages: PagesContext): void {
   const { deps } = pages;
+  const configured = deps.anchorKinds ?? ANCHOR_KINDS;
+  /** Kinds this deployment can verify (a trust store, SPIFFE bundles, OIDC issuers configured) that the tier allows. */
+  const offeredKinds = (state: ApplicationState): AnchorKind[] => allowedAnchorKinds(state.tier).filter((kind) => configured.includes(kind));
 
   /** Only a browser in which a contact confirmed (proof of a named mailbox) may bind the application's anchor. */
   async function loadForPartner(request: FastifyRequest<Params>, reply: FastifyReply): Promise<{ state: ApplicationState; name: string } | null> {
@@ -110,7 +113,7 @@ export function registerAnchorRoutes(app: FastifyInstance, pages: PagesContext):
         applicationId: request.params.id,
         applicationName: loaded.name,
         state: loaded.state,
-        allowedKinds: allowedAnchorKinds(loaded.state.tier),
+        allowedKinds: offeredKinds(loaded.state),
         values,
         errors,
         result,
@@ -124,7 +127,7 @@ export function registerAnchorRoutes(app: FastifyInstance, pages: PagesContext):
     return render(request, reply, loaded, {}, [], null);
   });
 
-  app.post<Params>('/applications/:id/anchor/challenge', async (request, reply) => {
+  app.post<Params>('/applications/:id/anchor/challenge', { onRequest: pages.deps.rateBudget('anchor') }, async (request, reply) => {
     const loaded = await loadForPartner(request, reply);
     if (loaded === null) return reply;
     const outcome = await sendUpdate(deps.temporal, request.params.id, requestAnchorChallengeUpdate, []);
@@ -147,7 +150,7 @@ export function registerAnchorRoutes(app: FastifyInstance, pages: PagesContext):
       .send(JSON.stringify(loaded.state.challenge, null, 2));
   });
 
-  app.post<Params>('/applications/:id/anchor', { bodyLimit: ANCHOR_BODY_LIMIT }, async (request, reply) => {
+  app.post<Params>('/applications/:id/anchor', { bodyLimit: ANCHOR_BODY_LIMIT, onRequest: pages.deps.rateBudget('anchor') }, async (request, reply) => {
     const loaded = await loadForPartner(request, reply);
     if (loaded === null) return reply;
     const values = (request.body ?? {}) as FormValues;
@@ -155,6 +158,16 @@ export function registerAnchorRoutes(app: FastifyInstance, pages: PagesContext):
     const echoed = Object.fromEntries(Object.entries(values).filter(([, value]) => typeof value === 'string'));
     const parsed = submissionFromForm(values);
     if (!parsed.ok) return render(request, reply.status(400), loaded, echoed, parsed.errors, null);
+    // Refused here, before the workflow counts it as a submission: a kind nobody here can verify, or the tier does not allow.
+    const offered = offeredKinds(loaded.state);
+    if (!offered.includes(parsed.submission.kind)) {
+      const why = configured.includes(parsed.submission.kind)
+        ? 'is not accepted for this application’s risk tier'
+        : 'cannot be verified by this service (it is not configured here)';
+      return render(request, reply.status(400), loaded, echoed, [
+        { field: 'kind', message: `${ANCHOR_KIND_LABELS[parsed.submission.kind]} ${why}; use one of: ${offered.map((k) => ANCHOR_KIND_LABELS[k]).join(', ')}. This did not count as a submission.` },
+      ], null);
+    }
     const outcome = await sendUpdate(deps.temporal, request.params.id, submitAnchorUpdate, [parsed.submission]);
     if (!outcome.ok) {
       return render(request, reply.status(409), loaded, echoed, [{ field: 'kind', message: outcome.message }], null);

@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { validateSignup } from '../../domain/signup';
 import { sendProblem } from '../problem';
 import { AdmissionClosedError, readState, startAdmission, StateUnavailableError, type ApplicationState } from '../lifecycle-client';
-import { APPLICATION_ID, readRegistryRecord } from '../registry-view';
-import { OPENAPI_DOCUMENT } from '../openapi';
+import { APPLICATION_ID } from '../registry-view';
+import { publicApplicationView } from '../public-view';
+import { openApiDocumentFor } from '../openapi';
 import type { ServiceDependencies } from '../app';
 
 /** The workflow's state, or its status alone when no worker answers, so the status view never becomes an error. */
@@ -20,9 +21,10 @@ async function workflowView(deps: ServiceDependencies, applicationId: string): P
 export function registerApiRoutes(app: FastifyInstance, deps: ServiceDependencies, now: () => Date): void {
   app.get('/healthz', async () => ({ ok: true }));
 
-  app.get('/openapi.json', async (_request, reply) => reply.header('cache-control', 'no-cache').send(OPENAPI_DOCUMENT));
+  const openApi = openApiDocumentFor({ production: deps.production });
+  app.get('/openapi.json', async (_request, reply) => reply.header('cache-control', 'no-cache').send(openApi));
 
-  app.post('/signup', { config: { rateLimit: deps.rateLimits.signup } }, async (request, reply) => {
+  app.post('/signup', { onRequest: deps.rateBudget('signup') }, async (request, reply) => {
     const validation = validateSignup(request.body, now());
     if (!validation.ok) {
       return sendProblem(reply, {
@@ -46,27 +48,17 @@ export function registerApiRoutes(app: FastifyInstance, deps: ServiceDependencie
     }
   });
 
-  app.get<{ Params: { id: string } }>('/applications/:id', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/applications/:id', { onRequest: deps.rateBudget('status') }, async (request, reply) => {
     const { id } = request.params;
     if (!APPLICATION_ID.test(id)) {
       return sendProblem(reply, { status: 404, title: 'Not found', detail: 'There is no application with that id.' });
     }
-    const [record, workflow] = await Promise.all([readRegistryRecord(deps.registry, id), workflowView(deps, id)]);
-    if (record === null && workflow === null) {
+    // Public: the stage and what it waits for in general terms, nothing about people (web/public-view.ts).
+    // The full view is the status page, for a confirmed contact's browser or a signed-in approver.
+    const workflow = await workflowView(deps, id);
+    if (workflow === null) {
       return sendProblem(reply, { status: 404, title: 'Not found', detail: 'There is no application with that id.' });
     }
-    return {
-      applicationId: id,
-      registry:
-        record === null
-          ? null
-          : {
-              organisation: record.organisation,
-              application: record.application,
-              // Contact details are personal data; the status view shows only who confirmed.
-              contacts: record.contacts.map((c) => ({ role: c.role, email: c.email, confirmed: c.confirmed })),
-            },
-      workflow,
-    };
+    return reply.header('cache-control', 'no-store').send(publicApplicationView(id, workflow));
   });
 }

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { OidcError, type OidcClient } from '../auth/oidc';
+import { IdentityProviderUnreachable, OidcError, type OidcClient } from '../auth/oidc';
 import { startNewSession, updateSession } from '../auth/session';
 import { messagePage } from '../pages/layout';
 import type { PagesContext } from './pages-context';
@@ -18,8 +18,18 @@ function sameText(a: string, b: string): boolean {
 
 /** Approver sign-in through OpenID Connect, and sign-out. */
 export function registerAuthRoutes(app: FastifyInstance, pages: PagesContext, oidc: OidcClient): void {
-  app.get<{ Querystring: { returnTo?: string } }>('/auth/login', async (request, reply) => {
-    const authorization = await oidc.authorizationRequest();
+  /** A clear 503 page when the identity provider cannot be reached, instead of a bare 500. */
+  const unavailable = (request: Parameters<PagesContext['context']>[0], reply: Parameters<PagesContext['sendPage']>[0], error: IdentityProviderUnreachable) =>
+    pages.sendPage(reply.status(503).header('retry-after', '60'), messagePage(pages.context(request), 'Sign-in is unavailable', 'error', error.message));
+
+  app.get<{ Querystring: { returnTo?: string } }>('/auth/login', { onRequest: pages.deps.rateBudget('login') }, async (request, reply) => {
+    let authorization;
+    try {
+      authorization = await oidc.authorizationRequest();
+    } catch (error) {
+      if (error instanceof IdentityProviderUnreachable) return unavailable(request, reply, error);
+      throw error;
+    }
     updateSession(request, (data) => ({
       ...data,
       oidc: { state: authorization.state, nonce: authorization.nonce, verifier: authorization.verifier, returnTo: safeReturnPath(request.query.returnTo) },
@@ -27,7 +37,7 @@ export function registerAuthRoutes(app: FastifyInstance, pages: PagesContext, oi
     return reply.header('cache-control', 'no-store').redirect(authorization.url, 303);
   });
 
-  app.get<{ Querystring: { code?: string; state?: string; error?: string; error_description?: string } }>('/auth/callback', async (request, reply) => {
+  app.get<{ Querystring: { code?: string; state?: string; error?: string; error_description?: string } }>('/auth/callback', { onRequest: pages.deps.rateBudget('login') }, async (request, reply) => {
     const pending = request.session.data.oidc;
     const refuse = (detail: string) =>
       pages.sendPage(reply.status(401), messagePage(pages.context(request), 'Sign-in failed', 'error', detail));
@@ -43,6 +53,7 @@ export function registerAuthRoutes(app: FastifyInstance, pages: PagesContext, oi
       startNewSession(request, actor);
       return reply.redirect(pending.returnTo, 303);
     } catch (error) {
+      if (error instanceof IdentityProviderUnreachable) return unavailable(request, reply, error);
       if (error instanceof OidcError) return refuse(error.message);
       throw error;
     }

@@ -14,7 +14,7 @@ import type { PagesContext } from './pages-context';
  */
 export function registerConfirmationRoutes(app: FastifyInstance, pages: PagesContext): void {
   const { deps } = pages;
-  const limited = { config: { rateLimit: deps.rateLimits.confirmation } };
+  const limited = { onRequest: deps.rateBudget('confirmation') };
 
   const problem = (request: FastifyRequest, reply: FastifyReply, status: number, kind: ConfirmationProblem, detail?: string, statusLink?: string) =>
     pages.sendPage(reply.status(status), confirmProblemPage(pages.context(request), kind, detail, statusLink));

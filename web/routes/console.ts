@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { unacceptableCharacter } from '../../domain/text';
 import { APPROVER_ROLE, SECURITY_REVIEWER_ROLE } from '../../domain/approval';
 import type { FieldError } from '../../domain/signup';
 import { offboardUpdate, reportKeyCompromiseUpdate, voteUpdate, type Actor } from '../../workflows/messages';
@@ -15,12 +16,17 @@ const CONSOLE_ROLES = [APPROVER_ROLE, SECURITY_REVIEWER_ROLE];
 
 type Params = { Params: { id: string } };
 
+/** Free text goes into the workflow and the audit log (jsonb): nothing PostgreSQL refuses or that misleads a reader. */
+const storable = (value: string, context: z.RefinementCtx) => {
+  const problem = unacceptableCharacter(value, { multiline: true });
+  if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+};
 const voteForm = z.object({
   decision: z.enum(['approve', 'reject'], { message: 'Choose approve or reject.' }),
-  comment: z.string().trim().max(2000, { message: 'Keep the comment under 2,000 characters.' }).default(''),
+  comment: z.string().trim().max(2000, { message: 'Keep the comment under 2,000 characters.' }).superRefine(storable).default(''),
 });
 const reasonForm = (field: 'reason' | 'detail', what: string) =>
-  z.object({ [field]: z.string({ message: `Say ${what}.` }).trim().min(3, { message: `Say ${what}.` }).max(2000) });
+  z.object({ [field]: z.string({ message: `Say ${what}.` }).trim().min(3, { message: `Say ${what}.` }).max(2000).superRefine(storable) });
 
 function fieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.map((issue) => ({ field: String(issue.path[0] ?? 'form'), message: issue.message }));

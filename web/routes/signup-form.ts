@@ -29,7 +29,7 @@ export function registerSignupFormRoutes(app: FastifyInstance, pages: PagesConte
 
   app.get('/apply', async (request, reply) => pages.sendPage(reply, signupPage(pages.context(request), {}, [])));
 
-  app.post('/apply', { config: { rateLimit: deps.rateLimits.signup } }, async (request, reply) => {
+  app.post('/apply', { onRequest: deps.rateBudget('signup') }, async (request, reply) => {
     const values = (request.body ?? {}) as FormValues;
     const validation = validateSignup(signupFromForm(values), pages.now());
     if (!validation.ok) return pages.sendPage(reply.status(400), signupPage(pages.context(request), values, formErrors(validation.errors, values)));

@@ -7,7 +7,8 @@ import { APPLICATION_ID, readRegistryRecord } from '../registry-view';
 import { partnerContactFor } from '../auth/session';
 import { messagePage } from '../pages/layout';
 import { formList } from '../pages/form';
-import { statusPage } from '../pages/status';
+import { publicStatusPage, statusPage } from '../pages/status';
+import { publicApplicationView } from '../public-view';
 import type { FieldError } from '../../domain/signup';
 import type { PagesContext } from './pages-context';
 import { REGISTRY_CONTACT_ROLE } from '../../registry/contact-roles';
@@ -33,19 +34,25 @@ export function registerStatusRoutes(app: FastifyInstance, pages: PagesContext):
   async function render(request: FastifyRequest<Params>, expansionErrors: FieldError[]) {
     const { id } = request.params;
     if (!APPLICATION_ID.test(id)) return null;
+    const partner = partnerContactFor(request, id) !== undefined;
+    if (!partner && pages.actor(request) === null) {
+      // Anyone with the id (ids are guessable) sees only the stage, in general terms.
+      const state = await readState(deps.temporal, id);
+      return state === null ? null : publicStatusPage(pages.context(request), publicApplicationView(id, state));
+    }
     const [state, record] = await Promise.all([readState(deps.temporal, id), readRegistryRecord(deps.registry, id)]);
     if (state === null) return null;
     return statusPage(pages.context(request), {
       applicationId: id,
       record,
       state,
-      partner: partnerContactFor(request, id) !== undefined,
+      partner,
       expansionErrors,
       flash: FLASHES[request.query.done ?? ''] ?? null,
     });
   }
 
-  app.get<Params>('/applications/:id/status', async (request, reply) => {
+  app.get<Params>('/applications/:id/status', { onRequest: pages.deps.rateBudget('status') }, async (request, reply) => {
     const page = await render(request, []);
     if (page === null) return pages.sendPage(reply.status(404), messagePage(pages.context(request), 'Application not found', 'error', 'There is no application with that id.'));
     return pages.sendPage(reply.header('cache-control', 'no-store'), page);

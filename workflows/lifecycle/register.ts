@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, log, patched, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, log, patched } from '@temporalio/workflow';
 import { DEFAULT_LIFECYCLE_DURATIONS } from '../../domain/durations';
 import { DEFAULT_EXPANSION_POLICY } from '../../domain/expansion';
 import { DEFAULT_RISK_THRESHOLDS, scoreRisk } from '../../domain/risk';
