@@ -26,6 +26,7 @@ import { registerStatusRoutes } from './routes/status';
 import { registerUsageRoute } from './usage-route';
 import { registerDecisionRoute } from './decision-route';
 import type { PagesContext } from './routes/pages-context';
+import { registerAuthorizationServer, type AuthorizationServer } from '../oauth/plugin';
 
 export interface RateLimit {
   max: number;
@@ -75,6 +76,8 @@ export interface AppDependencies {
   trustedProxies?: readonly string[];
   /** Gateways allowed to POST /usage (ADMIT_GATEWAY_TOKENS); none means every report is refused. */
   gatewayTokens?: readonly GatewayToken[];
+  /** The partners' embedded authorization server (oauth/), mounted at /oauth and RFC 8414 discovery. */
+  authorizationServer?: AuthorizationServer;
   /** Injected so tests can fix "today" for contract-end validation. */
   now?: () => Date;
   /** Request logging (method, URL, status; never bodies). Off unless given. */
@@ -192,8 +195,9 @@ export function buildApp(input: AppDependencies): FastifyInstance {
   void app.register(async (api) => {
     registerApiRoutes(api, deps, now);
     registerUsageRoute(api, { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [] });
-    registerDecisionRoute(api, { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [] });
+    registerDecisionRoute(api, { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [], tokens: deps.authorizationServer?.tokens });
   });
+  if (deps.authorizationServer !== undefined) registerAuthorizationServer(app, deps.authorizationServer.provider, deps.gatewayTokens ?? []);
 
   // The pages: their own scope, so form parsing, sessions and CSRF checks never touch the JSON API.
   void app.register(async (pages) => {
