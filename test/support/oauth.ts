@@ -158,3 +158,45 @@ export async function clientChainWithKey(h: LifecycleHarness, subject: string): 
 }
 
 export { clientChain };
+
+export interface HttpsAnswer {
+  status: number;
+  json: Record<string, unknown>;
+}
+
+/** One HTTPS request presenting a client certificate (what `curl --cert --key --cacert` does). */
+export async function httpsWithCert(
+  url: string,
+  options: { method: 'GET' | 'POST'; certPem?: string; keyPem?: string; caPem: string; headers?: Record<string, string>; body?: string },
+): Promise<HttpsAnswer> {
+  const https = await import('node:https');
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      url,
+      {
+        method: options.method,
+        ...(options.certPem === undefined ? {} : { cert: options.certPem, key: options.keyPem }),
+        ca: options.caPem,
+        headers: { ...(options.body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }), ...options.headers },
+        agent: false,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (c: Buffer) => chunks.push(c));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: Record<string, unknown> = {};
+          try {
+            json = JSON.parse(text) as Record<string, unknown>;
+          } catch {
+            json = { text };
+          }
+          resolve({ status: response.statusCode ?? 0, json });
+        });
+      },
+    );
+    request.on('error', reject);
+    if (options.body !== undefined) request.write(options.body);
+    request.end();
+  });
+}
