@@ -3,6 +3,10 @@ import { decodeJwt } from 'jose';
 import { reportKeyCompromiseUpdate } from '../../workflows/messages';
 import { startProtectedApi, type ProtectedApi } from '../../examples/protected-api';
 import { dpopProof, fetchToken } from '../../cli/token';
+import { main } from '../../cli/admit';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { approvers, GATEWAY_TOKEN } from '../support/lifecycle';
 import { admitJwkPartner, createOAuthHarness, JWT_API, OPAQUE_API, type OAuthHarness } from '../support/oauth';
 
@@ -92,5 +96,27 @@ describe('a JWK-anchored partner, end to end', () => {
     const refused = await callApi(partner, token.access_token);
     expect(refused.status).toBe(403);
     expect(await refused.json()).toMatchObject({ reasons: ['CLIENT_NOT_ACTIVE'] });
+  });
+
+  it('`admit token` and `admit dpop` get a token and sign the call, as a partner would from the shell', async () => {
+    const partner = await admitJwkPartner(o.h, 'PS256');
+    const keyFile = path.join(await mkdtemp(path.join(tmpdir(), 'admit-key-')), 'key.json');
+    await writeFile(keyFile, JSON.stringify(partner.privateJwk));
+    const run = async (argv: string[]) => {
+      let out = '';
+      let err = '';
+      const code = await main(argv, { out: (t) => (out += t), err: (t) => (err += t) });
+      return { code, out: out.trim(), err };
+    };
+    const token = await run(['token', '--issuer', o.issuer, '--client-id', partner.clientId, '--key', keyFile, '--scope', 'accounts:read']);
+    expect(token.err).toBe('');
+    expect(token.code).toBe(0);
+    const url = `${api.url}/accounts`;
+    const proof = await run(['dpop', '--key', keyFile, '--method', 'GET', '--url', url, '--token', token.out]);
+    const call = await fetch(url, { headers: { authorization: `DPoP ${token.out}`, dpop: proof.out } });
+    expect(call.status).toBe(200);
+    const refused = await run(['token', '--issuer', o.issuer, '--client-id', partner.clientId, '--key', keyFile, '--scope', 'payments:initiate']);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/invalid_scope/);
   });
 });
