@@ -6,6 +6,7 @@ import { generatedOnceKey } from '../config/key-file';
 import { createAuthorizationServer, signingJwk } from './provider';
 import { tokenVerifier } from './token-check';
 import type { AuthorizationServer } from './plugin';
+import type { WorkloadTrust } from './workload-grant';
 
 export { createAuthorizationServer, OAUTH_ROUTES } from './provider';
 export { registerAuthorizationServer, DISCOVERY_PATH, type AuthorizationServer } from './plugin';
@@ -22,7 +23,7 @@ export async function accessTokenSigningSeed(config: Pick<Config, 'ADMIT_OAUTH_S
 export async function buildAuthorizationServer(
   config: Config,
   registry: Registry,
-  options: { fetcher?: SafeFetcher; issuer?: string; signingSeed?: Uint8Array } = {},
+  options: { fetcher?: SafeFetcher; issuer?: string; signingSeed?: Uint8Array; workloads?: WorkloadTrust } = {},
 ): Promise<AuthorizationServer> {
   const signingSeed = options.signingSeed ?? (await accessTokenSigningSeed(config));
   const provider = await createAuthorizationServer({
@@ -33,6 +34,7 @@ export async function buildAuthorizationServer(
     signingSeed,
     assertionMaxAgeSeconds: config.ADMIT_OAUTH_ASSERTION_MAX_AGE,
     mtlsUrl: config.mtlsUrl,
+    ...(options.workloads === undefined ? {} : { workloads: options.workloads }),
   });
   return { provider, tokens: tokenVerifier(provider, { keys: [await signingJwk(signingSeed)] }) };
 }

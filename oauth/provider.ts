@@ -7,6 +7,7 @@ import type { ResourceServerEntry } from '../config/env';
 import { SCOPE_CATALOGUE } from '../domain/scopes';
 import { RegistryAdapter } from './adapter';
 import { certificateThumbprint, type ClientSources } from './clients';
+import { registerWorkloadGrant, type WorkloadTrust } from './workload-grant';
 
 /** Where the provider's endpoints live, under the issuer (the public URL). */
 export const OAUTH_ROUTES = {
@@ -34,6 +35,8 @@ export interface AuthorizationServerOptions {
   assertionMaxAgeSeconds: number;
   /** Where the mutual-TLS endpoints are reached, for discovery's mtls_endpoint_aliases (RFC 8705 §5). */
   mtlsUrl?: string;
+  /** SPIFFE bundles and OIDC issuers whose workload tokens the JWT bearer grant accepts; none, no such grant. */
+  workloads?: WorkloadTrust;
 }
 
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -181,6 +184,9 @@ export async function createAuthorizationServer(options: AuthorizationServerOpti
   };
 
   const provider = new Provider(options.issuer, configuration);
+  if (options.workloads !== undefined && (options.workloads.spiffeBundles.size > 0 || options.workloads.oidcIssuers.length > 0)) {
+    registerWorkloadGrant(provider, options.workloads);
+  }
   if (options.mtlsUrl !== undefined) {
     const mtls = options.mtlsUrl.replace(/\/$/, '');
     provider.use(async (ctx, next) => {

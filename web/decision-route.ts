@@ -99,7 +99,9 @@ export function registerDecisionRoute(
       { method: credential.confirmationMethod, value: credential.confirmationValue },
       ...(tokenScopes === undefined ? [] : credential.application.trustAnchors.map(confirmationFor).filter((b) => b !== undefined)),
     ];
-    if (!bound.some((b) => b.method === confirmation.method && b.value === confirmation.value)) {
+    // A workload's token is bound (jkt) to a key it generated, proved just now; its identity was the SVID or OIDC token at issuance.
+    const workloadToken = tokenScopes !== undefined && (credential.confirmationMethod === 'spiffe-id' || credential.confirmationMethod === 'oidc-sub');
+    if (!workloadToken && !bound.some((b) => b.method === confirmation.method && b.value === confirmation.value)) {
       return deny('CONFIRMATION_MISMATCH', 'the client did not present the anchor its credential is bound to');
     }
     if (tokenScopes !== undefined && !tokenScopes.includes(input.scope)) {

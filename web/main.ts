@@ -19,7 +19,10 @@ async function main(): Promise<void> {
   const production = config.NODE_ENV === 'production';
   // The partners' authorization server: clients from the registry, JWK anchors fetched by URL through the SSRF-safe fetcher.
   const trust = await loadAnchorTrust(config);
-  const authorizationServer = await buildAuthorizationServer(config, registry, { fetcher: trust.fetcher });
+  const authorizationServer = await buildAuthorizationServer(config, registry, {
+    fetcher: trust.fetcher,
+    workloads: { spiffeBundles: trust.spiffeBundles, oidcIssuers: trust.oidcIssuers, fetcher: trust.fetcher },
+  });
   const serverTls =
     config.ADMIT_OAUTH_TLS_CERT !== undefined && config.ADMIT_OAUTH_TLS_KEY !== undefined
       ? { certPem: await readFile(config.ADMIT_OAUTH_TLS_CERT, 'utf8'), keyPem: await readFile(config.ADMIT_OAUTH_TLS_KEY, 'utf8') }

@@ -43,6 +43,7 @@ describe('a JWK-anchored partner, end to end', () => {
     const metadata = (await response.json()) as Record<string, unknown>;
     expect(metadata.issuer).toBe(o.issuer);
     expect(metadata.token_endpoint).toBe(`${o.issuer}/oauth/token`);
+    // client_credentials, and the JWT bearer grant only where workload issuers are federated (none here).
     expect(metadata.grant_types_supported).toEqual(['client_credentials']);
     expect(metadata.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth']));
     expect(metadata.token_endpoint_auth_methods_supported).not.toContain('client_secret_post');

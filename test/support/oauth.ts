@@ -47,8 +47,8 @@ export interface OAuthHarness {
 }
 
 /** The lifecycle harness plus Admit's web app with its authorization server on a real port, and the mTLS listener. */
-export async function createOAuthHarness(options: { assertionMaxAgeSeconds?: number } = {}): Promise<OAuthHarness> {
-  const h = await createLifecycleHarness();
+export async function createOAuthHarness(options: { assertionMaxAgeSeconds?: number; env?: Record<string, string> } = {}): Promise<OAuthHarness> {
+  const h = await createLifecycleHarness(options.env ?? {});
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const seed = randomBytes(32);
@@ -60,6 +60,7 @@ export async function createOAuthHarness(options: { assertionMaxAgeSeconds?: num
     resourceServers: RESOURCES,
     signingSeed: seed,
     assertionMaxAgeSeconds: options.assertionMaxAgeSeconds ?? 60,
+    workloads: { spiffeBundles: h.stack.trust.spiffeBundles, oidcIssuers: h.stack.trust.oidcIssuers, fetcher: h.stack.trust.fetcher },
   });
   const as: AuthorizationServer = { provider, tokens: tokenVerifier(provider, { keys: [await signingJwk(seed)] }) };
   const web = buildApp({ ...testAppDependencies(h.stack, { publicUrl: issuer }), gatewayTokens, authorizationServer: as });
