@@ -112,11 +112,23 @@ export async function admitJwkPartner(h: LifecycleHarness, alg: 'ES256' | 'RS256
   await confirmContacts(h, handle, body);
   await waitForStage(handle, 'AWAITING_ANCHOR');
   const { privateJwk, publicJwk } = await keyPair(alg);
+  const assertion = await anchorAssertion(handle, applicationId, privateJwk);
+  const attempt = await submitAnchor(handle, { kind: 'jwk', jwks: { keys: [publicJwk] }, assertion });
+  if (!attempt.ok) throw new Error(`anchor refused: ${JSON.stringify(attempt.reasons)}`);
+  const admitted = await waitForStage(handle, 'ADMITTED');
+  const clientId = admitted.grant?.clientId;
+  if (clientId === undefined) throw new Error('admitted without a client');
+  return { applicationId, clientId, privateJwk, publicJwk, handle };
+}
+
+/** A proof of possession of `privateJwk` over a fresh challenge of the workflow (for submitAnchor and rotateAnchor). */
+export async function anchorAssertion(handle: JwkPartner['handle'], applicationId: string, privateJwk: JWK): Promise<string> {
+  const alg = privateJwk.alg as string;
   const challenge = await handle.executeUpdate(requestAnchorChallengeUpdate, { args: [] });
   const now = Math.floor(Date.now() / 1000);
   const partnerName = `partner-${applicationId}`.slice(0, 60);
-  const assertion = await new SignJWT({ nonce: challenge.nonce })
-    .setProtectedHeader({ alg, kid: publicJwk.kid as string })
+  return new SignJWT({ nonce: challenge.nonce })
+    .setProtectedHeader({ alg, kid: privateJwk.kid as string })
     .setIssuer(partnerName)
     .setSubject(partnerName)
     .setAudience(challenge.audience)
@@ -124,12 +136,6 @@ export async function admitJwkPartner(h: LifecycleHarness, alg: 'ES256' | 'RS256
     .setExpirationTime(now + 120)
     .setJti(randomUUID())
     .sign(await importJWK(privateJwk, alg));
-  const attempt = await submitAnchor(handle, { kind: 'jwk', jwks: { keys: [publicJwk] }, assertion });
-  if (!attempt.ok) throw new Error(`anchor refused: ${JSON.stringify(attempt.reasons)}`);
-  const admitted = await waitForStage(handle, 'ADMITTED');
-  const clientId = admitted.grant?.clientId;
-  if (clientId === undefined) throw new Error('admitted without a client');
-  return { applicationId, clientId, privateJwk, publicJwk, handle };
 }
 
 /** LOW signup → confirmations → an X.509 client certificate from the trust store's CA → ADMITTED. */
