@@ -72,6 +72,15 @@ describe('a SPIFFE workload by the JWT bearer grant', () => {
     expect(await request(await svid(spiffeId, 'https://somewhere-else.example'))).toMatchObject({ status: 400, error: 'invalid_grant' });
     const forged = await signJwt(await jwtKey('ES256', 'svid-key-1'), { sub: spiffeId, aud: o.issuer, exp: Math.floor(Date.now() / 1000) + 300 });
     expect(await request(forged)).toMatchObject({ status: 400, error: 'invalid_grant' });
+    // The client has no authentication of its own: its id alone gets nothing by client_credentials.
+    const byIdAlone = await fetch(o.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await dpopProof(ephemeral, 'POST', o.tokenEndpoint) },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, scope: 'accounts:read' }).toString(),
+    });
+    expect(byIdAlone.status).toBe(400);
+    const refusal = (await byIdAlone.json()) as { error: string; error_description: string };
+    expect(refusal).toEqual({ error: 'invalid_request', error_description: 'requested grant type is not allowed for this client' });
     expect(await o.h.stack.registry.oAuthArtifact.count({ where: { model: 'ClientCredentials', clientId } })).toBe(1);
 
     await handle.executeUpdate(reportKeyCompromiseUpdate, { args: [{ reportedBy: approvers.rui, detail: 'workload compromised' }] });
