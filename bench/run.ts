@@ -14,9 +14,11 @@ import { assertionBenchmark } from './assertion';
 import { auditBenchmark, createScratchTable } from './audit';
 import { fmt, measure, type BenchmarkResult } from './harness';
 import { x509Benchmark } from './x509';
+import { authorizationServerBench } from './oauth';
 
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 const WRITERS = 8;
+const REVOCATION_SAMPLES = 40;
 
 const log = (line: string): void => void process.stderr.write(`bench: ${line}\n`);
 
@@ -78,10 +80,14 @@ async function main(): Promise<void> {
   const started = Date.now();
   const results: BenchmarkResult[] = [];
 
-  log('X.509 client-certificate verification');
-  results.push(await measure(await x509Benchmark(), log));
-  log('signed-assertion verification');
-  results.push(await measure(await assertionBenchmark(), log));
+  // `npm run bench -- --only oauth` runs the authorization server's part alone.
+  const onlyOauth = process.argv.includes('--only') && process.argv.includes('oauth');
+  if (!onlyOauth) {
+    log('X.509 client-certificate verification');
+    results.push(await measure(await x509Benchmark(), log));
+    log('signed-assertion verification');
+    results.push(await measure(await assertionBenchmark(), log));
+  }
 
   workDir = await mkdtemp(path.join(tmpdir(), 'admit-bench-'));
   log(`starting PostgreSQL in ${workDir}`);
@@ -91,10 +97,23 @@ async function main(): Promise<void> {
   registry = createRegistry(postgres.url('bench'), { maxConnections: WRITERS + 2 });
   await createScratchTable(registry);
 
-  log('audit-log append, sequential');
-  results.push(await measure(auditBenchmark(registry, 'seq', 1), log));
-  log(`audit-log append, ${WRITERS} concurrent writers`);
-  results.push(await measure(auditBenchmark(registry, `c${WRITERS}`, WRITERS), log));
+  if (!onlyOauth) {
+    log('audit-log append, sequential');
+    results.push(await measure(auditBenchmark(registry, 'seq', 1), log));
+    log(`audit-log append, ${WRITERS} concurrent writers`);
+    results.push(await measure(auditBenchmark(registry, `c${WRITERS}`, WRITERS), log));
+  }
+
+  log('authorization server: token issuance');
+  const as = await authorizationServerBench(registry);
+  let revocation: Awaited<ReturnType<typeof as.revocation>>;
+  try {
+    results.push(await measure(as.issuance, log));
+    log('authorization server: revocation-to-deny latency');
+    revocation = await as.revocation(REVOCATION_SAMPLES);
+  } finally {
+    await as.close();
+  }
   // A fast append that broke the chain would be no result at all.
   const chain = await verifyAuditChain(registry);
   if (!chain.ok) throw new Error(`the audit chain written by the bench does not verify: ${JSON.stringify(chain.brokenAt, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
@@ -109,14 +128,21 @@ async function main(): Promise<void> {
     cpu: cpus()[0]?.model,
     seconds,
     results,
+    revocationToDeny: revocation,
   };
-  await mkdir(path.dirname(RESULTS), { recursive: true });
-  await writeFile(RESULTS, JSON.stringify(report, null, 2) + '\n');
+  // A partial run does not replace the full run's record.
+  const resultsFile = onlyOauth ? RESULTS.replace(/latest\.json$/, 'oauth-latest.json') : RESULTS;
+  await mkdir(path.dirname(resultsFile), { recursive: true });
+  await writeFile(resultsFile, JSON.stringify(report, null, 2) + '\n');
 
   process.stdout.write(`${table(results)}\n\n`);
   process.stdout.write(
+    `Revocation to deny (closeApplication → a gateway's introspection says inactive, ${revocation.samples} samples): ` +
+      `p50 ${revocation.p50Ms.toFixed(1)} ms, p99 ${revocation.p99Ms.toFixed(1)} ms, max ${revocation.maxMs.toFixed(1)} ms (target ≤ 1000 ms)\n\n`,
+  );
+  process.stdout.write(
     `Ops/s are medians of the rounds, ratios the median of per-round ratios (both sides in this process); ${cpus().length} CPUs, Node ${process.version}, ` +
-      `${seconds.toFixed(0)} s. JSON: ${path.relative(process.cwd(), RESULTS)}\n`,
+      `${seconds.toFixed(0)} s. JSON: ${path.relative(process.cwd(), resultsFile)}\n`,
   );
 }
 

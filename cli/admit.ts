@@ -1,5 +1,7 @@
 // `admit` command line. Subcommands live in COMMANDS; each gets its remaining arguments and the I/O.
-import { open } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
+import type { JWK } from 'jose';
+import { dpopProof, fetchToken } from './token';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import {
@@ -31,7 +33,88 @@ type Command = (args: string[], io: Io) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   'anchor verify': { run: anchorVerify, summary: 'verify a trust anchor (x509, jwk, spiffe, oidc)' },
   'settings apply': { run: settingsApply, summary: "apply the configuration's lifecycle settings to running lifecycles" },
+  token: { run: tokenCommand, summary: 'get a DPoP-bound access token with your JWK anchor (private_key_jwt)' },
+  dpop: { run: dpopCommand, summary: 'sign a DPoP proof for one API call with your JWK anchor' },
 };
+
+const TOKEN_USAGE = `usage: admit token --issuer URL --client-id ID --key FILE [--scope "a b"] [--resource URI] [--json]
+  --issuer     Admit's public URL (discovery at /.well-known/oauth-authorization-server)
+  --key        the anchor's private JWK (JSON file); it signs the client assertion and the DPoP proof
+prints the access token (or the whole token response with --json); exit 1 when refused
+usage: admit dpop --key FILE --method GET --url URL [--token TOKEN]
+prints a DPoP proof for that request (with ath when --token is given)
+`;
+
+const TOKEN_OPTIONS = {
+  issuer: { type: 'string' },
+  'client-id': { type: 'string' },
+  key: { type: 'string' },
+  scope: { type: 'string' },
+  resource: { type: 'string' },
+  method: { type: 'string' },
+  url: { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean' },
+} satisfies ParseArgsConfig['options'];
+
+type TokenValues = { [K in keyof typeof TOKEN_OPTIONS]?: (typeof TOKEN_OPTIONS)[K] extends { type: 'boolean' } ? boolean : string };
+
+async function readPrivateJwk(file: string | undefined): Promise<JWK> {
+  if (file === undefined) throw new UsageError(`missing --key\n${TOKEN_USAGE}`);
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--key ${file}: not a readable JSON file (${(error as Error).message})`);
+  }
+  if (typeof jwk !== 'object' || jwk === null || typeof (jwk as JWK).d !== 'string') throw new UsageError(`--key ${file}: not a private JWK (no "d")`);
+  return jwk as JWK;
+}
+
+async function tokenCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: TOKEN_OPTIONS, strict: true, allowPositionals: false }) as { values: TokenValues };
+  if (values.help) {
+    io.out(TOKEN_USAGE);
+    return EXIT.accepted;
+  }
+  if (values.issuer === undefined || values['client-id'] === undefined) throw new UsageError(`missing --issuer or --client-id\n${TOKEN_USAGE}`);
+  const privateJwk = await readPrivateJwk(values.key);
+  const issuer = values.issuer.replace(/\/$/, '');
+  const discovery = await fetch(`${issuer}/.well-known/oauth-authorization-server`);
+  if (!discovery.ok) throw new UsageError(`${issuer} serves no authorization server metadata (HTTP ${discovery.status})`);
+  const metadata = (await discovery.json()) as { issuer?: string; token_endpoint?: string };
+  if (metadata.issuer !== issuer || typeof metadata.token_endpoint !== 'string') throw new UsageError(`${issuer}: the metadata names another issuer or no token endpoint`);
+  try {
+    const token = await fetchToken(
+      { privateJwk },
+      {
+        clientId: values['client-id'],
+        issuer: metadata.issuer,
+        tokenEndpoint: metadata.token_endpoint,
+        ...(values.scope === undefined ? {} : { scope: values.scope }),
+        ...(values.resource === undefined ? {} : { resource: values.resource }),
+      },
+    );
+    io.out(values.json ? `${JSON.stringify(token)}\n` : `${token.access_token}\n`);
+    return EXIT.accepted;
+  } catch (error) {
+    io.err(`admit token: refused: ${(error as Error).message}\n`);
+    return EXIT.refused;
+  }
+}
+
+async function dpopCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({ args, options: TOKEN_OPTIONS, strict: true, allowPositionals: false }) as { values: TokenValues };
+  if (values.help) {
+    io.out(TOKEN_USAGE);
+    return EXIT.accepted;
+  }
+  if (values.method === undefined || values.url === undefined) throw new UsageError(`missing --method or --url\n${TOKEN_USAGE}`);
+  const privateJwk = await readPrivateJwk(values.key);
+  io.out(`${await dpopProof({ privateJwk }, values.method.toUpperCase(), values.url, values.token === undefined ? {} : { accessToken: values.token })}\n`);
+  return EXIT.accepted;
+}
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   const name = Object.keys(COMMANDS).find((c) => argv.slice(0, c.split(' ').length).join(' ') === c);

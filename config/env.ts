@@ -245,9 +245,53 @@ const schema = z.object({
   ADMIT_KEYCLOAK_REALM: optionalText,
   ADMIT_KEYCLOAK_CLIENT_ID: optionalText,
   ADMIT_KEYCLOAK_CLIENT_SECRET: optionalText,
+  // The embedded authorization server for partners (oauth/).
+  ADMIT_OAUTH_RESOURCES: optionalText,
+  ADMIT_OAUTH_MTLS_PORT: port.default(3443),
+  ADMIT_OAUTH_MTLS_URL: optionalUrl(['https']),
+  ADMIT_OAUTH_TLS_CERT: optionalText,
+  ADMIT_OAUTH_TLS_KEY: optionalText,
+  ADMIT_OAUTH_SIGNING_KEY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || (/^[A-Za-z0-9+/]+={0,2}$/.test(v.trim()) && Buffer.from(v, 'base64').length === 32), {
+      message: 'must be 32 random bytes, base64-encoded (openssl rand -base64 32): the Ed25519 seed of the access-token signing key',
+    }),
+  ADMIT_OAUTH_ASSERTION_MAX_AGE: z.coerce.number().int().min(5).max(600).default(60),
 
   ...lifecycleShape,
 });
+
+/** One API (resource server) of the catalogue tokens may be issued for (RFC 8707). */
+export interface ResourceServerEntry {
+  /** The resource indicator: an absolute URI without fragment, which becomes the token's `aud`. */
+  uri: string;
+  /** `jwt` (RFC 9068, verified locally; revocation seen at `exp`) or `opaque` (introspected; revocation seen at once). */
+  format: 'jwt' | 'opaque';
+}
+
+/** `uri=format` pairs, comma-separated; the default is the one API at `$ADMIT_PUBLIC_URL/api`, opaque. */
+export function parseResourceServers(value: string | undefined, publicUrl: string, problems: string[]): ResourceServerEntry[] {
+  if (value === undefined) return [{ uri: `${publicUrl.replace(/\/$/, '')}/api`, format: 'opaque' }];
+  const entries: ResourceServerEntry[] = [];
+  for (const [index, pair] of value.split(',').entries()) {
+    const separator = pair.lastIndexOf('=');
+    const uri = pair.slice(0, separator).trim();
+    const format = pair.slice(separator + 1).trim();
+    let valid = false;
+    try {
+      const url = new URL(uri);
+      valid = url.hash === '' && !uri.includes('#') && (url.protocol === 'https:' || url.protocol === 'http:' || url.protocol === 'urn:');
+    } catch {
+      valid = false;
+    }
+    if (separator < 0 || !valid) problems.push(`ADMIT_OAUTH_RESOURCES: entry ${index + 1} must be <absolute URI without fragment>=<jwt|opaque>`);
+    else if (format !== 'jwt' && format !== 'opaque') problems.push(`ADMIT_OAUTH_RESOURCES: the format of ${uri} must be jwt or opaque`);
+    else if (entries.some((e) => e.uri === uri)) problems.push(`ADMIT_OAUTH_RESOURCES: ${uri} is listed twice`);
+    else entries.push({ uri, format });
+  }
+  return entries;
+}
 
 export type Config = z.infer<typeof schema> & {
   /** Where the embedded SMTP sink keeps messages (also read by the outbox). */
@@ -265,6 +309,10 @@ export type Config = z.infer<typeof schema> & {
   keycloak: KeycloakAdminConfig | undefined;
   /** ADMIT_CLOCK_SKEW in milliseconds: how far ahead of Admit's clock a gateway's timestamps may be. */
   clockSkewMs: number;
+  /** Parsed ADMIT_OAUTH_RESOURCES: the APIs partners' tokens may name as audience. */
+  resourceServers: ResourceServerEntry[];
+  /** Where the authorization server's mutual-TLS endpoints are reached (ADMIT_OAUTH_MTLS_URL). */
+  mtlsUrl: string;
 };
 
 export interface EntityVerificationSettings {
@@ -312,6 +360,7 @@ export const SECRET_VARIABLES = [
   'ADMIT_SESSION_SECRET',
   'ADMIT_OIDC_CLIENT_SECRET',
   'ADMIT_KEYCLOAK_CLIENT_SECRET',
+  'ADMIT_OAUTH_SIGNING_KEY',
   'DATABASE_URL',
   'SMTP_URL',
 ] as const;
@@ -334,7 +383,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.NODE_ENV === 'production') {
     // Outside production these are generated once under the data directory; a
     // generated key on one of several production machines would split them.
-    for (const variable of ['ADMIT_PAYLOAD_KEY', 'ADMIT_LINK_SECRET'] as const) {
+    for (const variable of ['ADMIT_PAYLOAD_KEY', 'ADMIT_LINK_SECRET', 'ADMIT_OAUTH_SIGNING_KEY'] as const) {
       if (config[variable] === undefined) problems.push(`${variable}: required in production (openssl rand -base64 32)`);
     }
   }
@@ -352,6 +401,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   const dataDir = path.resolve(config.ADMIT_DATA_DIR);
   const publicUrl = config.ADMIT_PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+  const resourceServers = parseResourceServers(config.ADMIT_OAUTH_RESOURCES, publicUrl, problems);
+  if ((config.ADMIT_OAUTH_TLS_CERT === undefined) !== (config.ADMIT_OAUTH_TLS_KEY === undefined)) {
+    problems.push('ADMIT_OAUTH_TLS_CERT and ADMIT_OAUTH_TLS_KEY: give both (PEM files) or neither (a development CA is generated)');
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return {
     ...config,
     ADMIT_DATA_DIR: dataDir,
@@ -363,6 +417,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     entity,
     keycloak,
     clockSkewMs,
+    resourceServers,
+    mtlsUrl: config.ADMIT_OAUTH_MTLS_URL ?? `https://localhost:${config.ADMIT_OAUTH_MTLS_PORT}`,
   };
 }
 

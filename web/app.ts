@@ -27,6 +27,7 @@ import { DEFAULT_CLOCK_SKEW_MS } from '../usage/ingest';
 import { registerDecisionRoute } from './decision-route';
 import { DEFAULT_RATE_LIMITS, rateBudgets, type RateBudget, type RateLimits } from './rate-budgets';
 import type { PagesContext } from './routes/pages-context';
+import { registerAuthorizationServer, type AuthorizationServer } from '../oauth/plugin';
 
 export { DEFAULT_RATE_LIMITS, type RateLimit, type RateLimits } from './rate-budgets';
 
@@ -68,6 +69,8 @@ export interface AppDependencies {
   anchorKinds?: readonly AnchorKind[];
   /** How far ahead of our clock gateways' timestamps may be (ADMIT_CLOCK_SKEW, ms); default 5 minutes. */
   clockSkewMs?: number;
+  /** The partners' embedded authorization server (oauth/), mounted at /oauth and RFC 8414 discovery. */
+  authorizationServer?: AuthorizationServer;
   /** Injected so tests can fix "today" for contract-end validation. */
   now?: () => Date;
   /** Request logging (method, URL, status; never bodies). Off unless given. */
@@ -218,8 +221,9 @@ export function buildApp(input: AppDependencies): FastifyInstance {
     registerApiRoutes(api, deps, now);
     const gateways = { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [], now, clockSkewMs: deps.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS };
     registerUsageRoute(api, gateways);
-    registerDecisionRoute(api, gateways);
+    registerDecisionRoute(api, { ...gateways, tokens: deps.authorizationServer?.tokens });
   });
+  if (deps.authorizationServer !== undefined) registerAuthorizationServer(app, deps.authorizationServer.provider, deps.gatewayTokens ?? []);
 
   // The pages: their own scope, so form parsing, sessions and CSRF checks never touch the JSON API.
   void app.register(async (pages) => {

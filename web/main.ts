@@ -4,6 +4,10 @@ import { createRegistry } from '../registry/client';
 import { connectTemporal, createTemporalClient } from '../temporal/connection';
 import { buildApp } from './app';
 import { sessionSecret } from './secrets';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadAnchorTrust } from '../activities/anchor-trust';
+import { buildAuthorizationServer, developmentServerTls, startMtlsListener } from '../oauth';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -13,6 +17,18 @@ async function main(): Promise<void> {
   const connection = await connectTemporal(config);
   const temporal = await createTemporalClient(config, connection);
   const production = config.NODE_ENV === 'production';
+  // The partners' authorization server: clients from the registry, JWK anchors fetched by URL through the SSRF-safe fetcher.
+  const trust = await loadAnchorTrust(config);
+  const authorizationServer = await buildAuthorizationServer(config, registry, {
+    fetcher: trust.fetcher,
+    workloads: { spiffeBundles: trust.spiffeBundles, oidcIssuers: trust.oidcIssuers, fetcher: trust.fetcher },
+  });
+  const serverTls =
+    config.ADMIT_OAUTH_TLS_CERT !== undefined && config.ADMIT_OAUTH_TLS_KEY !== undefined
+      ? { certPem: await readFile(config.ADMIT_OAUTH_TLS_CERT, 'utf8'), keyPem: await readFile(config.ADMIT_OAUTH_TLS_KEY, 'utf8') }
+      : production
+        ? undefined
+        : await developmentServerTls(path.join(config.ADMIT_DATA_DIR, 'oauth-tls'));
   const app = buildApp({
     temporal,
     registry,
@@ -34,10 +50,25 @@ async function main(): Promise<void> {
     clockSkewMs: config.clockSkewMs,
     anchorKinds: configuredAnchorKinds(config),
     trustedProxies: config.ADMIT_TRUST_PROXY,
+    authorizationServer,
   });
   await app.listen({ host: config.ADMIT_HTTP_HOST, port: config.PORT });
   console.error(`web: listening on http://${config.ADMIT_HTTP_HOST}:${config.PORT} (public URL ${config.publicUrl})`);
+  const mtls =
+    serverTls === undefined
+      ? undefined
+      : await startMtlsListener({
+          provider: authorizationServer.provider,
+          gatewayTokens: config.gatewayTokens,
+          tls: serverTls,
+          clientCas: trust.trustStore,
+          host: config.ADMIT_HTTP_HOST,
+          port: config.ADMIT_OAUTH_MTLS_PORT,
+        });
+  if (mtls === undefined) console.error('web: no mTLS listener (set ADMIT_OAUTH_TLS_CERT and ADMIT_OAUTH_TLS_KEY); certificate-anchored partners cannot get tokens');
+  else console.error(`web: authorization server mTLS endpoints on https://${config.ADMIT_HTTP_HOST}:${config.ADMIT_OAUTH_MTLS_PORT} (${config.mtlsUrl})`);
   const shutdown = async (): Promise<void> => {
+    await mtls?.close();
     await app.close();
     await connection.close();
     await registry.$disconnect();

@@ -85,11 +85,21 @@ export const OPENAPI_DOCUMENT = {
             'application/json': {
               schema: {
                 type: 'object',
-                required: ['clientId', 'confirmation', 'scope', 'environment'],
+                description: 'Either `clientId` with `confirmation`, or an Admit `accessToken` with what the client presented alongside it (`certificateThumbprint` or `dpop`).',
+                required: ['scope', 'environment'],
                 additionalProperties: false,
                 properties: {
                   clientId: text,
                   confirmation: { type: 'object', required: ['method', 'value'], properties: { method: { enum: ['x5t#S256', 'jkt', 'spiffe-id', 'oidc-sub'] }, value: text } },
+                  accessToken: text,
+                  certificateThumbprint: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$', description: 'base64url SHA-256 of the client certificate on the connection (RFC 8705).' },
+                  dpop: {
+                    type: 'object',
+                    required: ['proof', 'htm', 'htu'],
+                    additionalProperties: false,
+                    description: 'The DPoP proof of the request and its method and URL as the client called them (RFC 9449).',
+                    properties: { proof: text, htm: text, htu: { type: 'string', format: 'uri' } },
+                  },
                   scope: text,
                   environment: text,
                   transactionType: text,

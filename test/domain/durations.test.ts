@@ -100,6 +100,8 @@ describe('DEFAULT_LIFECYCLE_DURATIONS', () => {
       recertificationRegulatedMs: 90 * DAY,
       contractEndNoticeMs: 30 * DAY,
       rotationOverlapMs: 7 * DAY,
+      domainCheckEveryMs: 10 * 60 * 1000,
+      leiRecheckEveryMs: 30 * DAY,
       anchorResubmissionLimit: 3,
     });
   });
@@ -107,7 +109,7 @@ describe('DEFAULT_LIFECYCLE_DURATIONS', () => {
   it('is frozen and consistent', () => {
     expect(Object.isFrozen(DEFAULT_LIFECYCLE_DURATIONS)).toBe(true);
     expect(lifecycleDurationProblems(DEFAULT_LIFECYCLE_DURATIONS)).toEqual([]);
-    expect(LIFECYCLE_SETTINGS).toHaveLength(15);
+    expect(LIFECYCLE_SETTINGS).toHaveLength(17);
   });
 });
 

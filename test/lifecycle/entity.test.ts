@@ -18,7 +18,8 @@ import { eventually } from '../support/wait';
 
 let h: LifecycleHarness;
 beforeAll(async () => {
-  h = await createLifecycleHarness();
+  // GLEIF's answers are not cached here: a test changes a record and checks again.
+  h = await createLifecycleHarness({ ADMIT_GLEIF_CACHE_TTL: '0s' });
 });
 afterAll(async () => h.close());
 

@@ -10,6 +10,7 @@ import { stateQuery } from '../../workflows/messages';
 import { freePort } from '../../stack/processes';
 import { makeCert, type Issued } from '../anchors/fixtures';
 import { createTestStack, type TestStack } from '../support/stack';
+import { establishOrganisation } from '../support/entity';
 import { randomLei, signupBody } from '../support/signups';
 import { hasText, launchChromium, reloadUntil, screenshotter, visible } from '../support/browser';
 import { seedApproversFor, startTestWeb, type RunningWeb } from '../support/web';
@@ -231,6 +232,8 @@ describe('the whole journey in a browser', () => {
   }, 240_000);
   it('proof of possession: download the challenge, sign it, upload keys and assertion (a LOW application is then admitted)', async () => {
     const body = signupBody();
+    // An organisation an approver admitted before: its LOW applications need nobody (a first enrolment would).
+    await establishOrganisation(stack.registry, body.organisation);
     const response = await web.app.inject({ method: 'POST', url: '/signup', payload: body });
     const { applicationId } = response.json<{ applicationId: string }>();
     const partner = await browser.newContext({ acceptDownloads: true });
