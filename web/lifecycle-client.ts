@@ -29,16 +29,20 @@ export class AdmissionClosedError extends Error {
 }
 
 /**
- * How many claims of this application id ended unverified (rejected or expired, never admitted),
- * or null when its record says it may not be claimed again (admitted once, or still open).
+ * Whether this application id's last claim released it: the record says the
+ * claim ended before admission (rejected or expired). Then how many claims it
+ * has had; null when it is held (open, or admitted once), undefined when no
+ * claim was ever registered.
  */
-async function releasedClaims(registry: Registry, applicationId: string): Promise<number | null> {
+async function releasedClaims(registry: Registry, applicationId: string): Promise<number | null | undefined> {
   const record = await registry.application.findUnique({ where: { id: applicationId }, select: { status: true, admittedAt: true } });
-  // A closed run that never registered anything (a start Admit did not seal) claimed nothing.
-  if (record === null) return 0;
+  if (record === null) return undefined;
   if (record.admittedAt !== null || (record.status !== 'REJECTED' && record.status !== 'EXPIRED')) return null;
   return registry.auditEvent.count({ where: { applicationId, type: 'application.registered' } });
 }
+
+/** How long a signup waits for a released claim's lifecycle to finish closing (its last mail) before it claims again. */
+const CLOSING_WAIT_MS = 15_000;
 
 export async function startAdmission(
   temporal: Client,
@@ -59,13 +63,28 @@ export async function startAdmission(
       // A closed lifecycle is not silently restarted, except a claim that ended unverified: it released the id.
       workflowIdReusePolicy: claim === undefined ? 'REJECT_DUPLICATE' : 'ALLOW_DUPLICATE',
     });
+  let joined;
   try {
-    await start(undefined);
+    joined = await start(undefined);
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     const released = await releasedClaims(registry, applicationId);
+    // A closed run that never registered anything (a start Admit did not seal) claimed nothing.
     if (released === null) throw new AdmissionClosedError(applicationId);
-    await start(released + 1);
+    await start((released ?? 0) + 1);
+    return { applicationId, workflowId };
+  }
+  // Joined a lifecycle whose claim has just ended unverified and is still closing: once it has
+  // closed, this signup makes the next claim.
+  const released = await releasedClaims(registry, applicationId);
+  if (typeof released === 'number') {
+    await Promise.race([joined.result().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, CLOSING_WAIT_MS))]);
+    try {
+      await start(released + 1);
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      throw new AdmissionClosedError(applicationId);
+    }
   }
   return { applicationId, workflowId };
 }

@@ -74,7 +74,7 @@ describe('lifecycle settings from the environment', () => {
 describe('the link secret', () => {
   it('is required in production, where generated keys would differ between machines', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', ADMIT_PAYLOAD_KEY: key })).toThrow(/ADMIT_LINK_SECRET: required in production/);
-    expect(loadConfig({ NODE_ENV: 'production', ADMIT_PAYLOAD_KEY: key, ADMIT_LINK_SECRET: key }).NODE_ENV).toBe('production');
+    expect(loadConfig({ NODE_ENV: 'production', ADMIT_PAYLOAD_KEY: key, ADMIT_LINK_SECRET: key, ADMIT_OAUTH_SIGNING_KEY: key }).NODE_ENV).toBe('production');
   });
 
   it('must be at least 32 bytes of base64', () => {

@@ -94,7 +94,9 @@ describe('the legal entity and its domain are verified before anyone is mailed a
     h.stack.entity.gleif.put({ lei, legalName: organisation.legalName, jurisdiction: 'GB', registrationStatus: 'ISSUED', entityStatus: 'ACTIVE' });
     const partner = await signup(h, { requestedBy: `cfo@${organisation.primaryDomain}` }, { lei, firstEnrolment: true });
     expect(partner.applicationId).toBe(squatter.applicationId);
-    const claimed = await waitForStage(partner.handle, 'AWAITING_CONTACTS');
+    const claimed = await waitForStage(partner.handle, 'AWAITING_CONTACTS').catch(async (error: unknown) => {
+      throw new Error(`${String(error)}; the claim is ${JSON.stringify(await partner.handle.query(stateQuery)).slice(0, 1500)}`);
+    });
     expect(claimed.transitions[0]?.stage).toBe('REGISTERING');
     const record = await h.stack.registry.application.findUniqueOrThrow({ where: { id: partner.applicationId } });
     expect(record).toMatchObject({ status: 'PENDING', requestedBy: `cfo@${organisation.primaryDomain}` });
