@@ -97,7 +97,40 @@ export interface ParsedCert {
   problems: Reason[];
 }
 
-export class CertParseError extends Error {}
+export class CertParseError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'CERT_MALFORMED' | 'CERT_EC_PARAMETERS_INVALID' = 'CERT_MALFORMED',
+  ) {
+    super(message);
+  }
+}
+
+const EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+
+/**
+ * RFC 5480 2.1.1: ECParameters is a CHOICE of namedCurve, implicitCurve and specifiedCurve, and in
+ * certificates "specifiedCurve and implicitCurve MUST NOT be used": only a named curve OID is accepted.
+ */
+export function ecParametersProblem(algorithm: string, parameters: ArrayBuffer | null | undefined): string | undefined {
+  if (algorithm !== EC_PUBLIC_KEY) return undefined;
+  const bytes = parameters ? new Uint8Array(parameters) : undefined;
+  if (!bytes || bytes.length === 0) return 'the EC key has no curve parameters';
+  if (bytes[0] === 0x06) return undefined;
+  return bytes[0] === 0x05 ? 'the EC key uses implicitCurve (NULL) parameters' : 'the EC key uses explicit (specifiedCurve) parameters';
+}
+
+/** Total length (header + content) of the DER element at the start of `der`, or -1 when it cannot be read. */
+function derLength(der: Uint8Array): number {
+  if (der.length < 2) return -1;
+  const first = der[1]!;
+  if (first < 0x80) return 2 + first;
+  const octets = first & 0x7f;
+  if (octets === 0 || octets > 4 || der.length < 2 + octets) return -1;
+  let len = 0;
+  for (let i = 0; i < octets; i++) len = len * 256 + der[2 + i]!;
+  return 2 + octets + len;
+}
 
 export function parseCertificate(der: Buffer): ParsedCert {
   const problems: Reason[] = [];
@@ -108,15 +141,17 @@ export function parseCertificate(der: Buffer): ParsedCert {
   let publicKey: KeyObject;
   let subjectText: string;
   try {
-    const ber = asn1js.fromBER(der);
-    if (ber.offset !== der.length) throw new CertParseError('trailing data after the certificate');
+    if (derLength(der) !== der.length) throw new CertParseError('trailing data after the certificate');
     asn = AsnConvert.parse(der, Certificate);
+    const ecProblem = ecParametersProblem(asn.tbsCertificate.subjectPublicKeyInfo.algorithm.algorithm, asn.tbsCertificate.subjectPublicKeyInfo.algorithm.parameters);
+    if (ecProblem) throw new CertParseError(ecProblem, 'CERT_EC_PARAMETERS_INVALID');
     node = new NodeCertificate(der);
     // Node decodes the key and names lazily; a corrupt key or name must fail here, not mid-validation.
     publicKey = node.publicKey;
     subjectText = (node.subject ?? '').replace(/\n/g, ', ');
   } catch (err) {
-    throw new CertParseError(err instanceof CertParseError ? err.message : 'the certificate cannot be decoded');
+    if (err instanceof CertParseError) throw err;
+    throw new CertParseError('the certificate cannot be decoded');
   }
   const tbs = asn.tbsCertificate;
   const subjectDer = Buffer.from(AsnConvert.serialize(tbs.subject));
@@ -124,7 +159,14 @@ export function parseCertificate(der: Buffer): ParsedCert {
   const serial = Buffer.from(tbs.serialNumber);
 
   if (tbs.version !== 2) bad('the certificate is not X.509 version 3');
-  if (serial.length === 0 || (serial[0]! & 0x80) !== 0) bad('the serial number is not a positive integer');
+  // RFC 5280 4.1.2.2: a positive integer of at most 20 octets; the 0x00 sign octet of a DER INTEGER
+  // whose first content bit is set is not part of the number.
+  const serialNumber = serial.length > 1 && serial[0] === 0 ? serial.subarray(1) : serial;
+  if (serial.length === 0 || (serial[0]! & 0x80) !== 0 || serialNumber.every((b) => b === 0)) {
+    problems.push(reason('CERT_SERIAL_INVALID', 'the serial number is not a positive integer'));
+  } else if (serialNumber.length > 20) {
+    problems.push(reason('CERT_SERIAL_INVALID', `the serial number has ${serialNumber.length} octets (at most 20)`));
+  }
   if (tbs.issuer.length === 0) bad('the issuer name is empty');
   if (!Buffer.from(AsnConvert.serialize(tbs.signature)).equals(Buffer.from(AsnConvert.serialize(asn.signatureAlgorithm)))) {
     bad('the inner and outer signature algorithms differ');
@@ -153,7 +195,7 @@ export function parseCertificate(der: Buffer): ParsedCert {
 
   const seen = new Set<string>();
   for (const ext of tbs.extensions ?? []) {
-    if (seen.has(ext.extnID)) bad(`extension ${ext.extnID} appears twice`);
+    if (seen.has(ext.extnID)) problems.push(reason('CERT_DUPLICATE_EXTENSION', `extension ${ext.extnID} appears twice`));
     seen.add(ext.extnID);
     if (ext.critical && !UNDERSTOOD_CRITICAL.has(ext.extnID)) cert.unknownCritical.push(ext.extnID);
     try {
@@ -167,12 +209,19 @@ export function parseCertificate(der: Buffer): ParsedCert {
     if (cert.basicConstraints?.ca) bad('a CA certificate has an empty subject');
     if (!cert.san) bad('the subject is empty and there is no subjectAltName');
   }
-  if (cert.basicConstraints && !cert.basicConstraints.ca && cert.basicConstraints.pathLen !== undefined) {
-    bad('pathLenConstraint is set on a certificate that is not a CA');
+  // RFC 5280 4.2.1.9: pathLenConstraint only when cA is true and keyUsage (if present) asserts keyCertSign.
+  if (cert.basicConstraints?.pathLen !== undefined && (!cert.basicConstraints.ca || (cert.keyUsage !== undefined && !(cert.keyUsage & KU.keyCertSign)))) {
+    problems.push(reason('CERT_PATHLEN_WITHOUT_CA', 'pathLenConstraint is set on a certificate that is not a CA with keyCertSign'));
   }
   if (cert.basicConstraints?.ca && cert.keyUsage !== undefined && !(cert.keyUsage & KU.keyCertSign)) {
     problems.push(reason('CERT_KEY_USAGE_INVALID', 'basicConstraints says CA but keyUsage lacks keyCertSign'));
   }
+  // RFC 5280 4.2.1.3: "If the keyCertSign bit is asserted, then the cA bit in the basic constraints extension MUST also be asserted."
+  if (cert.keyUsage !== undefined && cert.keyUsage & KU.keyCertSign && !cert.basicConstraints?.ca) {
+    problems.push(reason('CERT_KEY_CERT_SIGN_WITHOUT_CA', 'keyUsage asserts keyCertSign but basicConstraints cA is not true'));
+  }
+  // RFC 5280 4.2.1.2: every CA certificate (cA true) carries a subjectKeyIdentifier.
+  if (cert.basicConstraints?.ca && !cert.ski) problems.push(reason('CERT_SKI_MISSING', `the CA "${subjectText}" has no subjectKeyIdentifier`));
   if (cert.nameConstraints && !cert.basicConstraints?.ca) bad('nameConstraints on a certificate that is not a CA');
   return cert;
 }
@@ -195,7 +244,9 @@ function readExtension(cert: ParsedCert, oid: string, critical: boolean, value: 
     case OID.subjectAltName: {
       const names = [...AsnConvert.parse(value, SubjectAlternativeName)];
       if (names.length === 0) bad('subjectAltName is empty');
-      if (cert.subject.length === 0 && !critical) bad('subjectAltName must be critical when the subject is empty');
+      // RFC 5280 4.2.1.6: critical when the subject is empty; CA/B BR 7.1.2.7.12 (followed by webpki): not critical otherwise.
+      if (cert.subject.length === 0 && !critical) cert.problems.push(reason('CERT_SAN_CRITICALITY', 'subjectAltName must be critical when the subject is empty'));
+      if (cert.subject.length > 0 && critical) cert.problems.push(reason('CERT_SAN_CRITICALITY', 'subjectAltName must not be critical when the subject is not empty'));
       for (const name of names) {
         const problem = generalNameProblem(name);
         if (problem) bad(problem);

@@ -31,6 +31,8 @@ export interface X509Input {
   /** Most intermediates allowed between the leaf and the trust anchor. */
   maxDepth?: number;
   at?: Date;
+  /** Allowed clock difference for OCSP thisUpdate/nextUpdate, in seconds (default 300). */
+  ocspSkewSeconds?: number;
   /** Enables CRL distribution point and OCSP responder fetching. */
   fetcher?: SafeFetcher;
 }
@@ -68,7 +70,11 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
   } catch {
     return refuse('x509', [reason('CRL_INVALID', 'a supplied CRL cannot be decoded')]);
   }
-  const revocation: RevocationSources = { crls, ocspResponses: input.ocspResponses ?? [], ...(input.fetcher ? { fetcher: input.fetcher } : {}) };
+  const revocation: RevocationSources = {
+    crls,
+    ocspResponses: input.ocspResponses ?? [],
+    ...(input.ocspSkewSeconds !== undefined ? { ocspSkewSeconds: input.ocspSkewSeconds } : {}),
+    ...(input.fetcher ? { fetcher: input.fetcher } : {}) };
   const maxDepth = input.maxDepth ?? DEFAULT_MAX_DEPTH;
   const policy: PathPolicy = { at, eku: input.eku ?? 'clientAuth', ...(input.expectedName ? { expectedName: input.expectedName } : {}) };
 
@@ -103,7 +109,7 @@ function floorToSecond(d: Date): Date {
 
 function materialReason(err: unknown): Reason {
   if (err instanceof PemError) return reason('PEM_MALFORMED', err.message);
-  if (err instanceof CertParseError) return reason('CERT_MALFORMED', err.message);
+  if (err instanceof CertParseError) return reason(err.code, err.message);
   throw err;
 }
 
@@ -209,13 +215,16 @@ function validatePath(path: ParsedCert[], policy: PathPolicy): Reason[] {
     if (weak) reasons.push(reason('CERT_WEAK_KEY', `"${cert.subjectText}": ${weak}`));
     // The trust anchor's own signature is not part of the path: only its name and key are trusted.
     if (i < anchorIndex) {
-      if (!cert.selfIssued && !cert.akiKeyId) reasons.push(reason('CERT_MALFORMED', `"${cert.subjectText}" has no authorityKeyIdentifier keyIdentifier`));
+      // RFC 5280 4.2.1.1: every certificate but a self-signed one names its issuer key. A self-issued
+      // certificate under a different key (a key rollover) still needs it.
+      const selfSigned = cert.selfIssued && cert.publicKeyBits.equals(path[i + 1]!.publicKeyBits);
+      if (!selfSigned && !cert.akiKeyId) reasons.push(reason('CERT_AKI_MISSING', `"${cert.subjectText}" has no authorityKeyIdentifier keyIdentifier`));
       const alg = signatureAlgorithmProblem(cert.signatureAlgorithm);
       if (alg) reasons.push(reason('CERT_WEAK_SIGNATURE_ALGORITHM', `"${cert.subjectText}": ${alg}`));
     } else if (cert.akiKeyId && cert.ski && cert.selfIssued && !cert.akiKeyId.equals(cert.ski)) {
       reasons.push(reason('CERT_MALFORMED', 'a self-signed trust anchor names another key in authorityKeyIdentifier'));
     }
-    if (i > 0) reasons.push(...issuerReasons(cert, i === anchorIndex, policy.eku));
+    if (i > 0) reasons.push(...issuerReasons(cert, policy.eku));
   });
 
   // Path length (6.1.4 l/m): counted from the anchor down, self-issued intermediates are free.
@@ -244,7 +253,7 @@ function validatePath(path: ParsedCert[], policy: PathPolicy): Reason[] {
   return reasons;
 }
 
-function issuerReasons(cert: ParsedCert, isAnchor: boolean, eku: EkuRequirement): Reason[] {
+function issuerReasons(cert: ParsedCert, eku: EkuRequirement): Reason[] {
   const reasons: Reason[] = [];
   const bc = cert.basicConstraints;
   if (!bc || !bc.ca) reasons.push(reason('CERT_NOT_CA', `"${cert.subjectText}" issues certificates but is not a CA`));
@@ -252,7 +261,6 @@ function issuerReasons(cert: ParsedCert, isAnchor: boolean, eku: EkuRequirement)
   if (cert.keyUsage !== undefined && !(cert.keyUsage & KU.keyCertSign)) {
     reasons.push(reason('CERT_KEY_USAGE_INVALID', `"${cert.subjectText}" keyUsage lacks keyCertSign`));
   }
-  if (!isAnchor && !cert.ski) reasons.push(reason('CERT_MALFORMED', `the CA "${cert.subjectText}" has no subjectKeyIdentifier`));
   // A CA limited to other purposes cannot vouch for this one (the nesting rule of Go and OpenSSL).
   if (eku !== 'any' && cert.eku && !cert.eku.includes(OID[eku]) && !cert.eku.includes(OID.anyEku)) {
     reasons.push(reason('CERT_EKU_MISSING', `the CA "${cert.subjectText}" is restricted to other extended key usages`));
@@ -263,6 +271,9 @@ function issuerReasons(cert: ParsedCert, isAnchor: boolean, eku: EkuRequirement)
 function leafReasons(leaf: ParsedCert, policy: PathPolicy): Reason[] {
   const reasons: Reason[] = [];
   if (policy.eku !== 'any') {
+    // A client (or server) identity is an end entity: a CA certificate in the leaf position could issue
+    // further identities under the partner's name (CA/B BR 7.1.2.7.8; RFC 5280 alone allows it, --eku any).
+    if (leaf.basicConstraints?.ca) reasons.push(reason('CERT_LEAF_IS_CA', `"${leaf.subjectText}" has basicConstraints cA true`));
     // Admit requires the purpose to be stated: no EKU (RFC 5280's "any purpose") and anyExtendedKeyUsage are refused.
     if (!leaf.eku || !leaf.eku.includes(OID[policy.eku])) reasons.push(reason('CERT_EKU_MISSING', `the certificate does not list ${policy.eku}`));
     else if (leaf.eku.includes(OID.anyEku)) reasons.push(reason('CERT_EKU_MISSING', `anyExtendedKeyUsage is refused; list only ${policy.eku}`));
@@ -273,7 +284,7 @@ function leafReasons(leaf: ParsedCert, policy: PathPolicy): Reason[] {
   }
   if (policy.expectedName) {
     const problem = expectedNameProblem(leaf, policy.expectedName);
-    if (problem) reasons.push(reason('CERT_NAME_MISMATCH', problem));
+    if (problem) reasons.push(reason(problem.code, problem.message));
   }
   return reasons;
 }
