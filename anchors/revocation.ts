@@ -12,7 +12,7 @@ import { reason } from './reasons';
 import type { Reason } from './reasons';
 import type { SafeFetcher } from './safe-fetch';
 import { AnchorFetchError } from './safe-fetch';
-import { CertParseError, KU, OID, parseCertificate } from './x509-cert';
+import { CertParseError, KU, OID, parseCertificate, signedWith } from './x509-cert';
 import type { ParsedCert } from './x509-cert';
 
 export interface ParsedCrl {
@@ -276,11 +276,7 @@ function ocspSigner(basic: pkijs.BasicOCSPResponse, issuer: ParsedCert, at: Date
 }
 
 function issuedBy(cert: ParsedCert, issuer: ParsedCert): boolean {
-  try {
-    return cert.node.verify(issuer.publicKey);
-  } catch {
-    return false;
-  }
+  return signedWith(cert, issuer.publicKey);
 }
 
 async function fetchOcsp(cert: ParsedCert, issuer: ParsedCert, fetcher: SafeFetcher): Promise<{ der: Uint8Array; nonce: Buffer }> {

@@ -6,12 +6,13 @@ import { keyStrengthProblem, signatureAlgorithmProblem } from './crypto-policy';
 import { reason } from './reasons';
 import type { Reason } from './reasons';
 import { AnchorConfigError, refuse } from './result';
+import { BoundedCache } from './key-cache';
 import type { VerificationResult } from './result';
 import { checkRevocation, parseCrl } from './revocation';
 import type { ParsedCrl, RevocationSources } from './revocation';
 import type { SafeFetcher } from './safe-fetch';
 import { AnchorFetchError } from './safe-fetch';
-import { CertParseError, KU, OID, parseCertificate } from './x509-cert';
+import { CertParseError, KU, OID, parseCertificate, signedWith } from './x509-cert';
 import type { ParsedCert } from './x509-cert';
 import { expectedNameProblem, nameConstraintViolation } from './x509-names';
 import type { ExpectedName } from './x509-names';
@@ -113,15 +114,37 @@ function materialReason(err: unknown): Reason {
   throw err;
 }
 
-function parseTrustStore(materials: Material[]): ParsedCert[] {
+/** The trust store, parsed and indexed by subject once per configuration (its material text). */
+export interface TrustStore {
+  certs: ParsedCert[];
+  /** Hex of the subject DER → trust anchors with that name. */
+  bySubject: Map<string, ParsedCert[]>;
+  sha256: Set<string>;
+}
+
+const trustStores = new BoundedCache<string, TrustStore>(16);
+
+function trustStoreKey(materials: Material[]): string {
+  return materials.map((m) => (typeof m === 'string' ? `s${m}` : `b${Buffer.from(m.buffer, m.byteOffset, m.byteLength).toString('base64')}`)).join('\u0000');
+}
+
+function parseTrustStore(materials: Material[]): TrustStore {
+  const key = trustStoreKey(materials);
+  const hit = trustStores.get(key);
+  if (hit) return hit;
+  let certs: ParsedCert[];
   try {
-    const certs = materials.flatMap((m) => decodePem(m).map(parseCertificate));
-    if (certs.length === 0) throw new AnchorConfigError('the trust store is empty');
-    return certs;
+    certs = materials.flatMap((m) => decodePem(m).map(parseCertificate));
   } catch (err) {
-    if (err instanceof AnchorConfigError) throw err;
     throw new AnchorConfigError(`the trust store cannot be read: ${(err as Error).message}`);
   }
+  if (certs.length === 0) throw new AnchorConfigError('the trust store is empty');
+  const bySubject = new Map<string, ParsedCert[]>();
+  for (const c of certs) {
+    const name = c.subjectDer.toString('hex');
+    bySubject.set(name, [...(bySubject.get(name) ?? []), c]);
+  }
+  return trustStores.set(key, { certs, bySubject, sha256: new Set(certs.map((c) => c.sha256)) });
 }
 
 function decodeCrls(material: Material): Buffer[] {
@@ -137,10 +160,15 @@ interface BuiltPaths {
   exhausted: boolean;
 }
 
-function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: ParsedCert[], maxDepth: number): BuiltPaths {
+function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: TrustStore, maxDepth: number): BuiltPaths {
   const out: BuiltPaths = { paths: [], depthExceeded: false, exhausted: false };
-  const trusted = new Set(trust.map((c) => c.sha256));
-  const pool = [...trust, ...intermediates.filter((c) => !trusted.has(c.sha256))];
+  const trusted = trust.sha256;
+  const supplied = intermediates.filter((c) => !trusted.has(c.sha256));
+  // Trust anchors first (from the index), then the supplied intermediates with that name, in the order given.
+  const issuersOf = (cert: ParsedCert): ParsedCert[] => {
+    const name = cert.issuerDer.toString('hex');
+    return [...(trust.bySubject.get(name) ?? []), ...supplied.filter((c) => c.subjectDer.equals(cert.issuerDer))];
+  };
   const signatureCache = new Map<string, boolean>();
   let budget = MAX_ISSUER_CANDIDATES;
 
@@ -148,11 +176,7 @@ function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: Parsed
     const key = `${child.sha256}/${parent.sha256}`;
     let ok = signatureCache.get(key);
     if (ok === undefined) {
-      try {
-        ok = child.node.verify(parent.publicKey);
-      } catch {
-        ok = false;
-      }
+      ok = signedWith(child, parent.publicKey);
       signatureCache.set(key, ok);
     }
     return ok;
@@ -164,9 +188,8 @@ function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: Parsed
       out.paths.push(path);
       return;
     }
-    for (const candidate of pool) {
+    for (const candidate of issuersOf(current)) {
       if (out.paths.length >= MAX_COMPLETE_PATHS) return;
-      if (!candidate.subjectDer.equals(current.issuerDer)) continue;
       if (current.akiKeyId && candidate.ski && !current.akiKeyId.equals(candidate.ski)) continue;
       // A certificate (or the same name and key under another serial) may appear once: this cuts cycles.
       if (path.some((p) => p.sha256 === candidate.sha256 || (p.subjectDer.equals(candidate.subjectDer) && p.publicKeyBits.equals(candidate.publicKeyBits)))) continue;
