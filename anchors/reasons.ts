@@ -37,6 +37,7 @@ export const REASONS = {
   CERT_WILDCARD_INVALID: 'A wildcard subjectAltName would cover a whole public suffix (Public Suffix List); it cannot identify a partner.',
   CERT_LEAF_IS_CA: 'The presented client certificate is itself a CA certificate; present an end-entity certificate (basicConstraints cA false).',
   CERT_PATHLEN_WITHOUT_CA: 'A certificate sets pathLenConstraint without being a CA with keyCertSign (RFC 5280 4.2.1.9).',
+  CERT_EKU_CRITICAL: 'The client or server certificate marks extKeyUsage critical; the CA/Browser Forum profile (BR 7.1.2.7.10) requires it non-critical.',
   CERT_REVOKED: 'A certificate in the chain has been revoked by its issuer; obtain a new certificate.',
   CRL_INVALID: 'A revocation list could not be trusted (bad signature, issuer not allowed to sign CRLs, or unsupported form).',
   CRL_NUMBER_INVALID: 'A revocation list has no CRL number, or marks it critical (RFC 5280 5.2.3); the CA must publish a conforming CRL.',

@@ -85,6 +85,7 @@ export interface ParsedCert {
   basicConstraints?: { ca: boolean; pathLen?: number; critical: boolean };
   keyUsage?: number;
   eku?: string[];
+  ekuCritical?: boolean;
   san?: GeneralName[];
   ski?: Buffer;
   akiKeyId?: Buffer;
@@ -419,6 +420,7 @@ function readExtension(cert: ParsedCert, oid: string, critical: boolean, value: 
     }
     case OID.extKeyUsage:
       cert.eku = children(value, only(value, 0x30)).map((t) => readOid(value, t));
+      cert.ekuCritical = critical;
       if (cert.eku.length === 0) bad('extKeyUsage lists no purpose');
       return;
     case OID.subjectKeyId:

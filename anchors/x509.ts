@@ -297,6 +297,8 @@ function leafReasons(leaf: ParsedCert, policy: PathPolicy): Reason[] {
     // A client (or server) identity is an end entity: a CA certificate in the leaf position could issue
     // further identities under the partner's name (CA/B BR 7.1.2.7.8; RFC 5280 alone allows it, --eku any).
     if (leaf.basicConstraints?.ca) reasons.push(reason('CERT_LEAF_IS_CA', `"${leaf.subjectText}" has basicConstraints cA true`));
+    // CA/B BR 7.1.2.7.10 (as webpki): a subscriber certificate's extKeyUsage is not critical.
+    if (leaf.ekuCritical) reasons.push(reason('CERT_EKU_CRITICAL', 'the certificate marks extKeyUsage critical'));
     // Admit requires the purpose to be stated: no EKU (RFC 5280's "any purpose") and anyExtendedKeyUsage are refused.
     if (!leaf.eku || !leaf.eku.includes(OID[policy.eku])) reasons.push(reason('CERT_EKU_MISSING', `the certificate does not list ${policy.eku}`));
     else if (leaf.eku.includes(OID.anyEku)) reasons.push(reason('CERT_EKU_MISSING', `anyExtendedKeyUsage is refused; list only ${policy.eku}`));

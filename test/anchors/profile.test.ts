@@ -67,6 +67,7 @@ const rules: Rule[] = [
   ['an unknown critical extension', 'CERT_UNKNOWN_CRITICAL_EXTENSION', () => standard({ extra: [{ oid: '1.3.6.1.4.1.55738.7.1', critical: true, der: new Uint8Array([0x05, 0x00]) }] }), () => standard({ extra: [{ oid: '1.3.6.1.4.1.55738.7.1', critical: false, der: new Uint8Array([0x05, 0x00]) }] })],
   // Client certificates (CA/B BR 7.1.2.7.8 for the end entity)
   ['client leaf that is a CA', 'CERT_LEAF_IS_CA', () => standard({ ca: true, keyUsage: KU.digitalSignature | KU.keyCertSign }), () => standard({ keyUsage: KU.digitalSignature })],
+  ['client leaf with a critical extKeyUsage', 'CERT_EKU_CRITICAL', () => standard({ ekuCritical: true }), () => standard({ ekuCritical: false })],
   // RFC 5280 4.2.1.9
   ['pathLenConstraint without cA', 'CERT_PATHLEN_WITHOUT_CA', () => standard({ ca: false, pathLen: 0, bcCritical: true }), () => standard({ ca: false, bcCritical: true })],
   ['pathLenConstraint on a CA without keyCertSign', 'CERT_PATHLEN_WITHOUT_CA', () => standard({}, { keyUsage: KU.cRLSign | KU.digitalSignature, pathLen: 0 }), () => standard({}, { pathLen: 0 })],
