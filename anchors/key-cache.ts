@@ -27,8 +27,21 @@ export class BoundedCache<K, V> {
 /** RFC 7638 3.2: the required members of each key type, in lexicographic order. */
 const REQUIRED: Record<string, readonly string[]> = { RSA: ['e', 'kty', 'n'], EC: ['crv', 'kty', 'x', 'y'], OKP: ['crv', 'kty', 'x'] };
 
-/** RFC 7638 SHA-256 thumbprint (base64url), or undefined for a key type it does not define here. */
+const thumbprints = new WeakMap<object, string | undefined>();
+
+/**
+ * RFC 7638 SHA-256 thumbprint (base64url), or undefined for a key type it does not define here. Frozen
+ * JWKs (the registered keys parseKeySet hands out) keep theirs, as they cannot change.
+ */
 export function jwkThumbprint(jwk: JWK): string | undefined {
+  if (!Object.isFrozen(jwk)) return computeThumbprint(jwk);
+  if (thumbprints.has(jwk)) return thumbprints.get(jwk);
+  const t = computeThumbprint(jwk);
+  thumbprints.set(jwk, t);
+  return t;
+}
+
+function computeThumbprint(jwk: JWK): string | undefined {
   const members = REQUIRED[String(jwk.kty)];
   if (!members) return undefined;
   const canonical: Record<string, unknown> = {};
