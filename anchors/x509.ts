@@ -45,6 +45,8 @@ const MAX_CERTIFICATES = 256;
 /** Bounds path building over hostile graphs (cycles, many same-name CAs). */
 const MAX_ISSUER_CANDIDATES = 1000;
 const MAX_COMPLETE_PATHS = 32;
+/** Intermediates of any kind on one path (self-issued ones do not count against --max-depth). */
+const MAX_INTERMEDIATES = 32;
 
 export async function verifyX509(input: X509Input): Promise<VerificationResult> {
   const at = floorToSecond(input.at ?? new Date());
@@ -201,9 +203,15 @@ function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: TrustS
         out.signatureFailure ??= `the signature of "${current.subjectText}" does not verify with the key of "${candidate.subjectText}"`;
         continue;
       }
-      if (!trusted.has(candidate.sha256) && path.length - 1 >= maxDepth) {
-        out.depthExceeded = true;
-        continue;
+      // --max-depth counts the intermediates between the leaf and the anchor that are not self-issued
+      // (RFC 5280 6.1.4 (l), and x509-limbo's max_chain_depth: pathlen::max-chain-depth-1-self-issued);
+      // self-issued ones are bounded by MAX_INTERMEDIATES instead.
+      if (!trusted.has(candidate.sha256)) {
+        const counted = path.slice(1).filter((c) => !c.selfIssued).length + (candidate.selfIssued ? 0 : 1);
+        if (counted > maxDepth || path.length > MAX_INTERMEDIATES) {
+          out.depthExceeded = true;
+          continue;
+        }
       }
       extend([...path, candidate]);
     }

@@ -79,6 +79,14 @@ const rules: Rule[] = [
     const leaf = await makeCert({ subject: 'CN=deep', issuer: sub, san: [{ type: 'dns', value: 'api.partner.example' }] });
     return { chain: leaf.pem + sub.pem + h.intermediate.pem, trustStore: [h.root.pem] };
   }, selfIssuedUnderPathLenZero],
+  // --max-depth as x509-limbo counts it: intermediates that are not self-issued.
+  ['(control) --max-depth 1 with a self-issued second intermediate', 'accept', async () => ({ ...(await selfIssuedUnderPathLenZero()), maxDepth: 1 }), async () => ({ ...(await selfIssuedUnderPathLenZero()), maxDepth: 1 })],
+  ['--max-depth 1 with a second, distinct intermediate', 'CERT_CHAIN_TOO_LONG', async () => {
+    const h = await hierarchy({}, { pathLen: undefined });
+    const sub = await makeCert({ subject: 'CN=Sub CA', ca: true, issuer: h.intermediate });
+    const leaf = await makeCert({ subject: 'CN=deep', issuer: sub, san: [{ type: 'dns', value: 'api.partner.example' }] });
+    return { chain: leaf.pem + sub.pem + h.intermediate.pem, trustStore: [h.root.pem], maxDepth: 1 };
+  }, async () => ({ ...(await selfIssuedUnderPathLenZero()), maxDepth: 1 })],
   // RFC 9525 6.3 and the Public Suffix List (CA/B BR 3.2.2.6)
   ['wildcard over a public suffix (ICANN section)', 'CERT_WILDCARD_INVALID', async () => ({ ...(await standard({ san: [{ type: 'dns', value: '*.co.uk' }] })), expectedName: { dns: 'partner.co.uk' } }),
     async () => ({ ...(await standard({ san: [{ type: 'dns', value: '*.partner.co.uk' }] })), expectedName: { dns: 'api.partner.co.uk' } })],
