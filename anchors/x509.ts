@@ -1,6 +1,6 @@
 // X.509 client certificate verification: path building to a configured trust store and RFC 5280
 // path validation with Admit's stricter profile (see docs/anchors.md for the exact rules).
-import { certificateFingerprint, keyFingerprint } from './fingerprint';
+import { keyFingerprint } from './fingerprint';
 import { PemError, decodePem } from './pem';
 import { keyStrengthProblem, signatureAlgorithmProblem } from './crypto-policy';
 import { reason } from './reasons';
@@ -340,7 +340,7 @@ async function revocationReasons(path: ParsedCert[], at: Date, sources: Revocati
 }
 
 function describeLeaf(leaf: ParsedCert): { fingerprint: string; subject: string } {
-  return { fingerprint: certificateFingerprint(leaf.der), subject: leaf.subjectText };
+  return { fingerprint: `sha256:${leaf.sha256}`, subject: leaf.subjectText };
 }
 
 async function accepted(path: ParsedCert[], revocation: string[]): Promise<VerificationResult> {
@@ -354,7 +354,7 @@ async function accepted(path: ParsedCert[], revocation: string[]): Promise<Verif
     notAfter: notAfter.toISOString(),
     reasons: [],
     details: {
-      chain: path.map((c) => ({ subject: c.subjectText, fingerprint: certificateFingerprint(c.der) })),
+      chain: path.map((c) => ({ subject: c.subjectText, fingerprint: `sha256:${c.sha256}` })),
       revocation: path.slice(0, -1).map((c, i) => ({ subject: c.subjectText, status: revocation[i] ?? 'not-checked' })),
       sanUris: (leaf.san ?? []).flatMap((n) => (n.uniformResourceIdentifier ? [n.uniformResourceIdentifier] : [])),
     },
