@@ -1,7 +1,8 @@
 // Signed assertions (RFC 7523 style proof of possession): a compact JWS over Admit's challenge,
 // verified by jose against keys the partner registered, never against keys the token brings along.
 import { timingSafeEqual } from 'node:crypto';
-import { compactVerify, decodeProtectedHeader, errors, importJWK, jwtVerify } from 'jose';
+import { compactVerify, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import { importKey } from './key-cache';
 import type { JWK, JWTPayload, ProtectedHeaderParameters } from 'jose';
 import type { Challenge, ReplayStore } from './challenge';
 import { keyFingerprint } from './fingerprint';
@@ -87,7 +88,7 @@ export async function verifyJwsSignature(token: unknown, keys: KeySet): Promise<
   const signed = selectKey(token, keys);
   if (isReason(signed)) return signed;
   try {
-    const key = await importJWK(signed.jwk, signed.alg);
+    const key = await importKey(signed.jwk, signed.alg);
     const { payload } = await compactVerify(token as string, key, { algorithms: [signed.alg] });
     return { payload, signed };
   } catch (err) {
@@ -111,7 +112,7 @@ export async function verifyJwt(check: JwtCheck): Promise<{ payload: JWTPayload;
   const signed = selectKey(check.token, check.keys, check.algorithms);
   if (isReason(signed)) return signed;
   try {
-    const key = await importJWK(signed.jwk, signed.alg);
+    const key = await importKey(signed.jwk, signed.alg);
     const { payload } = await jwtVerify(check.token, key, {
       algorithms: [signed.alg],
       audience: check.audience,

@@ -98,6 +98,28 @@ export function verifySignature(alg: AlgorithmId, data: Uint8Array, signature: U
   }
 }
 
+/** Algorithms refused by policy but still checked while building paths, so a refusal names the algorithm, not a bad signature. */
+const LEGACY: Record<string, SignatureScheme> = {
+  '1.2.840.113549.1.1.4': { kind: 'rsa', hash: 'md5' },
+  '1.2.840.113549.1.1.5': { kind: 'rsa', hash: 'sha1' },
+  '1.2.840.10045.4.1': { kind: 'ecdsa', hash: 'sha1' },
+};
+
+/**
+ * Verifies a signature whatever Admit's policy says of its algorithm (policy is judged separately by
+ * signatureAlgorithmProblem); false for any failure.
+ */
+export function verifyAnySignature(alg: AlgorithmId, data: Uint8Array, signature: Uint8Array, key: KeyObject): boolean {
+  const legacy = LEGACY[alg.oid];
+  if (!legacy || legacy.kind === 'rsa-pss' || legacy.kind === 'ed25519') return verifySignature(alg, data, signature, key);
+  try {
+    if (legacy.kind === 'rsa') return key.asymmetricKeyType === 'rsa' && cryptoVerify(legacy.hash, data, key, signature);
+    return key.asymmetricKeyType === 'ec' && cryptoVerify(legacy.hash, data, { key, dsaEncoding: 'der' }, signature);
+  } catch {
+    return false;
+  }
+}
+
 /** Undefined when the key is strong enough for Admit, otherwise why not. */
 export function keyStrengthProblem(key: KeyObject): string | undefined {
   const details = key.asymmetricKeyDetails ?? {};

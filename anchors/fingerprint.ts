@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
 import type { JWK } from 'jose';
+import { jwkThumbprint } from './key-cache';
 
 export function certificateFingerprint(der: Uint8Array): string {
   return `sha256:${createHash('sha256').update(der).digest('hex')}`;
@@ -13,7 +14,8 @@ export function certificateFingerprint(der: Uint8Array): string {
 /** RFC 7638 thumbprint (SHA-256) of the public key. */
 export async function keyFingerprint(key: KeyObject | JWK): Promise<string> {
   const jwk = 'asymmetricKeyType' in key ? (key as KeyObject).export({ format: 'jwk' }) : key;
-  return `jwk-sha256:${await calculateJwkThumbprint(jwk as JWK, 'sha256')}`;
+  // The synchronous RFC 7638 computation for RSA, EC and OKP keys; jose's for anything else.
+  return `jwk-sha256:${jwkThumbprint(jwk as JWK) ?? (await calculateJwkThumbprint(jwk as JWK, 'sha256'))}`;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Registered public signing keys (JWK / JWKS): what Admit accepts as a partner's key.
 import type { webcrypto } from 'node:crypto';
 import { importJWK } from 'jose';
+import { BoundedCache } from './key-cache';
 import type { JWK } from 'jose';
 import { reason } from './reasons';
 import type { Reason } from './reasons';
@@ -102,8 +103,36 @@ export interface KeySet {
   keys: JWK[];
 }
 
-/** A single JWK or a JWKS, validated as a whole: one bad key refuses the set, so a partner never half-registers. */
-export async function parseKeySet(value: unknown): Promise<KeySet | Reason> {
+const keySets = new BoundedCache<string, Promise<KeySet | Reason>>(256);
+
+/**
+ * A single JWK or a JWKS, validated as a whole: one bad key refuses the set, so a partner never
+ * half-registers. The outcome is a pure function of the set's JSON text, so it is computed once per
+ * text (the registered key comes back with every proof); the result is frozen, as callers share it.
+ */
+export function parseKeySet(value: unknown): Promise<KeySet | Reason> {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    text = undefined;
+  }
+  if (text === undefined) return validateKeySet(value);
+  const hit = keySets.get(text);
+  if (hit) return hit;
+  const parsed = JSON.parse(text) as unknown;
+  return keySets.set(text, validateKeySet(parsed).then(deepFreeze));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+async function validateKeySet(value: unknown): Promise<KeySet | Reason> {
   const isSet = !!value && typeof value === 'object' && 'keys' in value;
   const keys = isSet ? (value as { keys: unknown }).keys : [value];
   if (!Array.isArray(keys) || keys.length === 0) return reason('JWKS_INVALID', 'no keys');

@@ -1,26 +1,23 @@
 // One certificate, parsed once into the facts path validation needs. Profile violations are collected
 // (not thrown) so that a bad certificate that is not on the chosen path does not spoil the others.
-import { createHash, X509Certificate as NodeCertificate } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1js from 'asn1js';
 import {
   AuthorityInfoAccessSyntax,
-  AuthorityKeyIdentifier,
-  BasicConstraints,
-  Certificate,
   CertificatePolicies,
   CRLDistributionPoints,
-  ExtendedKeyUsage,
-  KeyUsage,
   NameConstraints,
   PolicyConstraints,
-  SubjectAlternativeName,
-  SubjectKeyIdentifier,
 } from '@peculiar/asn1-x509';
-import type { GeneralName, GeneralSubtree, Name } from '@peculiar/asn1-x509';
+import { Name } from '@peculiar/asn1-x509';
+import type { GeneralName, GeneralSubtree } from '@peculiar/asn1-x509';
 import type { AlgorithmId } from './crypto-policy';
+import { verifyAnySignature } from './crypto-policy';
+import { DerError, bytes, children, expectTag, oid as readOid, readTlv, time, whole } from './der';
+import type { Tlv } from './der';
 import { reason } from './reasons';
 import type { Reason } from './reasons';
 import { isValidDnsConstraint, isValidDnsName, isValidEmail, isValidEmailConstraint, isValidUriConstraint } from './x509-names';
@@ -70,7 +67,9 @@ export interface ParsedCert {
   der: Buffer;
   /** Lowercase hex SHA-256 of the DER. */
   sha256: string;
-  node: NodeCertificate;
+  /** The DER of the TBSCertificate (the signed bytes) and the signature over it. */
+  tbs: Buffer;
+  signature: Buffer;
   publicKey: KeyObject;
   /** The subjectPublicKey BIT STRING contents, which OCSP hashes to name an issuer. */
   publicKeyBits: Buffer;
@@ -86,6 +85,7 @@ export interface ParsedCert {
   basicConstraints?: { ca: boolean; pathLen?: number; critical: boolean };
   keyUsage?: number;
   eku?: string[];
+  ekuCritical?: boolean;
   san?: GeneralName[];
   ski?: Buffer;
   akiKeyId?: Buffer;
@@ -97,53 +97,252 @@ export interface ParsedCert {
   problems: Reason[];
 }
 
-export class CertParseError extends Error {}
+export class CertParseError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'CERT_MALFORMED' | 'CERT_EC_PARAMETERS_INVALID' = 'CERT_MALFORMED',
+  ) {
+    super(message);
+  }
+}
+
+const EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+
+/**
+ * RFC 5480 2.1.1: ECParameters is a CHOICE of namedCurve, implicitCurve and specifiedCurve, and in
+ * certificates "specifiedCurve and implicitCurve MUST NOT be used": only a named curve OID is accepted.
+ */
+export function ecParametersProblem(algorithm: string, parameters: ArrayBuffer | null | undefined): string | undefined {
+  if (algorithm !== EC_PUBLIC_KEY) return undefined;
+  const bytes = parameters ? new Uint8Array(parameters) : undefined;
+  if (!bytes || bytes.length === 0) return 'the EC key has no curve parameters';
+  if (bytes[0] === 0x06) return undefined;
+  return bytes[0] === 0x05 ? 'the EC key uses implicitCurve (NULL) parameters' : 'the EC key uses explicit (specifiedCurve) parameters';
+}
+
+interface RawExtension {
+  extnID: string;
+  critical: boolean;
+  value: Buffer;
+}
+
+/** One pass over the DER (anchors/der.ts); names, the key and extension values are sliced, not re-encoded. */
+function decode(der: Buffer) {
+  const cert = readTlv(der, 0);
+  if (cert.tag !== 0x30) throw new CertParseError('not a certificate');
+  if (cert.end !== der.length) throw new CertParseError('trailing data after the certificate');
+  const [tbsT, outerAlgT, sigT, ...rest] = children(der, cert);
+  if (rest.length > 0) throw new CertParseError('extra fields in the certificate');
+  expectTag(tbsT, 0x30, 'tbsCertificate');
+  expectTag(outerAlgT, 0x30, 'signatureAlgorithm');
+  expectTag(sigT, 0x03, 'signatureValue');
+  if (der[sigT!.start] !== 0) throw new CertParseError('the signature BIT STRING has unused bits');
+  const f = children(der, tbsT!);
+  let i = 0;
+  let version = 0;
+  if (f[i]?.tag === 0xa0) {
+    const v = expectTag(children(der, f[i]!)[0], 0x02, 'version');
+    version = v.end - v.start === 1 ? der[v.start]! : -1;
+    i++;
+  }
+  const serialT = expectTag(f[i++], 0x02, 'serialNumber');
+  const innerAlgT = expectTag(f[i++], 0x30, 'signature');
+  const issuerT = expectTag(f[i++], 0x30, 'issuer');
+  const validity = children(der, expectTag(f[i++], 0x30, 'validity'));
+  if (validity.length !== 2) throw new CertParseError('validity has two times');
+  const subjectT = expectTag(f[i++], 0x30, 'subject');
+  const spkiT = expectTag(f[i++], 0x30, 'subjectPublicKeyInfo');
+  if (f[i]?.tag === 0x81) i++;
+  if (f[i]?.tag === 0x82) i++;
+  const extensions: RawExtension[] = [];
+  if (f[i]?.tag === 0xa3) {
+    const list = expectTag(children(der, f[i]!)[0], 0x30, 'extensions');
+    if (children(der, f[i]!).length !== 1) throw new CertParseError('extensions: extra data');
+    for (const e of children(der, list)) {
+      const parts = children(der, expectTag(e, 0x30, 'extension'));
+      const hasCritical = parts[1]?.tag === 0x01;
+      const critical = hasCritical ? der[parts[1]!.start] !== 0 : false;
+      if (hasCritical && (parts[1]!.end - parts[1]!.start !== 1 || (der[parts[1]!.start] !== 0 && der[parts[1]!.start] !== 0xff))) throw new CertParseError('extension critical is not a DER BOOLEAN');
+      const valueT = expectTag(parts[hasCritical ? 2 : 1], 0x04, 'extnValue');
+      if (parts.length !== (hasCritical ? 3 : 2)) throw new CertParseError('extension: extra data');
+      extensions.push({ extnID: readOid(der, parts[0]!), critical, value: bytes(der, valueT) });
+    }
+    i++;
+  }
+  if (i !== f.length) throw new CertParseError('unexpected fields in tbsCertificate');
+  const spki = children(der, spkiT);
+  const keyAlg = children(der, expectTag(spki[0], 0x30, 'algorithm'));
+  const keyBits = expectTag(spki[1], 0x03, 'subjectPublicKey');
+  const outerAlg = children(der, outerAlgT!);
+  return {
+    version,
+    tbs: whole(der, tbsT!),
+    serial: bytes(der, serialT),
+    innerAlg: whole(der, innerAlgT),
+    outerAlg: whole(der, outerAlgT!),
+    signatureAlgorithm: { oid: readOid(der, outerAlg[0]!), params: outerAlg[1] ? new Uint8Array(whole(der, outerAlg[1])).buffer : null },
+    signature: bytes(der, sigT!).subarray(1),
+    issuerDer: whole(der, issuerT),
+    issuerEmpty: issuerT.end === issuerT.start,
+    subjectDer: whole(der, subjectT),
+    subjectEmpty: subjectT.end === subjectT.start,
+    notBefore: time(der, validity[0]!),
+    notAfter: time(der, validity[1]!),
+    spkiDer: whole(der, spkiT),
+    keyAlgorithm: readOid(der, keyAlg[0]!),
+    keyParams: keyAlg[1] ? whole(der, keyAlg[1]) : undefined,
+    publicKeyBits: bytes(der, keyBits).subarray(1),
+    extensions,
+  };
+}
+
+const SHORT_NAMES: Record<string, string> = {
+  '2.5.4.3': 'CN', '2.5.4.6': 'C', '2.5.4.7': 'L', '2.5.4.8': 'ST', '2.5.4.10': 'O', '2.5.4.11': 'OU', '2.5.4.5': 'serialNumber', '0.9.2342.19200300.100.1.25': 'DC', '1.2.840.113549.1.9.1': 'emailAddress',
+};
+
+/** "CN=x, O=y" from the DER, strings decoded by type (anything else as #hex); for messages and details only. */
+function nameText(der: Buffer): string {
+  return children(der, only(der, 0x30))
+    .map((rdn) =>
+      children(der, rdn)
+        .map((atv) => {
+          const [type, value] = children(der, atv) as [Tlv, Tlv];
+          const id = readOid(der, type);
+          const raw = bytes(der, value);
+          let text: string;
+          if (value.tag === 0x0c) text = raw.toString('utf8');
+          else if (value.tag === 0x13 || value.tag === 0x16 || value.tag === 0x14) text = raw.toString('latin1');
+          else if (value.tag === 0x1e) text = Buffer.from(raw).swap16().toString('utf16le');
+          else text = `#${whole(der, value).toString('hex')}`;
+          return `${SHORT_NAMES[id] ?? id}=${text}`;
+        })
+        .join('+'),
+    )
+    .join(', ');
+}
+
+/**
+ * GeneralNames (RFC 5280 4.2.1.6) as the plain objects the name rules read: dNSName, rfc822Name and
+ * URI as text (bytes outside ASCII stay visible and fail the syntax checks), iPAddress in text form
+ * ('' when not 4 or 16 octets), directoryName decoded; other forms are kept only as present.
+ */
+function generalNames(value: Buffer): GeneralName[] {
+  return children(value, only(value, 0x30)).map((t) => {
+    const raw = bytes(value, t);
+    switch (t.tag) {
+      case 0x81:
+        return { rfc822Name: raw.toString('latin1') } as GeneralName;
+      case 0x82:
+        return { dNSName: raw.toString('latin1') } as GeneralName;
+      case 0x86:
+        return { uniformResourceIdentifier: raw.toString('latin1') } as GeneralName;
+      case 0x87:
+        return { iPAddress: ipText(raw) } as GeneralName;
+      case 0xa4: {
+        const inner = children(value, t);
+        if (inner.length !== 1) throw new DerError('directoryName holds one Name');
+        const nameDer = whole(value, inner[0]!);
+        checkName(nameDer);
+        return { directoryName: AsnConvert.parse(nameDer, Name) } as GeneralName;
+      }
+      case 0xa0:
+      case 0xa3:
+      case 0xa5:
+      case 0x88:
+        return { registeredID: `form ${t.tag & 0x1f}` } as GeneralName;
+      default:
+        throw new DerError('not a GeneralName');
+    }
+  });
+}
+
+function ipText(raw: Buffer): string {
+  if (raw.length === 4) return [...raw].join('.');
+  if (raw.length === 16) return Array.from({ length: 8 }, (_, i) => raw.readUInt16BE(i * 2).toString(16)).join(':');
+  return '';
+}
+
+/** Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }: the structure, without decoding the strings. */
+function checkName(der: Buffer): void {
+  for (const rdn of children(der, only(der, 0x30))) {
+    const atvs = children(der, expectTag(rdn, 0x31, 'RelativeDistinguishedName'));
+    if (atvs.length === 0) throw new DerError('an empty RDN');
+    for (const atv of atvs) {
+      const parts = children(der, expectTag(atv, 0x30, 'AttributeTypeAndValue'));
+      if (parts.length !== 2) throw new DerError('AttributeTypeAndValue has two fields');
+      readOid(der, parts[0]!);
+    }
+  }
+}
+
+/** The single element `tag` that is the whole of `value`. */
+function only(value: Uint8Array, tag: number): Tlv {
+  const t = readTlv(value, 0);
+  if (t.tag !== tag || t.end !== value.length) throw new DerError('unexpected extension value');
+  return t;
+}
+
+/** Verifies the certificate signature with `key`, whatever the algorithm (Admit's policy on algorithms is judged separately). */
+export function signedWith(cert: ParsedCert, key: KeyObject): boolean {
+  return verifyAnySignature(cert.signatureAlgorithm, cert.tbs, cert.signature, key);
+}
 
 export function parseCertificate(der: Buffer): ParsedCert {
   const problems: Reason[] = [];
   const bad = (detail: string) => problems.push(reason('CERT_MALFORMED', detail));
 
-  let asn: Certificate;
-  let node: NodeCertificate;
+  let d: ReturnType<typeof decode>;
   let publicKey: KeyObject;
-  let subjectText: string;
   try {
-    const ber = asn1js.fromBER(der);
-    if (ber.offset !== der.length) throw new CertParseError('trailing data after the certificate');
-    asn = AsnConvert.parse(der, Certificate);
-    node = new NodeCertificate(der);
-    // Node decodes the key and names lazily; a corrupt key or name must fail here, not mid-validation.
-    publicKey = node.publicKey;
-    subjectText = (node.subject ?? '').replace(/\n/g, ', ');
+    d = decode(der);
+    const ecProblem = ecParametersProblem(d.keyAlgorithm, d.keyParams ? new Uint8Array(d.keyParams).buffer : null);
+    if (ecProblem) throw new CertParseError(ecProblem, 'CERT_EC_PARAMETERS_INVALID');
+    publicKey = createPublicKey({ key: d.spkiDer, format: 'der', type: 'spki' });
+    // The subject is decoded when read (name constraints, messages); its structure is checked here so a
+    // corrupt one fails now, not mid-validation.
+    checkName(d.subjectDer);
+    checkName(d.issuerDer);
   } catch (err) {
-    throw new CertParseError(err instanceof CertParseError ? err.message : 'the certificate cannot be decoded');
+    if (err instanceof CertParseError) throw err;
+    throw new CertParseError('the certificate cannot be decoded');
   }
-  const tbs = asn.tbsCertificate;
-  const subjectDer = Buffer.from(AsnConvert.serialize(tbs.subject));
-  const issuerDer = Buffer.from(AsnConvert.serialize(tbs.issuer));
-  const serial = Buffer.from(tbs.serialNumber);
+  const subjectDer = d.subjectDer;
+  const issuerDer = d.issuerDer;
+  const serial = d.serial;
 
-  if (tbs.version !== 2) bad('the certificate is not X.509 version 3');
-  if (serial.length === 0 || (serial[0]! & 0x80) !== 0) bad('the serial number is not a positive integer');
-  if (tbs.issuer.length === 0) bad('the issuer name is empty');
-  if (!Buffer.from(AsnConvert.serialize(tbs.signature)).equals(Buffer.from(AsnConvert.serialize(asn.signatureAlgorithm)))) {
-    bad('the inner and outer signature algorithms differ');
+  if (d.version !== 2) bad('the certificate is not X.509 version 3');
+  // RFC 5280 4.1.2.2: a positive integer of at most 20 octets; the 0x00 sign octet of a DER INTEGER
+  // whose first content bit is set is not part of the number.
+  const serialNumber = serial.length > 1 && serial[0] === 0 ? serial.subarray(1) : serial;
+  if (serial.length === 0 || (serial[0]! & 0x80) !== 0 || serialNumber.every((b) => b === 0)) {
+    problems.push(reason('CERT_SERIAL_INVALID', 'the serial number is not a positive integer'));
+  } else if (serialNumber.length > 20) {
+    problems.push(reason('CERT_SERIAL_INVALID', `the serial number has ${serialNumber.length} octets (at most 20)`));
   }
+  if (d.issuerEmpty) bad('the issuer name is empty');
+  if (!d.innerAlg.equals(d.outerAlg)) bad('the inner and outer signature algorithms differ');
 
+  let subject: Name | undefined;
+  let subjectText: string | undefined;
   const cert: ParsedCert = {
     der,
     sha256: createHash('sha256').update(der).digest('hex'),
-    node,
+    tbs: d.tbs,
+    signature: d.signature,
     publicKey,
-    publicKeyBits: Buffer.from(tbs.subjectPublicKeyInfo.subjectPublicKey),
-    subject: tbs.subject,
+    publicKeyBits: d.publicKeyBits,
+    get subject(): Name {
+      return (subject ??= AsnConvert.parse(subjectDer, Name));
+    },
     subjectDer,
     issuerDer,
-    subjectText,
+    get subjectText(): string {
+      return (subjectText ??= nameText(subjectDer));
+    },
     serialHex: serial.toString('hex'),
-    notBefore: tbs.validity.notBefore.getTime(),
-    notAfter: tbs.validity.notAfter.getTime(),
-    signatureAlgorithm: { oid: asn.signatureAlgorithm.algorithm, params: asn.signatureAlgorithm.parameters ?? null },
+    notBefore: d.notBefore,
+    notAfter: d.notAfter,
+    signatureAlgorithm: d.signatureAlgorithm,
     selfIssued: subjectDer.equals(issuerDer),
     crlUrls: [],
     ocspUrls: [],
@@ -152,50 +351,102 @@ export function parseCertificate(der: Buffer): ParsedCert {
   };
 
   const seen = new Set<string>();
-  for (const ext of tbs.extensions ?? []) {
-    if (seen.has(ext.extnID)) bad(`extension ${ext.extnID} appears twice`);
+  for (const ext of d.extensions) {
+    if (seen.has(ext.extnID)) problems.push(reason('CERT_DUPLICATE_EXTENSION', `extension ${ext.extnID} appears twice`));
     seen.add(ext.extnID);
     if (ext.critical && !UNDERSTOOD_CRITICAL.has(ext.extnID)) cert.unknownCritical.push(ext.extnID);
     try {
-      readExtension(cert, ext.extnID, ext.critical, ext.extnValue.buffer, bad);
+      readExtension(cert, ext.extnID, ext.critical, ext.value, bad);
     } catch {
       bad(`extension ${ext.extnID} cannot be decoded`);
     }
   }
 
-  if (tbs.subject.length === 0) {
+  if (d.subjectEmpty) {
     if (cert.basicConstraints?.ca) bad('a CA certificate has an empty subject');
     if (!cert.san) bad('the subject is empty and there is no subjectAltName');
   }
-  if (cert.basicConstraints && !cert.basicConstraints.ca && cert.basicConstraints.pathLen !== undefined) {
-    bad('pathLenConstraint is set on a certificate that is not a CA');
+  // RFC 5280 4.2.1.9: pathLenConstraint only when cA is true and keyUsage (if present) asserts keyCertSign.
+  if (cert.basicConstraints?.pathLen !== undefined && (!cert.basicConstraints.ca || (cert.keyUsage !== undefined && !(cert.keyUsage & KU.keyCertSign)))) {
+    problems.push(reason('CERT_PATHLEN_WITHOUT_CA', 'pathLenConstraint is set on a certificate that is not a CA with keyCertSign'));
   }
   if (cert.basicConstraints?.ca && cert.keyUsage !== undefined && !(cert.keyUsage & KU.keyCertSign)) {
     problems.push(reason('CERT_KEY_USAGE_INVALID', 'basicConstraints says CA but keyUsage lacks keyCertSign'));
   }
+  // RFC 5280 4.2.1.3: "If the keyCertSign bit is asserted, then the cA bit in the basic constraints extension MUST also be asserted."
+  if (cert.keyUsage !== undefined && cert.keyUsage & KU.keyCertSign && !cert.basicConstraints?.ca) {
+    problems.push(reason('CERT_KEY_CERT_SIGN_WITHOUT_CA', 'keyUsage asserts keyCertSign but basicConstraints cA is not true'));
+  }
+  // RFC 5280 4.2.1.2: every CA certificate (cA true) carries a subjectKeyIdentifier.
+  if (cert.basicConstraints?.ca && !cert.ski) problems.push(reason('CERT_SKI_MISSING', `the CA "${cert.subjectText}" has no subjectKeyIdentifier`));
   if (cert.nameConstraints && !cert.basicConstraints?.ca) bad('nameConstraints on a certificate that is not a CA');
   return cert;
 }
 
-function readExtension(cert: ParsedCert, oid: string, critical: boolean, value: ArrayBuffer, bad: (d: string) => void): void {
+function readExtension(cert: ParsedCert, oid: string, critical: boolean, value: Buffer, bad: (d: string) => void): void {
   switch (oid) {
     case OID.basicConstraints: {
-      const bc = AsnConvert.parse(value, BasicConstraints);
-      cert.basicConstraints = { ca: bc.cA, critical, ...(bc.pathLenConstraint !== undefined ? { pathLen: bc.pathLenConstraint } : {}) };
+      // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL }
+      const seq = only(value, 0x30);
+      const parts = children(value, seq);
+      let k = 0;
+      let ca = false;
+      if (parts[k]?.tag === 0x01) {
+        if (parts[k]!.end - parts[k]!.start !== 1) throw new DerError('cA is not a BOOLEAN');
+        ca = value[parts[k]!.start] !== 0;
+        k++;
+      }
+      let pathLen: number | undefined;
+      if (parts[k]?.tag === 0x02) {
+        const p = bytes(value, parts[k]!);
+        if (p.length === 0 || p[0]! & 0x80) throw new DerError('pathLenConstraint is negative');
+        pathLen = p.length > 4 ? Number.MAX_SAFE_INTEGER : p.reduce((n, b) => n * 256 + b, 0);
+        k++;
+      }
+      if (k !== parts.length) throw new DerError('basicConstraints has extra fields');
+      cert.basicConstraints = { ca, critical, ...(pathLen !== undefined ? { pathLen } : {}) };
       return;
     }
-    case OID.keyUsage:
-      cert.keyUsage = AsnConvert.parse(value, KeyUsage).toNumber();
+    case OID.keyUsage: {
+      const bits = bytes(value, only(value, 0x03));
+      if (bits.length === 0 || bits[0]! > 7) throw new DerError('keyUsage is not a BIT STRING');
+      let usage = 0;
+      for (let j = 1; j < bits.length; j++) {
+        for (let k = 0; k < 8; k++) if (bits[j]! & (0x80 >> k)) usage |= 2 ** ((j - 1) * 8 + k);
+      }
+      cert.keyUsage = usage;
       if (cert.keyUsage === 0) bad('keyUsage has no bits set');
       return;
+    }
     case OID.extKeyUsage:
-      cert.eku = [...AsnConvert.parse(value, ExtendedKeyUsage)];
+      cert.eku = children(value, only(value, 0x30)).map((t) => readOid(value, t));
+      cert.ekuCritical = critical;
       if (cert.eku.length === 0) bad('extKeyUsage lists no purpose');
       return;
+    case OID.subjectKeyId:
+      if (critical) bad('subjectKeyIdentifier must not be critical');
+      cert.ski = Buffer.from(bytes(value, only(value, 0x04)));
+      return;
+    case OID.authorityKeyId: {
+      if (critical) bad('authorityKeyIdentifier must not be critical');
+      // AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0], authorityCertIssuer [1], authorityCertSerialNumber [2] }
+      const parts = children(value, only(value, 0x30));
+      const keyId = parts.find((t) => t.tag === 0x80);
+      if (parts.some((t) => t.tag !== 0x80 && t.tag !== 0xa1 && t.tag !== 0x82)) throw new DerError('authorityKeyIdentifier has unknown fields');
+      if (!keyId) bad('authorityKeyIdentifier has no keyIdentifier');
+      else cert.akiKeyId = Buffer.from(bytes(value, keyId));
+      if (parts.some((t) => t.tag !== 0x80)) {
+        bad('authorityKeyIdentifier carries authorityCertIssuer/serial (keyIdentifier only is accepted)');
+      }
+      return;
+    }
     case OID.subjectAltName: {
-      const names = [...AsnConvert.parse(value, SubjectAlternativeName)];
+      const names = generalNames(value);
       if (names.length === 0) bad('subjectAltName is empty');
-      if (cert.subject.length === 0 && !critical) bad('subjectAltName must be critical when the subject is empty');
+      // RFC 5280 4.2.1.6: critical when the subject is empty; CA/B BR 7.1.2.7.12 (followed by webpki): not critical otherwise.
+      const subjectEmpty = cert.subjectDer.length === 2;
+      if (subjectEmpty && !critical) cert.problems.push(reason('CERT_SAN_CRITICALITY', 'subjectAltName must be critical when the subject is empty'));
+      if (!subjectEmpty && critical) cert.problems.push(reason('CERT_SAN_CRITICALITY', 'subjectAltName must not be critical when the subject is not empty'));
       for (const name of names) {
         const problem = generalNameProblem(name);
         if (problem) bad(problem);
@@ -203,24 +454,10 @@ function readExtension(cert: ParsedCert, oid: string, critical: boolean, value: 
       cert.san = names;
       return;
     }
-    case OID.subjectKeyId:
-      if (critical) bad('subjectKeyIdentifier must not be critical');
-      cert.ski = Buffer.from(AsnConvert.parse(value, SubjectKeyIdentifier).buffer);
-      return;
-    case OID.authorityKeyId: {
-      if (critical) bad('authorityKeyIdentifier must not be critical');
-      const aki = AsnConvert.parse(value, AuthorityKeyIdentifier);
-      if (!aki.keyIdentifier) bad('authorityKeyIdentifier has no keyIdentifier');
-      else cert.akiKeyId = Buffer.from(aki.keyIdentifier.buffer);
-      if (aki.authorityCertIssuer || aki.authorityCertSerialNumber) {
-        bad('authorityKeyIdentifier carries authorityCertIssuer/serial (keyIdentifier only is accepted)');
-      }
-      return;
-    }
     case OID.nameConstraints:
       // RFC 5280 4.2.1.10: conforming CAs MUST mark it critical; Admit follows RFC 5280 over CA/B practice here.
       if (!critical) bad('nameConstraints must be critical');
-      cert.nameConstraints = readNameConstraints(value, bad);
+      cert.nameConstraints = readNameConstraints(new Uint8Array(value).buffer, bad);
       return;
     case OID.policyConstraints:
       AsnConvert.parse(value, PolicyConstraints);

@@ -1,6 +1,8 @@
 // Name syntax and matching for subjectAltName, name constraints (RFC 5280 4.2.1.10) and the
 // expected-identity check. Only SAN names identify the peer; the subject CN is never used as a name.
 import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
+import { getPublicSuffix } from 'tldts';
 import type { GeneralName, GeneralSubtree, Name } from '@peculiar/asn1-x509';
 import type { ParsedCert, Subtrees } from './x509-cert';
 
@@ -212,13 +214,28 @@ export interface ExpectedName {
   ip?: string;
 }
 
-/** Undefined when the leaf names `expected` in its subjectAltName (RFC 6125 style, leftmost whole-label wildcards only). */
-export function expectedNameProblem(cert: ParsedCert, expected: ExpectedName): string | undefined {
+/**
+ * Undefined when the leaf names `expected` in its subjectAltName (RFC 9525 6.3: dNSName only, never the
+ * subject CN; a wildcard is the whole leftmost label and stands for exactly one label; names compare
+ * as A-labels, case-insensitively). A wildcard whose base is a public suffix (Public Suffix List,
+ * ICANN and private sections, through tldts) matches nothing (CA/B BR 3.2.2.6).
+ */
+export function expectedNameProblem(cert: ParsedCert, expected: ExpectedName): { code: 'CERT_NAME_MISMATCH' | 'CERT_WILDCARD_INVALID'; message: string } | undefined {
   const san = cert.san ?? [];
   if (expected.dns !== undefined) {
-    const want = expected.dns.toLowerCase();
-    const ok = san.some((n) => n.dNSName !== undefined && hostMatches(n.dNSName.toLowerCase(), want));
-    if (!ok) return `no subjectAltName dNSName matches ${expected.dns}`;
+    const want = toALabel(expected.dns);
+    let publicSuffixWildcard: string | undefined;
+    const ok =
+      want !== undefined &&
+      san.some((n) => {
+        if (n.dNSName === undefined) return false;
+        const pattern = n.dNSName.toLowerCase();
+        const outcome = hostMatches(pattern, want);
+        if (outcome === 'public-suffix') publicSuffixWildcard ??= n.dNSName;
+        return outcome === true;
+      });
+    if (!ok && publicSuffixWildcard) return { code: 'CERT_WILDCARD_INVALID', message: `the wildcard "${publicSuffixWildcard}" covers a public suffix` };
+    if (!ok) return { code: 'CERT_NAME_MISMATCH', message: `no subjectAltName dNSName matches ${expected.dns}` };
   }
   if (expected.ip !== undefined) {
     const want = ipToBytes(expected.ip);
@@ -226,16 +243,29 @@ export function expectedNameProblem(cert: ParsedCert, expected: ExpectedName): s
       const b = n.iPAddress !== undefined ? ipToBytes(n.iPAddress) : undefined;
       return b !== undefined && Buffer.from(b).equals(Buffer.from(want));
     });
-    if (!ok) return `no subjectAltName iPAddress matches ${expected.ip}`;
+    if (!ok) return { code: 'CERT_NAME_MISMATCH', message: `no subjectAltName iPAddress matches ${expected.ip}` };
   }
   return undefined;
 }
 
-function hostMatches(pattern: string, host: string): boolean {
+/** The expected name as lowercase A-labels (UTS #46 through WHATWG URL's domainToASCII), without a trailing dot. */
+export function toALabel(name: string): string | undefined {
+  const ascii = domainToASCII(name.replace(/\.$/, '')).toLowerCase();
+  return ascii === '' ? undefined : ascii;
+}
+
+function hostMatches(pattern: string, host: string): boolean | 'public-suffix' {
   if (!pattern.startsWith('*.')) return pattern === host;
   const base = pattern.slice(2);
-  // "*.com" would stand for a whole top-level domain.
-  if (!base.includes('.')) return false;
   const dot = host.indexOf('.');
-  return dot > 0 && host.slice(dot + 1) === base;
+  // The wildcard is one whole label: it never matches the base itself, an empty label, or several labels.
+  if (dot <= 0 || host.slice(dot + 1) !== base) return false;
+  // "*.com" or "*.s3.amazonaws.com" would stand for every registrant under a public suffix.
+  if (!base.includes('.') || isPublicSuffix(base)) return 'public-suffix';
+  return true;
+}
+
+function isPublicSuffix(domain: string): boolean {
+  const suffix = getPublicSuffix(domain, { allowPrivateDomains: true });
+  return suffix === domain;
 }

@@ -1,17 +1,18 @@
 // X.509 client certificate verification: path building to a configured trust store and RFC 5280
 // path validation with Admit's stricter profile (see docs/anchors.md for the exact rules).
-import { certificateFingerprint, keyFingerprint } from './fingerprint';
+import { keyFingerprint } from './fingerprint';
 import { PemError, decodePem } from './pem';
 import { keyStrengthProblem, signatureAlgorithmProblem } from './crypto-policy';
 import { reason } from './reasons';
 import type { Reason } from './reasons';
 import { AnchorConfigError, refuse } from './result';
+import { BoundedCache } from './key-cache';
 import type { VerificationResult } from './result';
 import { checkRevocation, parseCrl } from './revocation';
 import type { ParsedCrl, RevocationSources } from './revocation';
 import type { SafeFetcher } from './safe-fetch';
 import { AnchorFetchError } from './safe-fetch';
-import { CertParseError, KU, OID, parseCertificate } from './x509-cert';
+import { CertParseError, KU, OID, parseCertificate, signedWith } from './x509-cert';
 import type { ParsedCert } from './x509-cert';
 import { expectedNameProblem, nameConstraintViolation } from './x509-names';
 import type { ExpectedName } from './x509-names';
@@ -31,6 +32,8 @@ export interface X509Input {
   /** Most intermediates allowed between the leaf and the trust anchor. */
   maxDepth?: number;
   at?: Date;
+  /** Allowed clock difference for OCSP thisUpdate/nextUpdate, in seconds (default 300). */
+  ocspSkewSeconds?: number;
   /** Enables CRL distribution point and OCSP responder fetching. */
   fetcher?: SafeFetcher;
 }
@@ -42,6 +45,8 @@ const MAX_CERTIFICATES = 256;
 /** Bounds path building over hostile graphs (cycles, many same-name CAs). */
 const MAX_ISSUER_CANDIDATES = 1000;
 const MAX_COMPLETE_PATHS = 32;
+/** Intermediates of any kind on one path (self-issued ones do not count against --max-depth). */
+const MAX_INTERMEDIATES = 32;
 
 export async function verifyX509(input: X509Input): Promise<VerificationResult> {
   const at = floorToSecond(input.at ?? new Date());
@@ -68,7 +73,11 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
   } catch {
     return refuse('x509', [reason('CRL_INVALID', 'a supplied CRL cannot be decoded')]);
   }
-  const revocation: RevocationSources = { crls, ocspResponses: input.ocspResponses ?? [], ...(input.fetcher ? { fetcher: input.fetcher } : {}) };
+  const revocation: RevocationSources = {
+    crls,
+    ocspResponses: input.ocspResponses ?? [],
+    ...(input.ocspSkewSeconds !== undefined ? { ocspSkewSeconds: input.ocspSkewSeconds } : {}),
+    ...(input.fetcher ? { fetcher: input.fetcher } : {}) };
   const maxDepth = input.maxDepth ?? DEFAULT_MAX_DEPTH;
   const policy: PathPolicy = { at, eku: input.eku ?? 'clientAuth', ...(input.expectedName ? { expectedName: input.expectedName } : {}) };
 
@@ -103,19 +112,41 @@ function floorToSecond(d: Date): Date {
 
 function materialReason(err: unknown): Reason {
   if (err instanceof PemError) return reason('PEM_MALFORMED', err.message);
-  if (err instanceof CertParseError) return reason('CERT_MALFORMED', err.message);
+  if (err instanceof CertParseError) return reason(err.code, err.message);
   throw err;
 }
 
-function parseTrustStore(materials: Material[]): ParsedCert[] {
+/** The trust store, parsed and indexed by subject once per configuration (its material text). */
+export interface TrustStore {
+  certs: ParsedCert[];
+  /** Hex of the subject DER → trust anchors with that name. */
+  bySubject: Map<string, ParsedCert[]>;
+  sha256: Set<string>;
+}
+
+const trustStores = new BoundedCache<string, TrustStore>(16);
+
+function trustStoreKey(materials: Material[]): string {
+  return materials.map((m) => (typeof m === 'string' ? `s${m}` : `b${Buffer.from(m.buffer, m.byteOffset, m.byteLength).toString('base64')}`)).join('\u0000');
+}
+
+function parseTrustStore(materials: Material[]): TrustStore {
+  const key = trustStoreKey(materials);
+  const hit = trustStores.get(key);
+  if (hit) return hit;
+  let certs: ParsedCert[];
   try {
-    const certs = materials.flatMap((m) => decodePem(m).map(parseCertificate));
-    if (certs.length === 0) throw new AnchorConfigError('the trust store is empty');
-    return certs;
+    certs = materials.flatMap((m) => decodePem(m).map(parseCertificate));
   } catch (err) {
-    if (err instanceof AnchorConfigError) throw err;
     throw new AnchorConfigError(`the trust store cannot be read: ${(err as Error).message}`);
   }
+  if (certs.length === 0) throw new AnchorConfigError('the trust store is empty');
+  const bySubject = new Map<string, ParsedCert[]>();
+  for (const c of certs) {
+    const name = c.subjectDer.toString('hex');
+    bySubject.set(name, [...(bySubject.get(name) ?? []), c]);
+  }
+  return trustStores.set(key, { certs, bySubject, sha256: new Set(certs.map((c) => c.sha256)) });
 }
 
 function decodeCrls(material: Material): Buffer[] {
@@ -131,10 +162,15 @@ interface BuiltPaths {
   exhausted: boolean;
 }
 
-function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: ParsedCert[], maxDepth: number): BuiltPaths {
+function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: TrustStore, maxDepth: number): BuiltPaths {
   const out: BuiltPaths = { paths: [], depthExceeded: false, exhausted: false };
-  const trusted = new Set(trust.map((c) => c.sha256));
-  const pool = [...trust, ...intermediates.filter((c) => !trusted.has(c.sha256))];
+  const trusted = trust.sha256;
+  const supplied = intermediates.filter((c) => !trusted.has(c.sha256));
+  // Trust anchors first (from the index), then the supplied intermediates with that name, in the order given.
+  const issuersOf = (cert: ParsedCert): ParsedCert[] => {
+    const name = cert.issuerDer.toString('hex');
+    return [...(trust.bySubject.get(name) ?? []), ...supplied.filter((c) => c.subjectDer.equals(cert.issuerDer))];
+  };
   const signatureCache = new Map<string, boolean>();
   let budget = MAX_ISSUER_CANDIDATES;
 
@@ -142,11 +178,7 @@ function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: Parsed
     const key = `${child.sha256}/${parent.sha256}`;
     let ok = signatureCache.get(key);
     if (ok === undefined) {
-      try {
-        ok = child.node.verify(parent.publicKey);
-      } catch {
-        ok = false;
-      }
+      ok = signedWith(child, parent.publicKey);
       signatureCache.set(key, ok);
     }
     return ok;
@@ -158,9 +190,8 @@ function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: Parsed
       out.paths.push(path);
       return;
     }
-    for (const candidate of pool) {
+    for (const candidate of issuersOf(current)) {
       if (out.paths.length >= MAX_COMPLETE_PATHS) return;
-      if (!candidate.subjectDer.equals(current.issuerDer)) continue;
       if (current.akiKeyId && candidate.ski && !current.akiKeyId.equals(candidate.ski)) continue;
       // A certificate (or the same name and key under another serial) may appear once: this cuts cycles.
       if (path.some((p) => p.sha256 === candidate.sha256 || (p.subjectDer.equals(candidate.subjectDer) && p.publicKeyBits.equals(candidate.publicKeyBits)))) continue;
@@ -172,9 +203,15 @@ function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: Parsed
         out.signatureFailure ??= `the signature of "${current.subjectText}" does not verify with the key of "${candidate.subjectText}"`;
         continue;
       }
-      if (!trusted.has(candidate.sha256) && path.length - 1 >= maxDepth) {
-        out.depthExceeded = true;
-        continue;
+      // --max-depth counts the intermediates between the leaf and the anchor that are not self-issued
+      // (RFC 5280 6.1.4 (l), and x509-limbo's max_chain_depth: pathlen::max-chain-depth-1-self-issued);
+      // self-issued ones are bounded by MAX_INTERMEDIATES instead.
+      if (!trusted.has(candidate.sha256)) {
+        const counted = path.slice(1).filter((c) => !c.selfIssued).length + (candidate.selfIssued ? 0 : 1);
+        if (counted > maxDepth || path.length > MAX_INTERMEDIATES) {
+          out.depthExceeded = true;
+          continue;
+        }
       }
       extend([...path, candidate]);
     }
@@ -209,13 +246,16 @@ function validatePath(path: ParsedCert[], policy: PathPolicy): Reason[] {
     if (weak) reasons.push(reason('CERT_WEAK_KEY', `"${cert.subjectText}": ${weak}`));
     // The trust anchor's own signature is not part of the path: only its name and key are trusted.
     if (i < anchorIndex) {
-      if (!cert.selfIssued && !cert.akiKeyId) reasons.push(reason('CERT_MALFORMED', `"${cert.subjectText}" has no authorityKeyIdentifier keyIdentifier`));
+      // RFC 5280 4.2.1.1: every certificate but a self-signed one names its issuer key. A self-issued
+      // certificate under a different key (a key rollover) still needs it.
+      const selfSigned = cert.selfIssued && cert.publicKeyBits.equals(path[i + 1]!.publicKeyBits);
+      if (!selfSigned && !cert.akiKeyId) reasons.push(reason('CERT_AKI_MISSING', `"${cert.subjectText}" has no authorityKeyIdentifier keyIdentifier`));
       const alg = signatureAlgorithmProblem(cert.signatureAlgorithm);
       if (alg) reasons.push(reason('CERT_WEAK_SIGNATURE_ALGORITHM', `"${cert.subjectText}": ${alg}`));
     } else if (cert.akiKeyId && cert.ski && cert.selfIssued && !cert.akiKeyId.equals(cert.ski)) {
       reasons.push(reason('CERT_MALFORMED', 'a self-signed trust anchor names another key in authorityKeyIdentifier'));
     }
-    if (i > 0) reasons.push(...issuerReasons(cert, i === anchorIndex, policy.eku));
+    if (i > 0) reasons.push(...issuerReasons(cert, policy.eku));
   });
 
   // Path length (6.1.4 l/m): counted from the anchor down, self-issued intermediates are free.
@@ -244,7 +284,7 @@ function validatePath(path: ParsedCert[], policy: PathPolicy): Reason[] {
   return reasons;
 }
 
-function issuerReasons(cert: ParsedCert, isAnchor: boolean, eku: EkuRequirement): Reason[] {
+function issuerReasons(cert: ParsedCert, eku: EkuRequirement): Reason[] {
   const reasons: Reason[] = [];
   const bc = cert.basicConstraints;
   if (!bc || !bc.ca) reasons.push(reason('CERT_NOT_CA', `"${cert.subjectText}" issues certificates but is not a CA`));
@@ -252,7 +292,6 @@ function issuerReasons(cert: ParsedCert, isAnchor: boolean, eku: EkuRequirement)
   if (cert.keyUsage !== undefined && !(cert.keyUsage & KU.keyCertSign)) {
     reasons.push(reason('CERT_KEY_USAGE_INVALID', `"${cert.subjectText}" keyUsage lacks keyCertSign`));
   }
-  if (!isAnchor && !cert.ski) reasons.push(reason('CERT_MALFORMED', `the CA "${cert.subjectText}" has no subjectKeyIdentifier`));
   // A CA limited to other purposes cannot vouch for this one (the nesting rule of Go and OpenSSL).
   if (eku !== 'any' && cert.eku && !cert.eku.includes(OID[eku]) && !cert.eku.includes(OID.anyEku)) {
     reasons.push(reason('CERT_EKU_MISSING', `the CA "${cert.subjectText}" is restricted to other extended key usages`));
@@ -263,6 +302,11 @@ function issuerReasons(cert: ParsedCert, isAnchor: boolean, eku: EkuRequirement)
 function leafReasons(leaf: ParsedCert, policy: PathPolicy): Reason[] {
   const reasons: Reason[] = [];
   if (policy.eku !== 'any') {
+    // A client (or server) identity is an end entity: a CA certificate in the leaf position could issue
+    // further identities under the partner's name (CA/B BR 7.1.2.7.8; RFC 5280 alone allows it, --eku any).
+    if (leaf.basicConstraints?.ca) reasons.push(reason('CERT_LEAF_IS_CA', `"${leaf.subjectText}" has basicConstraints cA true`));
+    // CA/B BR 7.1.2.7.10 (as webpki): a subscriber certificate's extKeyUsage is not critical.
+    if (leaf.ekuCritical) reasons.push(reason('CERT_EKU_CRITICAL', 'the certificate marks extKeyUsage critical'));
     // Admit requires the purpose to be stated: no EKU (RFC 5280's "any purpose") and anyExtendedKeyUsage are refused.
     if (!leaf.eku || !leaf.eku.includes(OID[policy.eku])) reasons.push(reason('CERT_EKU_MISSING', `the certificate does not list ${policy.eku}`));
     else if (leaf.eku.includes(OID.anyEku)) reasons.push(reason('CERT_EKU_MISSING', `anyExtendedKeyUsage is refused; list only ${policy.eku}`));
@@ -273,7 +317,7 @@ function leafReasons(leaf: ParsedCert, policy: PathPolicy): Reason[] {
   }
   if (policy.expectedName) {
     const problem = expectedNameProblem(leaf, policy.expectedName);
-    if (problem) reasons.push(reason('CERT_NAME_MISMATCH', problem));
+    if (problem) reasons.push(reason(problem.code, problem.message));
   }
   return reasons;
 }
@@ -296,7 +340,7 @@ async function revocationReasons(path: ParsedCert[], at: Date, sources: Revocati
 }
 
 function describeLeaf(leaf: ParsedCert): { fingerprint: string; subject: string } {
-  return { fingerprint: certificateFingerprint(leaf.der), subject: leaf.subjectText };
+  return { fingerprint: `sha256:${leaf.sha256}`, subject: leaf.subjectText };
 }
 
 async function accepted(path: ParsedCert[], revocation: string[]): Promise<VerificationResult> {
@@ -310,7 +354,7 @@ async function accepted(path: ParsedCert[], revocation: string[]): Promise<Verif
     notAfter: notAfter.toISOString(),
     reasons: [],
     details: {
-      chain: path.map((c) => ({ subject: c.subjectText, fingerprint: certificateFingerprint(c.der) })),
+      chain: path.map((c) => ({ subject: c.subjectText, fingerprint: `sha256:${c.sha256}` })),
       revocation: path.slice(0, -1).map((c, i) => ({ subject: c.subjectText, status: revocation[i] ?? 'not-checked' })),
       sanUris: (leaf.san ?? []).flatMap((n) => (n.uniformResourceIdentifier ? [n.uniformResourceIdentifier] : [])),
     },

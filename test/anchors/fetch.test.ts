@@ -116,11 +116,11 @@ describe('online revocation through the safe fetcher', () => {
     expect(r.reasons[0]?.code).toBe('CERT_REVOKED');
   });
 
-  it('refuses when the distribution point serves another issuer CRL → CRL_INVALID', async () => {
+  it('refuses when the distribution point serves another issuer CRL → CRL_ISSUER_MISMATCH (fail closed)', async () => {
     const { h, input } = await chain('/other.crl', '5003', 'crl');
     server.routes.set('/other.crl', bytes(await makeCrl(h.root, [])));
     const r = await verifyX509(input);
-    expect(r.reasons[0]?.code).toBe('CRL_INVALID');
+    expect(r.reasons[0]?.code).toBe('CRL_ISSUER_MISMATCH');
   });
 
   it('accepts a good answer from the AIA OCSP responder, which received a POST', async () => {

@@ -28,9 +28,7 @@ interface LimboCase {
 export const SKIPPED: Record<string, string> = {
   'webpki::cn::not-in-san': 'Admit never reads the subject CN as a name (only subjectAltName identifies a peer), so a CN that disagrees with the SAN cannot mislead it; CA/B BR 7.1.4.3 is an issuance rule Admit does not lint.',
   'webpki::cn::ipv6-uppercase-mismatch': 'Same as webpki::cn::not-in-san: the subject CN is not used as a name.',
-  'webpki::eku::ee-critical-eku': 'RFC 5280 allows a critical extKeyUsage; Admit processes the extension, so its criticality changes nothing. The CA/B rule that it be non-critical is not enforced.',
   'webpki::eku::root-has-eku': 'CA/B forbids EKU in roots as an issuance rule; Admit instead applies EKU nesting (a CA EKU must include the required purpose), which this root satisfies.',
-  'webpki::san::public-suffix-private-namespace-wildcard-san': 'Admit has no Public Suffix List; it refuses wildcards directly under a top-level label (*.com) only.',
   'rfc5280::aki::cross-signed-root-missing-aki': 'Trust-store certificates are trusted as a name and key (RFC 5280 6.1.1 d) and their own extensions such as AKI are not required; the corpus itself expects success for a trust anchor without AKI in cve::cve-2024-0567.',
 };
 

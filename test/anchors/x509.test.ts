@@ -4,7 +4,7 @@ import { AttributeTypeAndValue, AttributeValue, GeneralName, GeneralSubtree, Gen
 import { normalizeFingerprint, verifyX509 } from '../../anchors/index';
 import type { VerificationResult } from '../../anchors/index';
 import type { X509Input } from '../../anchors/x509';
-import { AT, CA_USAGE, CLIENT_AUTH, SERVER_AUTH, hierarchy, keys, makeCert, makeCrl, makeOcsp, x509 } from './fixtures/index';
+import { AT, CLIENT_AUTH, SERVER_AUTH, hierarchy, keys, makeCert, makeCrl, makeOcsp, x509 } from './fixtures/index';
 
 const DAY = 86_400_000;
 
@@ -132,7 +132,8 @@ const hostile: Case[] = [
     return { chain: h.leaf.pem + h.intermediate.pem, trustStore: [h.root.pem] };
   }],
   ['intermediate that is not a CA', 'CERT_NOT_CA', async () => {
-    const h = await hierarchy({}, { ca: false, pathLen: undefined, keyUsage: CA_USAGE, eku: null, bcCritical: true });
+    // keyUsage left out: keyCertSign without cA is its own rule (CERT_KEY_CERT_SIGN_WITHOUT_CA, profile.test.ts).
+    const h = await hierarchy({}, { ca: false, pathLen: undefined, keyUsage: null, eku: null, bcCritical: true });
     return { chain: h.leaf.pem + h.intermediate.pem, trustStore: [h.root.pem] };
   }],
   ['intermediate with non-critical basicConstraints', 'CERT_NOT_CA', async () => {
@@ -202,7 +203,7 @@ const hostile: Case[] = [
     const h = await hierarchy({ serial: '4242' });
     return { chain: h.leaf.pem + h.intermediate.pem, trustStore: [h.root.pem], crls: [await makeCrl(h.intermediate, [{ serial: '4242' }])] };
   }],
-  ['CRL signed by another key', 'CRL_INVALID', async () => {
+  ['CRL signed by another key', 'CRL_SIGNATURE_INVALID', async () => {
     const h = await hierarchy();
     return { chain: h.leaf.pem + h.intermediate.pem, trustStore: [h.root.pem], crls: [await makeCrl(h.intermediate, [], { signer: await keys('ec256', 'other') })] };
   }],
@@ -223,7 +224,7 @@ const hostile: Case[] = [
     const h = await hierarchy();
     return { chain: h.leaf.pem + h.intermediate.pem, trustStore: [h.root.pem], ocspResponses: [await makeOcsp(h.leaf, h.intermediate, { status: 'unknown' })] };
   }],
-  ['OCSP signed by an unauthorised responder', 'OCSP_INVALID', async () => {
+  ['OCSP signed by an unauthorised responder', 'OCSP_RESPONDER_UNAUTHORISED', async () => {
     const h = await hierarchy();
     const rogue = await makeCert({ subject: 'CN=Rogue Responder', issuer: h.root, eku: ['1.3.6.1.5.5.7.3.9'] });
     return { chain: h.leaf.pem + h.intermediate.pem, trustStore: [h.root.pem], ocspResponses: [await makeOcsp(h.leaf, h.intermediate, { signer: rogue, includeSigner: true })] };
@@ -281,7 +282,7 @@ describe('x509: mutated input never crashes and never passes', () => {
       // A corrupted revocation answer either still says revoked, is refused as invalid, or (for an OCSP
       // response whose certificate ID no longer matches) is ignored; it never turns into a silent good.
       if (r.ok) expect(r.details?.revocation).toEqual([{ subject: expect.any(String), status: 'not-checked' }, { subject: expect.any(String), status: 'not-checked' }]);
-      else expect(r.reasons[0]?.code).toMatch(/^(CERT_REVOKED|CRL_INVALID|CRL_STALE|OCSP_INVALID|OCSP_STALE|OCSP_UNKNOWN)$/);
+      else expect(r.reasons[0]?.code).toMatch(/^(CERT_REVOKED|CRL_INVALID|CRL_STALE|CRL_NUMBER_INVALID|CRL_UNKNOWN_CRITICAL_EXTENSION|CRL_ISSUER_MISMATCH|CRL_SIGNATURE_INVALID|OCSP_INVALID|OCSP_STALE|OCSP_UNKNOWN|OCSP_RESPONDER_UNAUTHORISED)$/);
     }
   }, 60_000);
 });

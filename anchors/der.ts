@@ -1,0 +1,100 @@
+// A minimal strict DER reader (X.690 10): definite, minimally encoded lengths, single-byte tags. It
+// walks a certificate once so that each field is sliced from the bytes the partner sent, with no
+// schema objects built for the parts path validation does not read.
+
+export class DerError extends Error {}
+
+export interface Tlv {
+  tag: number;
+  /** Offset of the first content byte. */
+  start: number;
+  /** Offset after the last content byte. */
+  end: number;
+  /** Offset of the tag byte. */
+  head: number;
+}
+
+export function readTlv(buf: Uint8Array, at: number, limit = buf.length): Tlv {
+  if (at + 2 > limit) throw new DerError('truncated');
+  const tag = buf[at]!;
+  if ((tag & 0x1f) === 0x1f) throw new DerError('multi-byte tags are not used in certificates');
+  let len = buf[at + 1]!;
+  let start = at + 2;
+  if (len & 0x80) {
+    const octets = len & 0x7f;
+    if (octets === 0 || octets > 4) throw new DerError('indefinite or oversized length');
+    if (start + octets > limit) throw new DerError('truncated length');
+    len = 0;
+    for (let i = 0; i < octets; i++) len = len * 256 + buf[start + i]!;
+    if (buf[start] === 0 || len < 0x80) throw new DerError('length not minimally encoded');
+    start += octets;
+  }
+  const end = start + len;
+  if (end > limit) throw new DerError('truncated content');
+  return { tag, start, end, head: at };
+}
+
+/** The children of a constructed element. */
+export function children(buf: Uint8Array, parent: Tlv): Tlv[] {
+  const out: Tlv[] = [];
+  let at = parent.start;
+  while (at < parent.end) {
+    const t = readTlv(buf, at, parent.end);
+    out.push(t);
+    at = t.end;
+  }
+  return out;
+}
+
+export function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
+  if (!t || t.tag !== tag) throw new DerError(`${what}: unexpected tag`);
+  return t;
+}
+
+export function oid(buf: Uint8Array, t: Tlv): string {
+  if (t.tag !== 0x06 || t.end === t.start) throw new DerError('not an OBJECT IDENTIFIER');
+  const parts: number[] = [];
+  let value = 0;
+  let first = true;
+  for (let i = t.start; i < t.end; i++) {
+    const b = buf[i]!;
+    if (value === 0 && b === 0x80) throw new DerError('OID arc not minimally encoded');
+    value = value * 128 + (b & 0x7f);
+    if (value > Number.MAX_SAFE_INTEGER / 128) throw new DerError('OID arc too large');
+    if (!(b & 0x80)) {
+      if (first) {
+        const a = value < 40 ? 0 : value < 80 ? 1 : 2;
+        parts.push(a, value - a * 40);
+        first = false;
+      } else parts.push(value);
+      value = 0;
+    } else if (i === t.end - 1) throw new DerError('OID ends mid-arc');
+  }
+  return parts.join('.');
+}
+
+/** UTCTime (YYMMDDHHMMSSZ, RFC 5280 4.1.2.5.1) or GeneralizedTime (YYYYMMDDHHMMSSZ, 4.1.2.5.2). */
+export function time(buf: Uint8Array, t: Tlv): Date {
+  const text = Buffer.from(buf.subarray(t.start, t.end)).toString('latin1');
+  let m: RegExpExecArray | null;
+  let year: number;
+  if (t.tag === 0x17 && (m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
+    const yy = Number(m[1]);
+    year = yy >= 50 ? 1900 + yy : 2000 + yy;
+  } else if (t.tag === 0x18 && (m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
+    year = Number(m[1]);
+  } else throw new DerError('not a UTCTime or GeneralizedTime in the RFC 5280 form');
+  const [mo, d, h, mi, s] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
+  const date = new Date(Date.UTC(year, mo - 1, d, h, mi, s));
+  if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) throw new DerError('not a calendar time');
+  if (year < 100) date.setUTCFullYear(year);
+  return date;
+}
+
+export function bytes(buf: Uint8Array, t: Tlv): Buffer {
+  return Buffer.from(buf.buffer, buf.byteOffset + t.start, t.end - t.start);
+}
+
+export function whole(buf: Uint8Array, t: Tlv): Buffer {
+  return Buffer.from(buf.buffer, buf.byteOffset + t.head, t.end - t.head);
+}
