@@ -11,7 +11,22 @@ import tseslint from 'typescript-eslint';
 // test/ and bench/ are loaded by npm start, tests and benchmarks only.
 // test/stack/layering.test.ts checks the same from web/main.ts and
 // worker/main.ts on the real import graph, dynamic import() excepted.
-const PRODUCTION = ['domain', 'workflows', 'activities', 'worker', 'web', 'registry', 'anchors', 'temporal', 'config', 'links', 'mail', 'usage', 'operations', 'cli'];
+const PRODUCTION = [
+  'domain',
+  'workflows',
+  'activities',
+  'worker',
+  'web',
+  'registry',
+  'anchors',
+  'temporal',
+  'config',
+  'links',
+  'mail',
+  'usage',
+  'operations',
+  'cli',
+];
 const builtins = `(node:.*|${builtinModules.filter((name) => !name.startsWith('_')).join('|')})`;
 
 const noDevelopmentCode = {
@@ -36,7 +51,11 @@ const LAYERS = {
       regex: String.raw`^${up}(?!domain(/|$)|activities/contract$)`,
       message: 'workflows/ imports only domain/, workflows/ and, as types, activities/contract.',
     },
-    { regex: String.raw`^${up}activities/contract$`, allowTypeImports: true, message: 'workflows/ may import only types from activities/contract: activity code never runs in the workflow sandbox.' },
+    {
+      regex: String.raw`^${up}activities/contract$`,
+      allowTypeImports: true,
+      message: 'workflows/ may import only types from activities/contract: activity code never runs in the workflow sandbox.',
+    },
     { regex: `^${builtins}$`, message: 'workflows/ run in a deterministic sandbox: no Node.js modules.' },
   ],
   // The verifiers are a library the worker and the CLI share.

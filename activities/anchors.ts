@@ -46,10 +46,10 @@ function refused(kind: AnchorSubmission['kind'], reasons: { code: string; messag
   return { ok: false, kind, reasons: reasons.map((r) => ({ code: r.code, message: r.message })) };
 }
 
-export function anchorActivities(registry: Registry, trust: AnchorTrust): Pick<
-  LifecycleActivities,
-  'issueAnchorChallenge' | 'verifyAndBindAnchor' | 'reverifyAnchor' | 'retireRotatedAnchors'
-> {
+export function anchorActivities(
+  registry: Registry,
+  trust: AnchorTrust,
+): Pick<LifecycleActivities, 'issueAnchorChallenge' | 'verifyAndBindAnchor' | 'reverifyAnchor' | 'retireRotatedAnchors'> {
   const replayStore = registryReplayStore(registry);
 
   /** The verifier's input for a submission, or a refusal when this deployment trusts nothing that could vouch for it. */
@@ -258,9 +258,7 @@ export function anchorActivities(registry: Registry, trust: AnchorTrust): Pick<
               (Array.isArray(keys) ? keys : []).map((key) => calculateJwkThumbprint(key as JWK, 'sha256').catch(() => '')),
             );
             const wanted = (anchor.keyFingerprint ?? anchor.fingerprint).replace(/^jwk-sha256:/, '');
-            return thumbprints.includes(wanted)
-              ? healthy(null)
-              : { health: 'revoked', notAfter: null, reasons: [reason('ANCHOR_KEY_WITHDRAWN')] };
+            return thumbprints.includes(wanted) ? healthy(null) : { health: 'revoked', notAfter: null, reasons: [reason('ANCHOR_KEY_WITHDRAWN')] };
           }
           case 'SPIFFE': {
             // SVIDs live for hours; what stays trusted is the federation with the trust domain.
@@ -271,14 +269,19 @@ export function anchorActivities(registry: Registry, trust: AnchorTrust): Pick<
           }
           case 'OIDC': {
             const issuer = String(material.issuer);
-            if (!trust.oidcIssuers.includes(issuer)) return { health: 'revoked', notAfter: null, reasons: [reason('OIDC_ISSUER_NOT_TRUSTED', issuer)] };
+            if (!trust.oidcIssuers.includes(issuer))
+              return { health: 'revoked', notAfter: null, reasons: [reason('OIDC_ISSUER_NOT_TRUSTED', issuer)] };
             await trust.fetcher.fetch(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`, { accept: 'application/json', cache: false });
             return healthy(null);
           }
         }
       } catch (error) {
         if (error instanceof AnchorFetchError || error instanceof SyntaxError) {
-          return { health: 'unreachable', notAfter: anchor.notAfter?.toISOString() ?? null, reasons: [{ code: 'URL_FETCH_FAILED', message: error.message }] };
+          return {
+            health: 'unreachable',
+            notAfter: anchor.notAfter?.toISOString() ?? null,
+            reasons: [{ code: 'URL_FETCH_FAILED', message: error.message }],
+          };
         }
         throw error;
       }

@@ -21,7 +21,10 @@ export function auditActivities(registry: Registry) {
       await registry.$transaction(async (tx) => {
         const application = await tx.application.findUnique({ where: { id: input.applicationId }, select: { organisationId: true } });
         if (application === null) {
-          throw permanentFailure(ACTIVITY_FAILURES.APPLICATION_NOT_FOUND, `There is no application ${input.applicationId} to record ${input.type} for.`);
+          throw permanentFailure(
+            ACTIVITY_FAILURES.APPLICATION_NOT_FOUND,
+            `There is no application ${input.applicationId} to record ${input.type} for.`,
+          );
         }
         await appendAuditEvent(tx, {
           idempotencyKey: input.idempotencyKey,
@@ -43,7 +46,8 @@ export function auditActivities(registry: Registry) {
      */
     async recordRisk(input: { applicationId: string; workflowId: string; tier: RiskTier; score: number; reasons: unknown[] }): Promise<void> {
       if (!isRiskTier(input.tier)) throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `${JSON.stringify(input.tier)} is not a risk tier.`);
-      if (!Number.isSafeInteger(input.score)) throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `The risk score must be a whole number, not ${input.score}.`);
+      if (!Number.isSafeInteger(input.score))
+        throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `The risk score must be a whole number, not ${input.score}.`);
       const digest = createHash('sha256')
         .update(canonicalize({ tier: input.tier, score: input.score, reasons: input.reasons }) ?? '')
         .digest('hex')

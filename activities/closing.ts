@@ -19,7 +19,10 @@ export function closingActivities(registry: Registry) {
     async closeApplication(input: Parameters<LifecycleActivities['closeApplication']>[0]): Promise<void> {
       const at = instant(input.at, 'at');
       if (!(CLOSING_STATUSES as readonly string[]).includes(input.status)) {
-        throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `An application closes as ${CLOSING_STATUSES.join(', ')}, not ${JSON.stringify(input.status)}.`);
+        throw permanentFailure(
+          ACTIVITY_FAILURES.INVALID_INPUT,
+          `An application closes as ${CLOSING_STATUSES.join(', ')}, not ${JSON.stringify(input.status)}.`,
+        );
       }
       const idempotencyKey = `${input.workflowId}:closed`;
       const revocationReason = `${input.trigger}: ${input.reason}`;

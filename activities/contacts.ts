@@ -63,7 +63,10 @@ export function contactActivities(deps: ContactActivityDependencies) {
         include: { organisation: true, contacts: true },
       });
       if (application === null) {
-        throw permanentFailure(ACTIVITY_FAILURES.APPLICATION_NOT_FOUND, `There is no application ${input.applicationId}; register it before mailing its contacts.`);
+        throw permanentFailure(
+          ACTIVITY_FAILURES.APPLICATION_NOT_FOUND,
+          `There is no application ${input.applicationId}; register it before mailing its contacts.`,
+        );
       }
 
       const results: { role: ContactRoleKey; tokenHash: string }[] = [];

@@ -141,12 +141,7 @@ export interface AuditInput {
 
 export interface LifecycleActivities {
   /** Registry entry: organisation, application, contacts, first audit event. */
-  registerApplication(input: {
-    applicationId: string;
-    workflowId: string;
-    signup: Signup;
-    submittedAt: string;
-  }): Promise<{
+  registerApplication(input: { applicationId: string; workflowId: string; signup: Signup; submittedAt: string }): Promise<{
     organisationId: string;
     applicationId: string;
     /** Verified, and with an application still admitted by a person (absent from results recorded before it existed). */
@@ -234,13 +229,7 @@ export interface LifecycleActivities {
   }): Promise<{ grantId: string; clientId: string }>;
 
   /** Adds scopes to the active grant (an expansion). */
-  expandGrant(input: {
-    applicationId: string;
-    workflowId: string;
-    expansionId: string;
-    scopes: string[];
-    approvedBy: string[];
-  }): Promise<void>;
+  expandGrant(input: { applicationId: string; workflowId: string; expansionId: string; scopes: string[]; approvedBy: string[] }): Promise<void>;
 
   /** Suspends every grant and credential (reversible). */
   suspendAccess(input: { applicationId: string; workflowId: string; reason: string; at: string }): Promise<void>;
@@ -307,7 +296,13 @@ export interface LifecycleActivities {
    * result, not a failure. `check` numbers the workflow's checks of one challenge (default 0);
    * a retry of the same check returns the same result.
    */
-  checkDomainControl(input: { applicationId: string; workflowId: string; domain: string; round?: number; check?: number }): Promise<DomainControlCheck>;
+  checkDomainControl(input: {
+    applicationId: string;
+    workflowId: string;
+    domain: string;
+    round?: number;
+    check?: number;
+  }): Promise<DomainControlCheck>;
 
   /** Usage the gateways reported for the application since `since`. */
   readUsage(input: { applicationId: string; since: string }): Promise<UsageSummary>;

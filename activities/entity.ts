@@ -33,7 +33,8 @@ export interface EntityActivityDependencies {
 
 function nonNegativeInteger(value: number | undefined, field: string): number {
   const v = value ?? 0;
-  if (!Number.isSafeInteger(v) || v < 0) throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `${field} must be a whole number ≥ 0, not ${JSON.stringify(value)}.`);
+  if (!Number.isSafeInteger(v) || v < 0)
+    throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `${field} must be a whole number ≥ 0, not ${JSON.stringify(value)}.`);
   return v;
 }
 
@@ -100,7 +101,11 @@ export function entityActivities(
   return {
     async verifyLegalEntity(input) {
       const lei = typeof input.lei === 'string' ? input.lei.trim().toUpperCase() : '';
-      if (!isValidLei(lei)) throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `${JSON.stringify(input.lei)} is not an LEI (ISO 17442: 20 characters, valid check digits).`);
+      if (!isValidLei(lei))
+        throw permanentFailure(
+          ACTIVITY_FAILURES.INVALID_INPUT,
+          `${JSON.stringify(input.lei)} is not an LEI (ISO 17442: 20 characters, valid check digits).`,
+        );
       if (typeof input.legalName !== 'string' || input.legalName.trim() === '' || typeof input.jurisdiction !== 'string') {
         throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, 'A legal-entity check needs the signup’s legal name and jurisdiction.');
       }
@@ -110,9 +115,13 @@ export function entityActivities(
       const earlier = await registry.leiCheck.findUnique({ where: { checkKey } });
       if (earlier !== null) return verificationFromRow(earlier);
       const application = await registry.application.findUnique({ where: { id: input.applicationId }, include: { organisation: true } });
-      if (application === null) throw permanentFailure(ACTIVITY_FAILURES.APPLICATION_NOT_FOUND, `There is no application ${input.applicationId}; register it first.`);
+      if (application === null)
+        throw permanentFailure(ACTIVITY_FAILURES.APPLICATION_NOT_FOUND, `There is no application ${input.applicationId}; register it first.`);
       if (application.organisation.lei !== lei) {
-        throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `Application ${input.applicationId} belongs to the organisation with LEI ${application.organisation.lei}, not ${lei}.`);
+        throw permanentFailure(
+          ACTIVITY_FAILURES.INVALID_INPUT,
+          `Application ${input.applicationId} belongs to the organisation with LEI ${application.organisation.lei}, not ${lei}.`,
+        );
       }
 
       // The network call stays outside the transaction: no row is locked while GLEIF answers.
@@ -145,7 +154,11 @@ export function entityActivities(
             claimedLegalName: input.legalName,
             claimedJurisdiction: input.jurisdiction,
             score: assessment.score,
-            reasons: { nameScore: assessment.nameScore, jurisdictionScore: assessment.jurisdictionScore, reasons: assessment.reasons as unknown as Prisma.InputJsonArray },
+            reasons: {
+              nameScore: assessment.nameScore,
+              jurisdictionScore: assessment.jurisdictionScore,
+              reasons: assessment.reasons as unknown as Prisma.InputJsonArray,
+            },
             ...(record === null ? {} : { record: record as unknown as Prisma.InputJsonObject }),
             source: lookup.source,
             checkedAt,
@@ -153,7 +166,10 @@ export function entityActivities(
         });
         // A pass verifies the LEI; a refusal (at a re-check: a retired or merged entity) withdraws it; a doubt changes nothing until an approver decides.
         if (assessment.outcome !== 'needs-approval') {
-          await tx.organisation.update({ where: { id: app.organisationId }, data: { leiVerifiedAt: assessment.outcome === 'pass' ? checkedAt : null } });
+          await tx.organisation.update({
+            where: { id: app.organisationId },
+            data: { leiVerifiedAt: assessment.outcome === 'pass' ? checkedAt : null },
+          });
           await refreshVerified(tx, app.organisationId, checkedAt);
         }
         const result = verificationFromRow(row);
@@ -184,7 +200,10 @@ export function entityActivities(
           throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `There is no legal-entity check ${checkKey} of ${input.applicationId} to decide.`);
         }
         if (check.outcome !== 'needs-approval') {
-          throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `The legal-entity check ${checkKey} ${check.outcome === 'pass' ? 'passed and needs no decision' : 'refused the LEI, which no approver can override'}.`);
+          throw permanentFailure(
+            ACTIVITY_FAILURES.INVALID_INPUT,
+            `The legal-entity check ${checkKey} ${check.outcome === 'pass' ? 'passed and needs no decision' : 'refused the LEI, which no approver can override'}.`,
+          );
         }
         const idempotencyKey = `${checkKey}:decision`;
         if ((await tx.auditEvent.findUnique({ where: { idempotencyKey } })) !== null) return;
@@ -219,7 +238,16 @@ export function entityActivities(
           const issuedAt = deps.now();
           expiresAt = new Date(issuedAt.getTime() + deps.config.entity.domainChallengeTtlMs);
           await tx.domainChallenge.create({
-            data: { organisationId: app.organisationId, applicationId: app.id, workflowId: input.workflowId, domain, round, tokenHash: hash, issuedAt, expiresAt },
+            data: {
+              organisationId: app.organisationId,
+              applicationId: app.id,
+              workflowId: input.workflowId,
+              domain,
+              round,
+              tokenHash: hash,
+              issuedAt,
+              expiresAt,
+            },
           });
           await appendAuditEvent(tx, {
             idempotencyKey: `${input.workflowId}:domain-challenge:${domain}:${round}`,
@@ -244,7 +272,11 @@ export function entityActivities(
       if (recorded !== null) return (recorded.data as unknown as { result: DomainControlCheck }).result;
 
       const row = await registry.domainChallenge.findUnique({ where: { workflowId_domain_round: { workflowId: input.workflowId, domain, round } } });
-      if (row === null) throw permanentFailure(ACTIVITY_FAILURES.DOMAIN_CHALLENGE_UNKNOWN, `No domain challenge (round ${round}) was issued for ${domain} in ${input.workflowId}.`);
+      if (row === null)
+        throw permanentFailure(
+          ACTIVITY_FAILURES.DOMAIN_CHALLENGE_UNKNOWN,
+          `No domain challenge (round ${round}) was issued for ${domain} in ${input.workflowId}.`,
+        );
       const contacts = await registry.contact.findMany({ where: { applicationId: input.applicationId } });
       const contactsOutsideDomain: ContactRoleKey[] = CONTACT_ROLES.filter((role) => {
         const contact = contacts.find((c) => c.role === REGISTRY_CONTACT_ROLE[role]);
@@ -254,14 +286,40 @@ export function entityActivities(
       const checkedAt = deps.now();
       let outcome: Omit<DomainControlCheck, 'contactsOutsideDomain'>;
       if (row.verifiedAt !== null) {
-        outcome = { verified: true, method: row.method as DomainControlCheck['method'], reasons: [{ code: 'ALREADY_VERIFIED', method: row.method as DomainControlCheck['method'], message: `${domain} was verified at ${row.verifiedAt.toISOString()}.` }] };
+        outcome = {
+          verified: true,
+          method: row.method as DomainControlCheck['method'],
+          reasons: [
+            {
+              code: 'ALREADY_VERIFIED',
+              method: row.method as DomainControlCheck['method'],
+              message: `${domain} was verified at ${row.verifiedAt.toISOString()}.`,
+            },
+          ],
+        };
       } else if (checkedAt.getTime() > row.expiresAt.getTime()) {
-        outcome = { verified: false, method: null, reasons: [{ code: 'CHALLENGE_EXPIRED', method: null, message: `The challenge expired at ${row.expiresAt.toISOString()}; a new round must be issued.` }] };
+        outcome = {
+          verified: false,
+          method: null,
+          reasons: [
+            {
+              code: 'CHALLENGE_EXPIRED',
+              method: null,
+              message: `The challenge expired at ${row.expiresAt.toISOString()}; a new round must be issued.`,
+            },
+          ],
+        };
       } else {
         const challenge = domainChallenge(deps.secret, { workflowId: input.workflowId, domain, round });
         if (tokenHash(challenge.token) !== row.tokenHash) {
           // The secret changed since the challenge was issued: what the partner published cannot match.
-          outcome = { verified: false, method: null, reasons: [{ code: 'CHALLENGE_SUPERSEDED', method: null, message: 'The challenge was issued under another secret; a new round must be issued.' }] };
+          outcome = {
+            verified: false,
+            method: null,
+            reasons: [
+              { code: 'CHALLENGE_SUPERSEDED', method: null, message: 'The challenge was issued under another secret; a new round must be issued.' },
+            ],
+          };
         } else {
           outcome = await checkDomain({ resolver: deps.resolver, fetcher: deps.fetcher }, challenge);
         }

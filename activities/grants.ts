@@ -75,9 +75,11 @@ export function confirmationFor(anchor: TrustAnchor): ConfirmationBinding | unde
 
 function checkScopes(tier: RiskTier, scopes: string[]): void {
   const unknown = scopes.filter((scope) => !isKnownScope(scope));
-  if (unknown.length > 0) throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `Not in the scope catalogue, so never granted: ${unknown.join(', ')}.`);
+  if (unknown.length > 0)
+    throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `Not in the scope catalogue, so never granted: ${unknown.join(', ')}.`);
   const beyond = outsideCeiling(tier, scopes);
-  if (beyond.length > 0) throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `Beyond the ${tier} ceiling, so never granted at this tier: ${beyond.join(', ')}.`);
+  if (beyond.length > 0)
+    throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `Beyond the ${tier} ceiling, so never granted at this tier: ${beyond.join(', ')}.`);
 }
 
 async function existingEvent(tx: Tx, idempotencyKey: string) {
@@ -101,7 +103,10 @@ export function grantActivities(registry: Registry) {
       checkScopes(input.tier, scopes);
       const lifetime = input.credentialLifetimeSeconds;
       if (!Number.isSafeInteger(lifetime) || lifetime <= 0 || lifetime > MAX_CREDENTIAL_LIFETIME_SECONDS) {
-        throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `credentialLifetimeSeconds must be between 1 and ${MAX_CREDENTIAL_LIFETIME_SECONDS}, not ${lifetime}.`);
+        throw permanentFailure(
+          ACTIVITY_FAILURES.INVALID_INPUT,
+          `credentialLifetimeSeconds must be between 1 and ${MAX_CREDENTIAL_LIFETIME_SECONDS}, not ${lifetime}.`,
+        );
       }
       const idempotencyKey = `${input.workflowId}:access-granted`;
       return registry.$transaction(async (tx) => {
@@ -181,7 +186,13 @@ export function grantActivities(registry: Registry) {
      * Adds scopes to the ACTIVE grant, within its tier's ceiling. Idempotent
      * per expansionId (the event key): a retry finds the event and returns.
      */
-    async expandGrant(input: { applicationId: string; workflowId: string; expansionId: string; scopes: string[]; approvedBy: string[] }): Promise<void> {
+    async expandGrant(input: {
+      applicationId: string;
+      workflowId: string;
+      expansionId: string;
+      scopes: string[];
+      approvedBy: string[];
+    }): Promise<void> {
       const idempotencyKey = `${input.workflowId}:expansion:${input.expansionId}`;
       await registry.$transaction(async (tx) => {
         const application = await lockApplication(tx, input.applicationId);
@@ -221,8 +232,14 @@ export function grantActivities(registry: Registry) {
         if (isClosed(application) || application.status === 'PENDING') {
           throw permanentFailure(ACTIVITY_FAILURES.NO_ACTIVE_GRANT, `${application.id} is ${application.status}, so it has no access to suspend.`);
         }
-        const grants = await tx.grant.updateMany({ where: { applicationId: application.id, status: 'ACTIVE' }, data: { status: 'SUSPENDED', suspendedAt: at } });
-        const credentials = await tx.clientCredential.updateMany({ where: { applicationId: application.id, status: 'ACTIVE' }, data: { status: 'SUSPENDED' } });
+        const grants = await tx.grant.updateMany({
+          where: { applicationId: application.id, status: 'ACTIVE' },
+          data: { status: 'SUSPENDED', suspendedAt: at },
+        });
+        const credentials = await tx.clientCredential.updateMany({
+          where: { applicationId: application.id, status: 'ACTIVE' },
+          data: { status: 'SUSPENDED' },
+        });
         await tx.application.update({ where: { id: application.id }, data: { status: 'SUSPENDED' } });
         await appendAuditEvent(tx, {
           idempotencyKey,
@@ -244,10 +261,19 @@ export function grantActivities(registry: Registry) {
         const application = await lockApplication(tx, input.applicationId);
         if ((await existingEvent(tx, idempotencyKey)) !== null) return;
         if (application.status !== 'SUSPENDED') {
-          throw permanentFailure(ACTIVITY_FAILURES.NOT_SUSPENDED, `${application.id} is ${application.status}, not SUSPENDED; there is nothing to reinstate.`);
+          throw permanentFailure(
+            ACTIVITY_FAILURES.NOT_SUSPENDED,
+            `${application.id} is ${application.status}, not SUSPENDED; there is nothing to reinstate.`,
+          );
         }
-        const grants = await tx.grant.updateMany({ where: { applicationId: application.id, status: 'SUSPENDED' }, data: { status: 'ACTIVE', suspendedAt: null } });
-        const credentials = await tx.clientCredential.updateMany({ where: { applicationId: application.id, status: 'SUSPENDED' }, data: { status: 'ACTIVE' } });
+        const grants = await tx.grant.updateMany({
+          where: { applicationId: application.id, status: 'SUSPENDED' },
+          data: { status: 'ACTIVE', suspendedAt: null },
+        });
+        const credentials = await tx.clientCredential.updateMany({
+          where: { applicationId: application.id, status: 'SUSPENDED' },
+          data: { status: 'ACTIVE' },
+        });
         await tx.application.update({ where: { id: application.id }, data: { status: 'ADMITTED' } });
         await appendAuditEvent(tx, {
           idempotencyKey,

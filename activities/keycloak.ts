@@ -197,9 +197,15 @@ export function keycloakActivities(deps: KeycloakActivityDependencies) {
       where: { applicationId, status: { in: ['ACTIVE', 'SUSPENDED'] } },
       orderBy: { createdAt: 'desc' },
     });
-    const grant = await registry.grant.findFirst({ where: { applicationId, status: { in: ['ACTIVE', 'SUSPENDED'] } }, orderBy: { grantedAt: 'desc' } });
+    const grant = await registry.grant.findFirst({
+      where: { applicationId, status: { in: ['ACTIVE', 'SUSPENDED'] } },
+      orderBy: { grantedAt: 'desc' },
+    });
     if (credential === null || grant === null) {
-      throw permanentFailure(ACTIVITY_FAILURES.NO_ACTIVE_GRANT, `${applicationId} has no current grant and credential (it is ${application.status}); there is nothing to provision.`);
+      throw permanentFailure(
+        ACTIVITY_FAILURES.NO_ACTIVE_GRANT,
+        `${applicationId} has no current grant and credential (it is ${application.status}); there is nothing to provision.`,
+      );
     }
     const anchors = await registry.trustAnchor.findMany({
       where: { applicationId, status: { in: ['ACTIVE', 'ROTATING_OUT'] } },
@@ -218,7 +224,14 @@ export function keycloakActivities(deps: KeycloakActivityDependencies) {
     };
   }
 
-  async function record(applicationId: string, organisationId: string, idempotencyKey: string, type: string, occurredAt: Date, data: Record<string, string | string[] | boolean>) {
+  async function record(
+    applicationId: string,
+    organisationId: string,
+    idempotencyKey: string,
+    type: string,
+    occurredAt: Date,
+    data: Record<string, string | string[] | boolean>,
+  ) {
     await registry.$transaction(async (tx) => {
       await appendAuditEvent(tx, { idempotencyKey, type, actor: 'system', organisationId, applicationId, occurredAt, data });
     });
@@ -242,13 +255,20 @@ export function keycloakActivities(deps: KeycloakActivityDependencies) {
       const state = await admin.upsertClient(spec).catch((error: unknown) => {
         throw failureOf(error);
       });
-      await record(application.id, application.organisationId, `${input.workflowId}:keycloak-client:${digest(spec)}`, 'keycloak.client-provisioned', now(), {
-        clientId: spec.clientId,
-        authenticator: spec.auth.kind,
-        binding: spec.binding,
-        scopes: state.scopes,
-        enabled: spec.enabled,
-      });
+      await record(
+        application.id,
+        application.organisationId,
+        `${input.workflowId}:keycloak-client:${digest(spec)}`,
+        'keycloak.client-provisioned',
+        now(),
+        {
+          clientId: spec.clientId,
+          authenticator: spec.auth.kind,
+          binding: spec.binding,
+          scopes: state.scopes,
+          enabled: spec.enabled,
+        },
+      );
       return { provider: 'keycloak', clientId: spec.clientId, state: spec.enabled ? 'enabled' : 'disabled', scopes: state.scopes };
     },
 

@@ -15,7 +15,10 @@ export async function lockApplication(tx: Tx, applicationId: string): Promise<Ap
   await tx.$queryRaw`SELECT id FROM applications WHERE id = ${applicationId} FOR UPDATE`;
   const application = await tx.application.findUnique({ where: { id: applicationId } });
   if (application === null) {
-    throw permanentFailure(ACTIVITY_FAILURES.APPLICATION_NOT_FOUND, `There is no application ${applicationId} in the registry; it must be registered first.`);
+    throw permanentFailure(
+      ACTIVITY_FAILURES.APPLICATION_NOT_FOUND,
+      `There is no application ${applicationId} in the registry; it must be registered first.`,
+    );
   }
   return application;
 }

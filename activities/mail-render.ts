@@ -36,10 +36,16 @@ export function renderMail(content: MailContent): { text: string; html: string }
     `<p>${escapeHtml(content.greeting)}</p>`,
     ...content.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`),
     ...(content.action
-      ? [`<p><a href="${escapeHtml(content.action.url)}">${escapeHtml(content.action.label)}</a><br><small>${escapeHtml(content.action.url)}</small></p>`]
+      ? [
+          `<p><a href="${escapeHtml(content.action.url)}">${escapeHtml(content.action.label)}</a><br><small>${escapeHtml(content.action.url)}</small></p>`,
+        ]
       : []),
     ...(details.length > 0
-      ? ['<table>', ...details.map(([label, value]) => `<tr><th align="left" valign="top">${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`), '</table>']
+      ? [
+          '<table>',
+          ...details.map(([label, value]) => `<tr><th align="left" valign="top">${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`),
+          '</table>',
+        ]
       : []),
     `<p>${escapeHtml(closing)}</p>`,
     '</body></html>',

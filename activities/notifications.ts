@@ -45,11 +45,15 @@ const TEMPLATES: Record<NotificationTemplate, (c: TemplateContext) => RenderedTe
   }),
   'entity-refused': (c) => ({
     subject: `The legal entity behind ${c.what} could not be verified`,
-    paragraphs: [`The organisation's legal entity could not be verified for ${c.what}, so its admission has ended and nothing was granted. The reasons are below.`],
+    paragraphs: [
+      `The organisation's legal entity could not be verified for ${c.what}, so its admission has ended and nothing was granted. The reasons are below.`,
+    ],
   }),
   'contacts-expired': (c) => ({
     subject: `Admission of ${c.what} ended: the contacts did not confirm in time`,
-    paragraphs: [`The admission of ${c.what} has ended because not every contact confirmed their role before the deadline. Nothing was granted. To try again, submit a new signup.`],
+    paragraphs: [
+      `The admission of ${c.what} has ended because not every contact confirmed their role before the deadline. Nothing was granted. To try again, submit a new signup.`,
+    ],
   }),
   'anchor-requested': (c) => ({
     subject: `Next step for ${c.what}: prove its identity with a trust anchor`,
@@ -71,7 +75,9 @@ const TEMPLATES: Record<NotificationTemplate, (c: TemplateContext) => RenderedTe
   }),
   'approval-escalated': (c) => ({
     subject: `Escalated: ${c.what} is still waiting for an approval decision`,
-    paragraphs: [`The admission of ${c.what} has waited for a decision longer than it should. It expires without approval if nobody decides in time.`],
+    paragraphs: [
+      `The admission of ${c.what} has waited for a decision longer than it should. It expires without approval if nobody decides in time.`,
+    ],
   }),
   'admission-rejected': (c) => ({
     subject: `The admission of ${c.what} was rejected`,
@@ -98,7 +104,9 @@ const TEMPLATES: Record<NotificationTemplate, (c: TemplateContext) => RenderedTe
   }),
   suspended: (c) => ({
     subject: `Access of ${c.what} is suspended`,
-    paragraphs: [`Every grant and credential of ${c.what} is suspended: requests are refused until it is reinstated. If it is not reinstated within the grace period, it is offboarded.`],
+    paragraphs: [
+      `Every grant and credential of ${c.what} is suspended: requests are refused until it is reinstated. If it is not reinstated within the grace period, it is offboarded.`,
+    ],
   }),
   reinstated: (c) => ({
     subject: `Access of ${c.what} is reinstated`,
@@ -114,14 +122,19 @@ const TEMPLATES: Record<NotificationTemplate, (c: TemplateContext) => RenderedTe
   }),
   offboarded: (c) => ({
     subject: `${c.what} has been offboarded`,
-    paragraphs: [`${c.what} has been offboarded: every grant and credential is revoked and its registry record is closed. The trigger and reason are below.`],
+    paragraphs: [
+      `${c.what} has been offboarded: every grant and credential is revoked and its registry record is closed. The trigger and reason are below.`,
+    ],
   }),
 };
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
 function label(key: string): string {
-  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[-_]+/g, ' ').toLowerCase();
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/[-_]+/g, ' ')
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
@@ -160,7 +173,8 @@ export function notificationActivities(deps: NotificationActivityDependencies) {
      */
     async notify(input: NotifyInput): Promise<void> {
       const render = TEMPLATES[input.template];
-      if (render === undefined) throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `Unknown notification template ${JSON.stringify(input.template)}.`);
+      if (render === undefined)
+        throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `Unknown notification template ${JSON.stringify(input.template)}.`);
       if (input.idempotencyKey.trim() === '') throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, 'A notification needs an idempotencyKey.');
       const application = await registry.application.findUnique({
         where: { id: input.applicationId },
@@ -193,7 +207,9 @@ export function notificationActivities(deps: NotificationActivityDependencies) {
       const statusUrl = `${config.publicUrl.replace(/\/+$/, '')}/applications/${application.id}`;
 
       const delivered = new Set(
-        (await registry.notificationDelivery.findMany({ where: { idempotencyKey: input.idempotencyKey }, select: { recipient: true } })).map((d) => d.recipient),
+        (await registry.notificationDelivery.findMany({ where: { idempotencyKey: input.idempotencyKey }, select: { recipient: true } })).map(
+          (d) => d.recipient,
+        ),
       );
       for (const [address, recipient] of recipients) {
         if (delivered.has(address)) continue;
@@ -207,7 +223,16 @@ export function notificationActivities(deps: NotificationActivityDependencies) {
         await mailer.send({ to: recipient.email, subject: rendered.subject, text: body, html, messageId });
         // skipDuplicates: an overlapping attempt may have recorded it first.
         await registry.notificationDelivery.createMany({
-          data: [{ idempotencyKey: input.idempotencyKey, applicationId: application.id, template: input.template, recipient: address, messageId, sentAt: now() }],
+          data: [
+            {
+              idempotencyKey: input.idempotencyKey,
+              applicationId: application.id,
+              template: input.template,
+              recipient: address,
+              messageId,
+              sentAt: now(),
+            },
+          ],
           skipDuplicates: true,
         });
       }

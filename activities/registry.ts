@@ -24,7 +24,6 @@ export interface RegisteredApplication {
   organisationEstablished: boolean;
 }
 
-
 export function registryActivities(registry: Registry) {
   return {
     /**
@@ -69,11 +68,18 @@ export function registryActivities(registry: Registry) {
         const alreadyRegistered = await tx.auditEvent.count({ where: { idempotencyKey: `${input.workflowId}:registered` } });
         // An earlier claim of this id that ended unverified (never admitted) released it: this
         // claim takes the record over with its own answers and contacts; the old claim's evidence stays.
-        const reclaim = existing !== null && alreadyRegistered === 0 && existing.admittedAt === null && (existing.status === 'REJECTED' || existing.status === 'EXPIRED');
+        const reclaim =
+          existing !== null &&
+          alreadyRegistered === 0 &&
+          existing.admittedAt === null &&
+          (existing.status === 'REJECTED' || existing.status === 'EXPIRED');
         if (existing === null) {
           await tx.application.create({ data: { id: input.applicationId, organisationId: org.id, ...claimed, workflowId: input.workflowId } });
         } else if (reclaim) {
-          await tx.application.update({ where: { id: input.applicationId }, data: { ...claimed, organisationId: org.id, status: 'PENDING', closedAt: null, tier: null, riskScore: null } });
+          await tx.application.update({
+            where: { id: input.applicationId },
+            data: { ...claimed, organisationId: org.id, status: 'PENDING', closedAt: null, tier: null, riskScore: null },
+          });
         }
         for (const key of CONTACT_ROLES) {
           const role = REGISTRY_CONTACT_ROLE[key];

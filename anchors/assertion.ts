@@ -122,7 +122,8 @@ export async function verifyJwt(check: JwtCheck): Promise<{ payload: JWTPayload;
       clockTolerance: CLOCK_SKEW_SECONDS,
       requiredClaims: check.requiredClaims,
     });
-    if (typeof payload.iat === 'number' && payload.iat > check.now.getTime() / 1000 + CLOCK_SKEW_SECONDS) return reason('JWT_NOT_YET_VALID', 'iat is in the future');
+    if (typeof payload.iat === 'number' && payload.iat > check.now.getTime() / 1000 + CLOCK_SKEW_SECONDS)
+      return reason('JWT_NOT_YET_VALID', 'iat is in the future');
     return { payload, signed };
   } catch (err) {
     return joseReason(err);
@@ -146,7 +147,8 @@ export async function verifyAssertion(input: AssertionInput): Promise<Verificati
   const now = input.now ?? new Date();
   const keys = await parseKeySet(input.keys);
   if (isReason(keys)) return refuse('jwk', [keys]);
-  if (input.challenge.audience !== input.audience) return refuse('jwk', [reason('JWT_AUDIENCE_MISMATCH', 'the challenge was issued for another audience')]);
+  if (input.challenge.audience !== input.audience)
+    return refuse('jwk', [reason('JWT_AUDIENCE_MISMATCH', 'the challenge was issued for another audience')]);
   if (Date.parse(input.challenge.expiresAt) < now.getTime()) return refuse('jwk', [reason('JWT_CHALLENGE_EXPIRED')]);
 
   const verified = await verifyJwt({
@@ -168,7 +170,8 @@ export async function verifyAssertion(input: AssertionInput): Promise<Verificati
     reasons.push(reason('JWT_LIFETIME_TOO_LONG'));
   }
   if (typeof payload.nonce !== 'string' || !sameText(payload.nonce, input.challenge.nonce)) reasons.push(reason('JWT_NONCE_MISMATCH'));
-  if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 256) reasons.push(reason('JWT_CLAIM_MISSING', 'jti must be a non-empty string'));
+  if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 256)
+    reasons.push(reason('JWT_CLAIM_MISSING', 'jti must be a non-empty string'));
   const fingerprint = await keyFingerprint(signed.jwk);
   const subject = typeof payload.iss === 'string' ? payload.iss : undefined;
   const described = { fingerprint, keyFingerprint: fingerprint, ...(subject ? { subject } : {}) };
@@ -184,4 +187,3 @@ function sameText(a: string, b: string): boolean {
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
-

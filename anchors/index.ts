@@ -16,10 +16,7 @@ import type { X509Input } from './x509';
 export type JwkInput = Omit<AssertionInput, 'keys'> & ({ keys: unknown } | { jwksUrl: string; fetcher: SafeFetcher });
 
 export type AnchorInput =
-  | ({ kind: 'x509' } & X509Input)
-  | ({ kind: 'jwk' } & JwkInput)
-  | ({ kind: 'spiffe' } & SpiffeInput)
-  | ({ kind: 'oidc' } & OidcInput);
+  ({ kind: 'x509' } & X509Input) | ({ kind: 'jwk' } & JwkInput) | ({ kind: 'spiffe' } & SpiffeInput) | ({ kind: 'oidc' } & OidcInput);
 
 /**
  * Verifies a trust anchor. A refusal is a result (`ok: false` with reasons); infrastructure faults throw

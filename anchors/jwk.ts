@@ -10,7 +10,10 @@ export const ALLOWED_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'] 
 export type AllowedAlgorithm = (typeof ALLOWED_ALGORITHMS)[number];
 
 /** The key type each allowed algorithm needs; also the parameters jose hands to WebCrypto for it. */
-export const ALGORITHM_KEYS: Record<AllowedAlgorithm, { kty: string; crv?: string; webcrypto: webcrypto.Algorithm | webcrypto.RsaPssParams | webcrypto.EcdsaParams }> = {
+export const ALGORITHM_KEYS: Record<
+  AllowedAlgorithm,
+  { kty: string; crv?: string; webcrypto: webcrypto.Algorithm | webcrypto.RsaPssParams | webcrypto.EcdsaParams }
+> = {
   RS256: { kty: 'RSA', webcrypto: { name: 'RSASSA-PKCS1-v1_5' } },
   PS256: { kty: 'RSA', webcrypto: { name: 'RSA-PSS', saltLength: 32 } as webcrypto.RsaPssParams },
   ES256: { kty: 'EC', crv: 'P-256', webcrypto: { name: 'ECDSA', hash: 'SHA-256' } as webcrypto.EcdsaParams },
@@ -38,7 +41,8 @@ function b64(value: unknown): Buffer | undefined {
 export async function jwkProblem(jwk: unknown): Promise<string | undefined> {
   if (!jwk || typeof jwk !== 'object' || Array.isArray(jwk)) return 'a JWK must be a JSON object';
   const key = jwk as JWK & Record<string, unknown>;
-  if (PRIVATE_MEMBERS.some((m) => m in key)) return key.kty === 'oct' ? 'symmetric keys are refused' : 'the JWK contains private key material; register only the public key';
+  if (PRIVATE_MEMBERS.some((m) => m in key))
+    return key.kty === 'oct' ? 'symmetric keys are refused' : 'the JWK contains private key material; register only the public key';
   if (key.use !== undefined && key.use !== 'sig') return `the key is for "${String(key.use)}", not signatures`;
   if (key.key_ops !== undefined && !(Array.isArray(key.key_ops) && key.key_ops.includes('verify'))) return 'key_ops does not allow verify';
   if (key.alg !== undefined && !isAllowedAlgorithm(key.alg)) return `the key algorithm ${String(key.alg)} is not allowed`;
@@ -84,7 +88,10 @@ export async function jwkProblem(jwk: unknown): Promise<string | undefined> {
  * ROCA (Nemec et al., 2017): moduli from the flawed generator are, modulo each small prime, a power of
  * 65537. A random modulus passes all these tests with negligible probability.
  */
-const ROCA_PRIMES = [3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167];
+const ROCA_PRIMES = [
+  3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151,
+  157, 163, 167,
+];
 const ROCA_POWERS = ROCA_PRIMES.map((p) => {
   const powers = new Set<number>();
   let x = 1;

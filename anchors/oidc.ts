@@ -61,7 +61,7 @@ export async function verifyOidc(input: OidcInput): Promise<VerificationResult> 
 
 /** An identity provider's JWKS may hold keys for other uses; only the acceptable signing keys are kept. */
 async function usableKeys(jwks: unknown): Promise<KeySet | Reason> {
-  const list = jwks && typeof jwks === 'object' && Array.isArray((jwks as { keys?: unknown }).keys) ? ((jwks as { keys: unknown[] }).keys) : undefined;
+  const list = jwks && typeof jwks === 'object' && Array.isArray((jwks as { keys?: unknown }).keys) ? (jwks as { keys: unknown[] }).keys : undefined;
   if (!list) return reason('JWKS_INVALID', 'no keys array');
   const keys: JWK[] = [];
   for (const key of list.slice(0, 100)) if (!(await jwkProblem(key))) keys.push(key as JWK);

@@ -49,7 +49,9 @@ export function parseCrl(der: Uint8Array): ParsedCrl {
   const tbs = crl.tbsCertList;
   if (!crl.tbsCertListRaw) throw new Error('the CRL has no TBS bytes');
   const fields = (asn1js.fromBER(crl.tbsCertListRaw).result as asn1js.Sequence).valueBlock.value;
-  const times = fields.filter((f) => f instanceof asn1js.UTCTime || f instanceof asn1js.GeneralizedTime) as (asn1js.UTCTime | asn1js.GeneralizedTime)[];
+  const times = fields.filter((f) => f instanceof asn1js.UTCTime || f instanceof asn1js.GeneralizedTime) as (
+    asn1js.UTCTime | asn1js.GeneralizedTime
+  )[];
   const explicit0 = fields.find((f) => f.idBlock.tagClass === 3 && f.idBlock.tagNumber === 0) as asn1js.Constructed | undefined;
   const crlExtensions = explicit0 ? [...AsnConvert.parse(explicit0.valueBlock.value[0]!.toBER(), Extensions)] : [];
   const nextUpdate = times[1]?.toDate();
@@ -106,7 +108,12 @@ export interface RevocationSources {
 export type RevocationStatus = 'good' | 'not-checked';
 
 /** Refusal reasons for `cert` (issued by `issuer`) at `at`, or the status when there are none. */
-export async function checkRevocation(cert: ParsedCert, issuer: ParsedCert, at: Date, sources: RevocationSources): Promise<Reason[] | RevocationStatus> {
+export async function checkRevocation(
+  cert: ParsedCert,
+  issuer: ParsedCert,
+  at: Date,
+  sources: RevocationSources,
+): Promise<Reason[] | RevocationStatus> {
   let checked = false;
   const crls = sources.crls.filter((c) => c.issuerDer.equals(cert.issuerDer));
   if (crls.length === 0 && sources.fetcher && cert.crlUrls.length > 0) {
@@ -134,13 +141,15 @@ export async function checkRevocation(cert: ParsedCert, issuer: ParsedCert, at: 
 function crlProblem(cert: ParsedCert, issuer: ParsedCert, crl: ParsedCrl, at: Date): Reason | undefined {
   // Every rule fails closed: a CRL for this issuer that Admit cannot use refuses the chain, it is never skipped.
   if (!crl.issuerDer.equals(cert.issuerDer)) return reason('CRL_ISSUER_MISMATCH', 'the CRL at the distribution point is from another issuer');
-  if (crl.akiKeyId && issuer.ski && !crl.akiKeyId.equals(issuer.ski)) return reason('CRL_ISSUER_MISMATCH', 'the CRL authorityKeyIdentifier names another key than the issuer');
+  if (crl.akiKeyId && issuer.ski && !crl.akiKeyId.equals(issuer.ski))
+    return reason('CRL_ISSUER_MISMATCH', 'the CRL authorityKeyIdentifier names another key than the issuer');
   if (crl.unknownCritical) return reason('CRL_UNKNOWN_CRITICAL_EXTENSION', crl.unknownCritical);
   if (crl.unsupported) return reason('CRL_INVALID', crl.unsupported);
   if (crl.crlNumber === 'missing') return reason('CRL_NUMBER_INVALID', 'the CRL has no cRLNumber extension');
   if (crl.crlNumber === 'critical') return reason('CRL_NUMBER_INVALID', 'the CRL marks cRLNumber critical');
   if (issuer.keyUsage !== undefined && !(issuer.keyUsage & KU.cRLSign)) return reason('CRL_INVALID', 'the issuer keyUsage lacks cRLSign');
-  if (!verifySignature(crl.algorithm, crl.tbs, crl.signature, issuer.publicKey)) return reason('CRL_SIGNATURE_INVALID', 'the CRL signature does not verify with the issuer key');
+  if (!verifySignature(crl.algorithm, crl.tbs, crl.signature, issuer.publicKey))
+    return reason('CRL_SIGNATURE_INVALID', 'the CRL signature does not verify with the issuer key');
   if (crl.thisUpdate.getTime() > at.getTime()) return reason('CRL_STALE', 'the CRL thisUpdate is in the future');
   // RFC 5280 5.1.2.5: conforming CRL issuers MUST include nextUpdate; without it freshness is unknowable.
   if (!crl.nextUpdate) return reason('CRL_STALE', 'the CRL has no nextUpdate');
@@ -196,7 +205,13 @@ function responseNonce(basic: pkijs.BasicOCSPResponse): Buffer | undefined {
   return inner.offset === raw.length && inner.result instanceof asn1js.OctetString ? Buffer.from(inner.result.valueBlock.valueHexView) : raw;
 }
 
-export function ocspOutcome(cert: ParsedCert, issuer: ParsedCert, der: Uint8Array, at: Date, check: OcspCheck = { skewSeconds: OCSP_SKEW_SECONDS }): Reason | 'good' | 'unrelated' {
+export function ocspOutcome(
+  cert: ParsedCert,
+  issuer: ParsedCert,
+  der: Uint8Array,
+  at: Date,
+  check: OcspCheck = { skewSeconds: OCSP_SKEW_SECONDS },
+): Reason | 'good' | 'unrelated' {
   let basic: pkijs.BasicOCSPResponse;
   try {
     const response = pkijs.OCSPResponse.fromBER(new Uint8Array(der));
@@ -213,7 +228,9 @@ export function ocspOutcome(cert: ParsedCert, issuer: ParsedCert, der: Uint8Arra
 
   const signer = ocspSigner(basic, issuer, at);
   if (typeof signer === 'string') return reason('OCSP_RESPONDER_UNAUTHORISED', signer);
-  if (!verifySignature(algorithmOf(basic.signatureAlgorithm), basic.tbsResponseData.tbsView, basic.signature.valueBlock.valueHexView, signer.publicKey)) {
+  if (
+    !verifySignature(algorithmOf(basic.signatureAlgorithm), basic.tbsResponseData.tbsView, basic.signature.valueBlock.valueHexView, signer.publicKey)
+  ) {
     return reason('OCSP_INVALID', 'the OCSP response signature does not verify');
   }
   // RFC 6960 4.2.2.1 / 3.2 (6): thisUpdate is "sufficiently recent" and nextUpdate not passed, within the skew.
@@ -266,9 +283,11 @@ function ocspSigner(basic: pkijs.BasicOCSPResponse, issuer: ParsedCert, at: Date
       throw err;
     }
     if (!names(delegate)) continue;
-    if (!delegate.issuerDer.equals(issuer.subjectDer) || !issuedBy(delegate, issuer)) return 'the OCSP responder certificate is not issued by the certificate issuer';
+    if (!delegate.issuerDer.equals(issuer.subjectDer) || !issuedBy(delegate, issuer))
+      return 'the OCSP responder certificate is not issued by the certificate issuer';
     if (!delegate.eku?.includes(OID.ocspSigning)) return 'the OCSP responder certificate lacks the OCSPSigning usage';
-    if (delegate.keyUsage !== undefined && !(delegate.keyUsage & KU.digitalSignature)) return 'the OCSP responder certificate keyUsage lacks digitalSignature';
+    if (delegate.keyUsage !== undefined && !(delegate.keyUsage & KU.digitalSignature))
+      return 'the OCSP responder certificate keyUsage lacks digitalSignature';
     if (delegate.notBefore > at || delegate.notAfter < at) return 'the OCSP responder certificate is not valid at the validation time';
     return delegate;
   }

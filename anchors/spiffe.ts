@@ -60,7 +60,8 @@ export async function parseTrustBundle(material: Material): Promise<TrustBundle>
   for (const key of doc.keys as Record<string, unknown>[]) {
     if (key.use === 'x509-svid') {
       const x5c = key.x5c;
-      if (!Array.isArray(x5c) || x5c.length !== 1 || typeof x5c[0] !== 'string') throw new AnchorConfigError('an x509-svid bundle key needs exactly one x5c certificate');
+      if (!Array.isArray(x5c) || x5c.length !== 1 || typeof x5c[0] !== 'string')
+        throw new AnchorConfigError('an x509-svid bundle key needs exactly one x5c certificate');
       x509Authorities.push(encodePem(Buffer.from(x5c[0], 'base64')));
     } else if (key.use === 'jwt-svid') {
       if (typeof key.kid !== 'string') throw new AnchorConfigError('a jwt-svid bundle key needs a kid');
@@ -129,7 +130,13 @@ function chainLeafDer(svid: Material): Buffer {
 async function verifyJwtSvid(input: SpiffeInput, expected: SpiffeId, token: string): Promise<VerificationResult> {
   if (input.bundle.jwtKeys.keys.length === 0) throw new AnchorConfigError('the trust bundle has no jwt-svid keys');
   if (!input.audience) throw new AnchorConfigError('a JWT-SVID is checked against an audience');
-  const verified = await verifyJwt({ token, keys: input.bundle.jwtKeys, audience: input.audience, now: input.at ?? new Date(), requiredClaims: ['sub', 'aud', 'exp'] });
+  const verified = await verifyJwt({
+    token,
+    keys: input.bundle.jwtKeys,
+    audience: input.audience,
+    now: input.at ?? new Date(),
+    requiredClaims: ['sub', 'aud', 'exp'],
+  });
   if ('code' in verified) return refuse('spiffe', [verified]);
   const sub = typeof verified.payload.sub === 'string' ? verified.payload.sub : undefined;
   const problems = idReasons(sub, expected);

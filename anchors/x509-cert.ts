@@ -5,13 +5,7 @@ import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as asn1js from 'asn1js';
-import {
-  AuthorityInfoAccessSyntax,
-  CertificatePolicies,
-  CRLDistributionPoints,
-  NameConstraints,
-  PolicyConstraints,
-} from '@peculiar/asn1-x509';
+import { AuthorityInfoAccessSyntax, CertificatePolicies, CRLDistributionPoints, NameConstraints, PolicyConstraints } from '@peculiar/asn1-x509';
 import { Name } from '@peculiar/asn1-x509';
 import type { GeneralName, GeneralSubtree } from '@peculiar/asn1-x509';
 import type { AlgorithmId } from './crypto-policy';
@@ -162,7 +156,8 @@ function decode(der: Buffer) {
       const parts = children(der, expectTag(e, 0x30, 'extension'));
       const hasCritical = parts[1]?.tag === 0x01;
       const critical = hasCritical ? der[parts[1]!.start] !== 0 : false;
-      if (hasCritical && (parts[1]!.end - parts[1]!.start !== 1 || (der[parts[1]!.start] !== 0 && der[parts[1]!.start] !== 0xff))) throw new CertParseError('extension critical is not a DER BOOLEAN');
+      if (hasCritical && (parts[1]!.end - parts[1]!.start !== 1 || (der[parts[1]!.start] !== 0 && der[parts[1]!.start] !== 0xff)))
+        throw new CertParseError('extension critical is not a DER BOOLEAN');
       const valueT = expectTag(parts[hasCritical ? 2 : 1], 0x04, 'extnValue');
       if (parts.length !== (hasCritical ? 3 : 2)) throw new CertParseError('extension: extra data');
       extensions.push({ extnID: readOid(der, parts[0]!), critical, value: bytes(der, valueT) });
@@ -197,7 +192,15 @@ function decode(der: Buffer) {
 }
 
 const SHORT_NAMES: Record<string, string> = {
-  '2.5.4.3': 'CN', '2.5.4.6': 'C', '2.5.4.7': 'L', '2.5.4.8': 'ST', '2.5.4.10': 'O', '2.5.4.11': 'OU', '2.5.4.5': 'serialNumber', '0.9.2342.19200300.100.1.25': 'DC', '1.2.840.113549.1.9.1': 'emailAddress',
+  '2.5.4.3': 'CN',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.5': 'serialNumber',
+  '0.9.2342.19200300.100.1.25': 'DC',
+  '1.2.840.113549.1.9.1': 'emailAddress',
 };
 
 /** "CN=x, O=y" from the DER, strings decoded by type (anything else as #hex); for messages and details only. */
@@ -367,7 +370,10 @@ export function parseCertificate(der: Buffer): ParsedCert {
     if (!cert.san) bad('the subject is empty and there is no subjectAltName');
   }
   // RFC 5280 4.2.1.9: pathLenConstraint only when cA is true and keyUsage (if present) asserts keyCertSign.
-  if (cert.basicConstraints?.pathLen !== undefined && (!cert.basicConstraints.ca || (cert.keyUsage !== undefined && !(cert.keyUsage & KU.keyCertSign)))) {
+  if (
+    cert.basicConstraints?.pathLen !== undefined &&
+    (!cert.basicConstraints.ca || (cert.keyUsage !== undefined && !(cert.keyUsage & KU.keyCertSign)))
+  ) {
     problems.push(reason('CERT_PATHLEN_WITHOUT_CA', 'pathLenConstraint is set on a certificate that is not a CA with keyCertSign'));
   }
   if (cert.basicConstraints?.ca && cert.keyUsage !== undefined && !(cert.keyUsage & KU.keyCertSign)) {
@@ -446,7 +452,8 @@ function readExtension(cert: ParsedCert, oid: string, critical: boolean, value: 
       // RFC 5280 4.2.1.6: critical when the subject is empty; CA/B BR 7.1.2.7.12 (followed by webpki): not critical otherwise.
       const subjectEmpty = cert.subjectDer.length === 2;
       if (subjectEmpty && !critical) cert.problems.push(reason('CERT_SAN_CRITICALITY', 'subjectAltName must be critical when the subject is empty'));
-      if (!subjectEmpty && critical) cert.problems.push(reason('CERT_SAN_CRITICALITY', 'subjectAltName must not be critical when the subject is not empty'));
+      if (!subjectEmpty && critical)
+        cert.problems.push(reason('CERT_SAN_CRITICALITY', 'subjectAltName must not be critical when the subject is not empty'));
       for (const name of names) {
         const problem = generalNameProblem(name);
         if (problem) bad(problem);
@@ -507,7 +514,8 @@ function readNameConstraints(value: ArrayBuffer, bad: (d: string) => void): Subt
     if (subtree.minimum !== 0 || subtree.maximum !== undefined) bad('nameConstraints uses minimum/maximum');
     const base = subtree.base;
     if (base.dNSName !== undefined && !isValidDnsConstraint(base.dNSName)) bad(`dNSName constraint "${printable(base.dNSName)}" is invalid`);
-    if (base.rfc822Name !== undefined && !isValidEmailConstraint(base.rfc822Name)) bad(`rfc822Name constraint "${printable(base.rfc822Name)}" is invalid`);
+    if (base.rfc822Name !== undefined && !isValidEmailConstraint(base.rfc822Name))
+      bad(`rfc822Name constraint "${printable(base.rfc822Name)}" is invalid`);
     if (base.uniformResourceIdentifier !== undefined && !isValidUriConstraint(base.uniformResourceIdentifier)) {
       bad(`URI constraint "${printable(base.uniformResourceIdentifier)}" is invalid`);
     }

@@ -122,7 +122,9 @@ function rdns(name: Name): string[] {
   return name.map((rdn) =>
     rdn
       .map((atv) => {
-        const text = atv.value.anyValue ? `#${Buffer.from(atv.value.anyValue).toString('hex')}` : atv.value.toString().trim().replace(/\s+/g, ' ').toLowerCase();
+        const text = atv.value.anyValue
+          ? `#${Buffer.from(atv.value.anyValue).toString('hex')}`
+          : atv.value.toString().trim().replace(/\s+/g, ' ').toLowerCase();
         return `${atv.type}=${text}`;
       })
       .sort()
@@ -220,7 +222,10 @@ export interface ExpectedName {
  * as A-labels, case-insensitively). A wildcard whose base is a public suffix (Public Suffix List,
  * ICANN and private sections, through tldts) matches nothing (CA/B BR 3.2.2.6).
  */
-export function expectedNameProblem(cert: ParsedCert, expected: ExpectedName): { code: 'CERT_NAME_MISMATCH' | 'CERT_WILDCARD_INVALID'; message: string } | undefined {
+export function expectedNameProblem(
+  cert: ParsedCert,
+  expected: ExpectedName,
+): { code: 'CERT_NAME_MISMATCH' | 'CERT_WILDCARD_INVALID'; message: string } | undefined {
   const san = cert.san ?? [];
   if (expected.dns !== undefined) {
     const want = toALabel(expected.dns);
@@ -234,15 +239,18 @@ export function expectedNameProblem(cert: ParsedCert, expected: ExpectedName): {
         if (outcome === 'public-suffix') publicSuffixWildcard ??= n.dNSName;
         return outcome === true;
       });
-    if (!ok && publicSuffixWildcard) return { code: 'CERT_WILDCARD_INVALID', message: `the wildcard "${publicSuffixWildcard}" covers a public suffix` };
+    if (!ok && publicSuffixWildcard)
+      return { code: 'CERT_WILDCARD_INVALID', message: `the wildcard "${publicSuffixWildcard}" covers a public suffix` };
     if (!ok) return { code: 'CERT_NAME_MISMATCH', message: `no subjectAltName dNSName matches ${expected.dns}` };
   }
   if (expected.ip !== undefined) {
     const want = ipToBytes(expected.ip);
-    const ok = want !== undefined && san.some((n) => {
-      const b = n.iPAddress !== undefined ? ipToBytes(n.iPAddress) : undefined;
-      return b !== undefined && Buffer.from(b).equals(Buffer.from(want));
-    });
+    const ok =
+      want !== undefined &&
+      san.some((n) => {
+        const b = n.iPAddress !== undefined ? ipToBytes(n.iPAddress) : undefined;
+        return b !== undefined && Buffer.from(b).equals(Buffer.from(want));
+      });
     if (!ok) return { code: 'CERT_NAME_MISMATCH', message: `no subjectAltName iPAddress matches ${expected.ip}` };
   }
   return undefined;

@@ -53,7 +53,8 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
   const trust = parseTrustStore(input.trustStore);
 
   const partnerMaterial = [input.chain, ...(input.intermediates ?? []), ...(input.crls ?? []), ...(input.ocspResponses ?? [])];
-  if (partnerMaterial.some((m) => m.length > MAX_MATERIAL_BYTES)) return refuse('x509', [reason('INPUT_TOO_LARGE', `more than ${MAX_MATERIAL_BYTES} bytes`)]);
+  if (partnerMaterial.some((m) => m.length > MAX_MATERIAL_BYTES))
+    return refuse('x509', [reason('INPUT_TOO_LARGE', `more than ${MAX_MATERIAL_BYTES} bytes`)]);
 
   let leaf: ParsedCert;
   let intermediates: ParsedCert[];
@@ -62,7 +63,8 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
     const extra = (input.intermediates ?? []).flatMap((m) => decodePem(m).map(parseCertificate));
     leaf = chain[0]!;
     intermediates = [...chain.slice(1), ...extra];
-    if (chain.length + extra.length > MAX_CERTIFICATES) return refuse('x509', [reason('INPUT_TOO_LARGE', `more than ${MAX_CERTIFICATES} certificates`)]);
+    if (chain.length + extra.length > MAX_CERTIFICATES)
+      return refuse('x509', [reason('INPUT_TOO_LARGE', `more than ${MAX_CERTIFICATES} certificates`)]);
   } catch (err) {
     return refuse('x509', [materialReason(err)]);
   }
@@ -77,7 +79,8 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
     crls,
     ocspResponses: input.ocspResponses ?? [],
     ...(input.ocspSkewSeconds !== undefined ? { ocspSkewSeconds: input.ocspSkewSeconds } : {}),
-    ...(input.fetcher ? { fetcher: input.fetcher } : {}) };
+    ...(input.fetcher ? { fetcher: input.fetcher } : {}),
+  };
   const maxDepth = input.maxDepth ?? DEFAULT_MAX_DEPTH;
   const policy: PathPolicy = { at, eku: input.eku ?? 'clientAuth', ...(input.expectedName ? { expectedName: input.expectedName } : {}) };
 
@@ -127,7 +130,9 @@ export interface TrustStore {
 const trustStores = new BoundedCache<string, TrustStore>(16);
 
 function trustStoreKey(materials: Material[]): string {
-  return materials.map((m) => (typeof m === 'string' ? `s${m}` : `b${Buffer.from(m.buffer, m.byteOffset, m.byteLength).toString('base64')}`)).join('\u0000');
+  return materials
+    .map((m) => (typeof m === 'string' ? `s${m}` : `b${Buffer.from(m.buffer, m.byteOffset, m.byteLength).toString('base64')}`))
+    .join('\u0000');
 }
 
 function parseTrustStore(materials: Material[]): TrustStore {
@@ -194,7 +199,12 @@ function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: TrustS
       if (out.paths.length >= MAX_COMPLETE_PATHS) return;
       if (current.akiKeyId && candidate.ski && !current.akiKeyId.equals(candidate.ski)) continue;
       // A certificate (or the same name and key under another serial) may appear once: this cuts cycles.
-      if (path.some((p) => p.sha256 === candidate.sha256 || (p.subjectDer.equals(candidate.subjectDer) && p.publicKeyBits.equals(candidate.publicKeyBits)))) continue;
+      if (
+        path.some(
+          (p) => p.sha256 === candidate.sha256 || (p.subjectDer.equals(candidate.subjectDer) && p.publicKeyBits.equals(candidate.publicKeyBits)),
+        )
+      )
+        continue;
       if (budget-- <= 0) {
         out.exhausted = true;
         return;
@@ -227,7 +237,8 @@ interface PathPolicy {
 }
 
 function validityReasons(cert: ParsedCert, at: Date): Reason[] {
-  if (cert.notBefore.getTime() > at.getTime()) return [reason('CERT_NOT_YET_VALID', `"${cert.subjectText}" is valid from ${cert.notBefore.toISOString()}`)];
+  if (cert.notBefore.getTime() > at.getTime())
+    return [reason('CERT_NOT_YET_VALID', `"${cert.subjectText}" is valid from ${cert.notBefore.toISOString()}`)];
   if (cert.notAfter.getTime() < at.getTime()) return [reason('CERT_EXPIRED', `"${cert.subjectText}" expired at ${cert.notAfter.toISOString()}`)];
   return [];
 }
@@ -249,7 +260,8 @@ function validatePath(path: ParsedCert[], policy: PathPolicy): Reason[] {
       // RFC 5280 4.2.1.1: every certificate but a self-signed one names its issuer key. A self-issued
       // certificate under a different key (a key rollover) still needs it.
       const selfSigned = cert.selfIssued && cert.publicKeyBits.equals(path[i + 1]!.publicKeyBits);
-      if (!selfSigned && !cert.akiKeyId) reasons.push(reason('CERT_AKI_MISSING', `"${cert.subjectText}" has no authorityKeyIdentifier keyIdentifier`));
+      if (!selfSigned && !cert.akiKeyId)
+        reasons.push(reason('CERT_AKI_MISSING', `"${cert.subjectText}" has no authorityKeyIdentifier keyIdentifier`));
       const alg = signatureAlgorithmProblem(cert.signatureAlgorithm);
       if (alg) reasons.push(reason('CERT_WEAK_SIGNATURE_ALGORITHM', `"${cert.subjectText}": ${alg}`));
     } else if (cert.akiKeyId && cert.ski && cert.selfIssued && !cert.akiKeyId.equals(cert.ski)) {

@@ -38,7 +38,9 @@ async function admittedPartner(registry: Registry): Promise<Partner> {
   const privateJwk = { ...(await exportJWK(privateKey)), alg: 'ES256' };
   const thumbprint = await calculateJwkThumbprint(publicJwk);
   const lei = `BENCH${randomBytes(8).toString('hex').toUpperCase()}`.slice(0, 20);
-  const organisation = await registry.organisation.create({ data: { legalName: `Bench ${sequence}`, lei, jurisdiction: 'GB', primaryDomain: `b${sequence}.example` } });
+  const organisation = await registry.organisation.create({
+    data: { legalName: `Bench ${sequence}`, lei, jurisdiction: 'GB', primaryDomain: `b${sequence}.example` },
+  });
   const applicationId = `app-bench-${sequence}-${randomUUID()}`;
   await registry.application.create({
     data: {
@@ -62,12 +64,28 @@ async function admittedPartner(registry: Registry): Promise<Partner> {
     },
   });
   await registry.trustAnchor.create({
-    data: { applicationId, kind: 'JWK', fingerprint: `jwk-sha256:${thumbprint}`, keyFingerprint: `jwk-sha256:${thumbprint}`, material: { jwks: { keys: [publicJwk] } }, verifiedAt: new Date() },
+    data: {
+      applicationId,
+      kind: 'JWK',
+      fingerprint: `jwk-sha256:${thumbprint}`,
+      keyFingerprint: `jwk-sha256:${thumbprint}`,
+      material: { jwks: { keys: [publicJwk] } },
+      verifiedAt: new Date(),
+    },
   });
-  await registry.grant.create({ data: { applicationId, scopes: ['accounts:read'], conditions: { environments: ['sandbox'] }, tier: 'LOW', approvedBy: [], grantedAt: new Date() } });
+  await registry.grant.create({
+    data: { applicationId, scopes: ['accounts:read'], conditions: { environments: ['sandbox'] }, tier: 'LOW', approvedBy: [], grantedAt: new Date() },
+  });
   const clientId = `admit-${randomBytes(16).toString('base64url')}`;
   await registry.clientCredential.create({
-    data: { clientId, applicationId, anchorFingerprint: `jwk-sha256:${thumbprint}`, confirmationMethod: 'jkt', confirmationValue: thumbprint, tokenLifetimeSeconds: 900 },
+    data: {
+      clientId,
+      applicationId,
+      anchorFingerprint: `jwk-sha256:${thumbprint}`,
+      confirmationMethod: 'jkt',
+      confirmationValue: thumbprint,
+      tokenLifetimeSeconds: 900,
+    },
   });
   return { applicationId, clientId, privateJwk };
 }
@@ -106,11 +124,30 @@ export async function authorizationServerBench(registry: Registry): Promise<Auth
   const { privateKey: asKey } = await generateKeyPair('EdDSA');
   const baseline = async (i: number) => {
     const now = Math.floor(Date.now() / 1000);
-    const assertion = await new SignJWT({}).setProtectedHeader({ alg: 'ES256' }).setIssuer(partner.clientId).setSubject(partner.clientId).setAudience(issuer).setIssuedAt(now).setExpirationTime(now + 60).setJti(`b-${i}`).sign(privateKey);
-    const proof = await new SignJWT({ htm: 'POST', htu: tokenEndpoint }).setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt' }).setIssuedAt(now).setJti(`d-${i}`).sign(privateKey);
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256' })
+      .setIssuer(partner.clientId)
+      .setSubject(partner.clientId)
+      .setAudience(issuer)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .setJti(`b-${i}`)
+      .sign(privateKey);
+    const proof = await new SignJWT({ htm: 'POST', htu: tokenEndpoint })
+      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt' })
+      .setIssuedAt(now)
+      .setJti(`d-${i}`)
+      .sign(privateKey);
     await jwtVerify(assertion, publicKey, { audience: issuer, issuer: partner.clientId });
     await jwtVerify(proof, publicKey, { typ: 'dpop+jwt' });
-    return new SignJWT({ client_id: partner.clientId, scope: 'accounts:read', cnf: { jkt: 'x' } }).setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt' }).setIssuer(issuer).setAudience(RESOURCE).setIssuedAt(now).setExpirationTime(now + 900).setJti(`t-${i}`).sign(asKey);
+    return new SignJWT({ client_id: partner.clientId, scope: 'accounts:read', cnf: { jkt: 'x' } })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt' })
+      .setIssuer(issuer)
+      .setAudience(RESOURCE)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 900)
+      .setJti(`t-${i}`)
+      .sign(asKey);
   };
 
   const introspect = async (token: string): Promise<boolean> => {

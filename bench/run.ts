@@ -116,7 +116,10 @@ async function main(): Promise<void> {
   }
   // A fast append that broke the chain would be no result at all.
   const chain = await verifyAuditChain(registry);
-  if (!chain.ok) throw new Error(`the audit chain written by the bench does not verify: ${JSON.stringify(chain.brokenAt, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
+  if (!chain.ok)
+    throw new Error(
+      `the audit chain written by the bench does not verify: ${JSON.stringify(chain.brokenAt, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`,
+    );
   log(`audit chain of ${chain.events} events verifies`);
 
   const seconds = (Date.now() - started) / 1000;

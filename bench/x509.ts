@@ -29,7 +29,13 @@ interface Template {
   outer: Buffer;
 }
 
-async function template(subject: string, issuer: x509.X509Certificate | undefined, issuerKeys: webcrypto.CryptoKeyPair | undefined, ca: boolean, now: Date) {
+async function template(
+  subject: string,
+  issuer: x509.X509Certificate | undefined,
+  issuerKeys: webcrypto.CryptoKeyPair | undefined,
+  ca: boolean,
+  now: Date,
+) {
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const KU = x509.KeyUsageFlags;
   const extensions: x509.Extension[] = [
@@ -75,7 +81,8 @@ function replace(buf: Buffer, from: Buffer, to: Buffer): void {
 function derSequence(parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
   const len = body.length;
-  const header = len < 0x80 ? Buffer.from([0x30, len]) : len < 0x100 ? Buffer.from([0x30, 0x81, len]) : Buffer.from([0x30, 0x82, len >> 8, len & 0xff]);
+  const header =
+    len < 0x80 ? Buffer.from([0x30, len]) : len < 0x100 ? Buffer.from([0x30, 0x81, len]) : Buffer.from([0x30, 0x82, len >> 8, len & 0xff]);
   return Buffer.concat([header, body]);
 }
 
@@ -104,12 +111,17 @@ function newKey(): { privateKey: KeyObject; publicKey: KeyObject; spki: Buffer; 
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const spki = publicKey.export({ format: 'der', type: 'spki' });
   // RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits (the last 65 bytes of a P-256 SPKI).
-  const ski = createHash('sha1').update(spki.subarray(spki.length - 65)).digest();
+  const ski = createHash('sha1')
+    .update(spki.subarray(spki.length - 65))
+    .digest();
   return { privateKey, publicKey, spki, ski };
 }
 
 function pem(der: Buffer): string {
-  return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
+  return `-----BEGIN CERTIFICATE-----\n${der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`;
 }
 
 export async function x509Benchmark(): Promise<Benchmark> {
@@ -163,4 +175,3 @@ export async function x509Benchmark(): Promise<Benchmark> {
     ...PLAN,
   };
 }
-

@@ -68,7 +68,8 @@ async function readPrivateJwk(file: string | undefined): Promise<JWK> {
   } catch (error) {
     throw new UsageError(`--key ${file}: not a readable JSON file (${(error as Error).message})`);
   }
-  if (typeof jwk !== 'object' || jwk === null || typeof (jwk as JWK).d !== 'string') throw new UsageError(`--key ${file}: not a private JWK (no "d")`);
+  if (typeof jwk !== 'object' || jwk === null || typeof (jwk as JWK).d !== 'string')
+    throw new UsageError(`--key ${file}: not a private JWK (no "d")`);
   return jwk as JWK;
 }
 
@@ -84,7 +85,8 @@ async function tokenCommand(args: string[], io: Io): Promise<number> {
   const discovery = await fetch(`${issuer}/.well-known/oauth-authorization-server`);
   if (!discovery.ok) throw new UsageError(`${issuer} serves no authorization server metadata (HTTP ${discovery.status})`);
   const metadata = (await discovery.json()) as { issuer?: string; token_endpoint?: string };
-  if (metadata.issuer !== issuer || typeof metadata.token_endpoint !== 'string') throw new UsageError(`${issuer}: the metadata names another issuer or no token endpoint`);
+  if (metadata.issuer !== issuer || typeof metadata.token_endpoint !== 'string')
+    throw new UsageError(`${issuer}: the metadata names another issuer or no token endpoint`);
   try {
     const token = await fetchToken(
       { privateJwk },
@@ -112,14 +114,20 @@ async function dpopCommand(args: string[], io: Io): Promise<number> {
   }
   if (values.method === undefined || values.url === undefined) throw new UsageError(`missing --method or --url\n${TOKEN_USAGE}`);
   const privateJwk = await readPrivateJwk(values.key);
-  io.out(`${await dpopProof({ privateJwk }, values.method.toUpperCase(), values.url, values.token === undefined ? {} : { accessToken: values.token })}\n`);
+  io.out(
+    `${await dpopProof({ privateJwk }, values.method.toUpperCase(), values.url, values.token === undefined ? {} : { accessToken: values.token })}\n`,
+  );
   return EXIT.accepted;
 }
 
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
   const name = Object.keys(COMMANDS).find((c) => argv.slice(0, c.split(' ').length).join(' ') === c);
   if (!name) {
-    io.err(`usage: admit <command>\n${Object.entries(COMMANDS).map(([c, { summary }]) => `  admit ${c}  ${summary}`).join('\n')}\n`);
+    io.err(
+      `usage: admit <command>\n${Object.entries(COMMANDS)
+        .map(([c, { summary }]) => `  admit ${c}  ${summary}`)
+        .join('\n')}\n`,
+    );
     return EXIT.usage;
   }
   try {
@@ -172,7 +180,13 @@ const VERIFY_USAGE = `usage: admit anchor verify --kind x509|jwk|spiffe|oidc [--
 exit: 0 accepted, 1 refused, 2 bad usage or unreadable input
 `;
 
-type Values = { [K in keyof typeof VERIFY_OPTIONS]?: (typeof VERIFY_OPTIONS)[K] extends { multiple: true } ? string[] : (typeof VERIFY_OPTIONS)[K] extends { type: 'boolean' } ? boolean : string };
+type Values = {
+  [K in keyof typeof VERIFY_OPTIONS]?: (typeof VERIFY_OPTIONS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof VERIFY_OPTIONS)[K] extends { type: 'boolean' }
+      ? boolean
+      : string;
+};
 
 async function anchorVerify(args: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args, options: VERIFY_OPTIONS, strict: true, allowPositionals: false }) as { values: Values };
@@ -222,7 +236,8 @@ async function buildInput(values: Values): Promise<AnchorInput> {
       const eku = values.eku ?? 'clientAuth';
       if (eku !== 'clientAuth' && eku !== 'serverAuth' && eku !== 'any') throw new UsageError('--eku must be clientAuth, serverAuth or any');
       const maxDepth = values['max-depth'] === undefined ? undefined : Number(values['max-depth']);
-      if (maxDepth !== undefined && !(Number.isInteger(maxDepth) && maxDepth >= 0 && maxDepth <= 255)) throw new UsageError('--max-depth must be an integer from 0 to 255');
+      if (maxDepth !== undefined && !(Number.isInteger(maxDepth) && maxDepth >= 0 && maxDepth <= 255))
+        throw new UsageError('--max-depth must be an integer from 0 to 255');
       const expectedName = {
         ...(values['dns-name'] !== undefined ? { dns: values['dns-name'] } : {}),
         ...(values['ip-address'] !== undefined ? { ip: values['ip-address'] } : {}),
@@ -267,7 +282,8 @@ async function buildInput(values: Values): Promise<AnchorInput> {
     }
     case 'spiffe': {
       need(values, 'bundle', 'spiffe-id');
-      if ((values.cert === undefined) === (values.assertion === undefined)) throw new UsageError('give exactly one of --cert (X.509-SVID) or --assertion (JWT-SVID)');
+      if ((values.cert === undefined) === (values.assertion === undefined))
+        throw new UsageError('give exactly one of --cert (X.509-SVID) or --assertion (JWT-SVID)');
       return {
         kind: 'spiffe',
         bundle: await parseTrustBundle(await readMaterial(values.bundle!)),
@@ -319,7 +335,8 @@ async function readMaterial(path: string): Promise<Buffer> {
       if (bytesRead === 0) break;
       length += bytesRead;
     }
-    if (length > MAX_MATERIAL_BYTES) throw new UsageError(`${path} is larger than ${MAX_MATERIAL_BYTES} bytes; it is not a certificate, key or token`);
+    if (length > MAX_MATERIAL_BYTES)
+      throw new UsageError(`${path} is larger than ${MAX_MATERIAL_BYTES} bytes; it is not a certificate, key or token`);
     return buffer.subarray(0, length);
   } catch (err) {
     if (err instanceof UsageError) throw err;
@@ -373,7 +390,8 @@ async function settingsApply(args: string[], io: Io): Promise<number> {
     io.out(SETTINGS_USAGE);
     return EXIT.accepted;
   }
-  if (values.by === undefined || values.by.trim() === '') throw new UsageError(`--by names who applies the settings (for the evidence).\n${SETTINGS_USAGE}`);
+  if (values.by === undefined || values.by.trim() === '')
+    throw new UsageError(`--by names who applies the settings (for the evidence).\n${SETTINGS_USAGE}`);
   const batchSize = values.batch === undefined ? 20 : Number(values.batch);
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new UsageError('--batch must be a positive whole number.');
   // Loaded only here: `anchor verify` must work without a Temporal configuration.

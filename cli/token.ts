@@ -28,7 +28,12 @@ export function publicJwkOf(jwk: JWK): JWK {
   return { ...pub };
 }
 
-export async function clientAssertion(key: PartnerKey, clientId: string, issuer: string, options: { lifetimeSeconds?: number; jti?: string; now?: number } = {}): Promise<string> {
+export async function clientAssertion(
+  key: PartnerKey,
+  clientId: string,
+  issuer: string,
+  options: { lifetimeSeconds?: number; jti?: string; now?: number } = {},
+): Promise<string> {
   const alg = algFor(key.privateJwk);
   const now = options.now ?? Math.floor(Date.now() / 1000);
   return new SignJWT({})
@@ -42,7 +47,12 @@ export async function clientAssertion(key: PartnerKey, clientId: string, issuer:
     .sign(await importJWK(key.privateJwk, alg));
 }
 
-export async function dpopProof(key: PartnerKey, htm: string, htu: string, options: { accessToken?: string; jti?: string; iat?: number } = {}): Promise<string> {
+export async function dpopProof(
+  key: PartnerKey,
+  htm: string,
+  htu: string,
+  options: { accessToken?: string; jti?: string; iat?: number } = {},
+): Promise<string> {
   const alg = algFor(key.privateJwk);
   return new SignJWT({
     htm,

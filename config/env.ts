@@ -3,12 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { LifecycleSettings } from '../domain/settings';
 import type { KeycloakAdminConfig } from '../credentials/keycloak';
-import {
-  DEFAULT_LIFECYCLE_DURATIONS,
-  lifecycleDurationProblems,
-  parseDuration,
-  type LifecycleSetting,
-} from '../domain/durations';
+import { DEFAULT_LIFECYCLE_DURATIONS, lifecycleDurationProblems, parseDuration, type LifecycleSetting } from '../domain/durations';
 import { DEFAULT_EXPANSION_POLICY, expansionPolicyProblems, type ExpansionPolicy } from '../domain/expansion';
 import { DEFAULT_RISK_THRESHOLDS, riskThresholdProblems } from '../domain/risk';
 import { parseResolverAddress } from '../anchors/dns-resolver';
@@ -95,7 +90,9 @@ function parseGatewayTokens(value: string | undefined, problems: string[]): Gate
     if (separator < 0 || !GATEWAY_NAME.test(name)) {
       problems.push(`ADMIT_GATEWAY_TOKENS: pair ${index + 1} must be name:token with a lower-case name (a-z, 0-9, . _ -)`);
     } else if (token.length < MIN_GATEWAY_TOKEN_CHARS) {
-      problems.push(`ADMIT_GATEWAY_TOKENS: the token of gateway ${name} must be at least ${MIN_GATEWAY_TOKEN_CHARS} characters (openssl rand -base64 32)`);
+      problems.push(
+        `ADMIT_GATEWAY_TOKENS: the token of gateway ${name} must be at least ${MIN_GATEWAY_TOKEN_CHARS} characters (openssl rand -base64 32)`,
+      );
     } else if (tokens.some((t) => t.name === name)) {
       problems.push(`ADMIT_GATEWAY_TOKENS: gateway ${name} is listed twice`);
     } else {
@@ -116,7 +113,10 @@ function bindGatewayEnvironments(value: string | undefined, tokens: GatewayToken
   for (const [index, pair] of value.split(',').entries()) {
     const separator = pair.indexOf(':');
     const name = pair.slice(0, separator).trim();
-    const environments = pair.slice(separator + 1).split('+').map((e) => e.trim());
+    const environments = pair
+      .slice(separator + 1)
+      .split('+')
+      .map((e) => e.trim());
     if (separator < 0 || !GATEWAY_NAME.test(name)) {
       problems.push(`ADMIT_GATEWAY_ENVIRONMENTS: entry ${index + 1} must be name:environment (e.g. kong:production or edge:sandbox+production)`);
     } else if (!tokens.some((t) => t.name === name)) {
@@ -125,7 +125,10 @@ function bindGatewayEnvironments(value: string | undefined, tokens: GatewayToken
       problems.push(`ADMIT_GATEWAY_ENVIRONMENTS: gateway ${name} is listed twice`);
     } else {
       const unknown = environments.filter((e) => !(ENVIRONMENTS as readonly string[]).includes(e));
-      if (unknown.length > 0) problems.push(`ADMIT_GATEWAY_ENVIRONMENTS: gateway ${name}: ${unknown.map((e) => JSON.stringify(e)).join(', ')} is not one of ${ENVIRONMENTS.join(', ')}`);
+      if (unknown.length > 0)
+        problems.push(
+          `ADMIT_GATEWAY_ENVIRONMENTS: gateway ${name}: ${unknown.map((e) => JSON.stringify(e)).join(', ')} is not one of ${ENVIRONMENTS.join(', ')}`,
+        );
       else served.set(name, [...new Set(environments)]);
     }
   }
@@ -179,7 +182,12 @@ const schema = z.object({
   ADMIT_OIDC_WORKLOAD_ISSUERS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
   ADMIT_ANCHOR_AUDIENCE: z.string().optional(),
   ADMIT_X509_REQUIRE_DOMAIN: z
     .enum(['true', 'false'])
@@ -188,7 +196,12 @@ const schema = z.object({
   ADMIT_FETCH_ALLOW: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
 
   ADMIT_DNS_RESOLVER: optionalText.refine((v) => v === undefined || parseResolverAddress(v) !== undefined, {
     message: 'must be the IP address of a DNS resolver, optionally with a port: 192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:53',
@@ -199,7 +212,9 @@ const schema = z.object({
     .string()
     .trim()
     .default('https://api.gleif.org/api/v1')
-    .refine((v) => /^https:\/\/[^/?#]+(\/[^?#]*)?$/.test(v), { message: 'must be an https:// URL without query or fragment (GLEIF API v1 or a mirror of it)' })
+    .refine((v) => /^https:\/\/[^/?#]+(\/[^?#]*)?$/.test(v), {
+      message: 'must be an https:// URL without query or fragment (GLEIF API v1 or a mirror of it)',
+    })
     .transform((v) => v.replace(/\/+$/, '')),
   ADMIT_GLEIF_CA: optionalText,
   ADMIT_GLEIF_TIMEOUT: optionalText,
@@ -237,7 +252,12 @@ const schema = z.object({
   ADMIT_TRUST_PROXY: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s !== '')),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
 
   // The partners' authorization server: Admit's own, or a Keycloak realm Admit provisions clients into.
   ADMIT_AUTHORIZATION_SERVER: z.enum(['embedded', 'keycloak']).default('embedded'),
@@ -332,7 +352,10 @@ const ENTITY_DURATION_DEFAULTS = {
 } as const;
 
 function entitySettingsFrom(
-  config: { ADMIT_GLEIF_URL: string; ADMIT_GLEIF_CA: string | undefined; ADMIT_GLEIF_RETRIES: number } & Record<keyof typeof ENTITY_DURATION_DEFAULTS, string | undefined>,
+  config: { ADMIT_GLEIF_URL: string; ADMIT_GLEIF_CA: string | undefined; ADMIT_GLEIF_RETRIES: number } & Record<
+    keyof typeof ENTITY_DURATION_DEFAULTS,
+    string | undefined
+  >,
   problems: string[],
 ): EntityVerificationSettings {
   const durations = { gleifTimeoutMs: 0, gleifCacheTtlMs: 0, domainChallengeTtlMs: 0 };
@@ -342,7 +365,8 @@ function entitySettingsFrom(
     if (raw === undefined) continue;
     try {
       const value = parseDuration(raw);
-      if (value < min || value > max) problems.push(`${variable}: must be between ${min} ms and ${max} ms (e.g. ${variable === 'ADMIT_GLEIF_TIMEOUT' ? '10s' : '1h'})`);
+      if (value < min || value > max)
+        problems.push(`${variable}: must be between ${min} ms and ${max} ms (e.g. ${variable === 'ADMIT_GLEIF_TIMEOUT' ? '10s' : '1h'})`);
       else durations[key] = value;
     } catch (error) {
       problems.push(`${variable}: ${error instanceof Error ? error.message : String(error)}`);
@@ -387,7 +411,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (config[variable] === undefined) problems.push(`${variable}: required in production (openssl rand -base64 32)`);
     }
   }
-  const gatewayTokens = bindGatewayEnvironments(config.ADMIT_GATEWAY_ENVIRONMENTS, parseGatewayTokens(config.ADMIT_GATEWAY_TOKENS, problems), problems);
+  const gatewayTokens = bindGatewayEnvironments(
+    config.ADMIT_GATEWAY_ENVIRONMENTS,
+    parseGatewayTokens(config.ADMIT_GATEWAY_TOKENS, problems),
+    problems,
+  );
   let clockSkewMs = 5 * 60_000;
   try {
     clockSkewMs = parseDuration(config.ADMIT_CLOCK_SKEW);
@@ -436,7 +464,12 @@ function keycloakFrom(config: z.infer<typeof schema>, problems: string[]): Keycl
   if (config.NODE_ENV === 'production' && config.ADMIT_KEYCLOAK_URL?.startsWith('http://') === true) {
     problems.push('ADMIT_KEYCLOAK_URL: must be https:// in production (the admin client secret travels to it)');
   }
-  const { ADMIT_KEYCLOAK_URL: url, ADMIT_KEYCLOAK_REALM: realm, ADMIT_KEYCLOAK_CLIENT_ID: clientId, ADMIT_KEYCLOAK_CLIENT_SECRET: clientSecret } = config;
+  const {
+    ADMIT_KEYCLOAK_URL: url,
+    ADMIT_KEYCLOAK_REALM: realm,
+    ADMIT_KEYCLOAK_CLIENT_ID: clientId,
+    ADMIT_KEYCLOAK_CLIENT_SECRET: clientSecret,
+  } = config;
   if (url === undefined || realm === undefined || clientId === undefined || clientSecret === undefined) return undefined;
   return { url, realm, clientId, clientSecret };
 }
@@ -473,7 +506,8 @@ function lifecycleSettingsFrom(config: Record<keyof typeof lifecycleShape, strin
     const raw = env[variable];
     if (raw === undefined) continue;
     const value = Number(raw);
-    if (!/^\d+(\.\d+)?$/.test(raw) || value <= 0) problems.push(`${variable}: ${JSON.stringify(raw)} is not a positive number (a risk score, e.g. 10)`);
+    if (!/^\d+(\.\d+)?$/.test(raw) || value <= 0)
+      problems.push(`${variable}: ${JSON.stringify(raw)} is not a positive number (a risk score, e.g. 10)`);
     else riskThresholds[key] = value;
   }
   if (riskThresholdProblems(riskThresholds).includes('medium must be below high')) {
@@ -516,9 +550,7 @@ function maskSecret(value: string): string {
     const url = new URL(value);
     if (url.password !== '') url.password = '***';
     if (url.username !== '') url.username = '***';
-    return url.protocol.startsWith('http') || url.protocol.startsWith('post') || url.protocol.startsWith('smtp')
-      ? url.toString()
-      : '***';
+    return url.protocol.startsWith('http') || url.protocol.startsWith('post') || url.protocol.startsWith('smtp') ? url.toString() : '***';
   } catch {
     return '***';
   }

@@ -154,7 +154,11 @@ export class KeycloakAdmin {
    * absence means); 5xx, 429 and network failures are retryable; any other
    * 4xx is not, since the same request gets the same answer.
    */
-  private async request<T>(method: string, suffix: string, body?: unknown): Promise<{ status: number; body: T | undefined; location?: string } | undefined> {
+  private async request<T>(
+    method: string,
+    suffix: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T | undefined; location?: string } | undefined> {
     for (let attempt = 0; ; attempt += 1) {
       const headers: Record<string, string> = { authorization: `Bearer ${await this.token()}`, accept: 'application/json' };
       if (body !== undefined) headers['content-type'] = 'application/json';
@@ -232,7 +236,15 @@ export class KeycloakAdmin {
       // Service accounts do not need refresh tokens: each token is short-lived and requested anew.
       'client_credentials.use_refresh_token': 'false',
     };
-    for (const key of ['use.jwks.string', 'jwks.string', 'use.jwks.url', 'jwks.url', 'token.endpoint.auth.signing.alg', 'x509.subjectdn', 'x509.allow.regex.pattern.comparison']) {
+    for (const key of [
+      'use.jwks.string',
+      'jwks.string',
+      'use.jwks.url',
+      'jwks.url',
+      'token.endpoint.auth.signing.alg',
+      'x509.subjectdn',
+      'x509.allow.regex.pattern.comparison',
+    ]) {
       delete attributes[key];
     }
     let clientAuthenticatorType: string;
@@ -310,7 +322,8 @@ export class KeycloakAdmin {
     const optional = (await this.request<ClientScopeRepresentation[]>('GET', `/clients/${id}/optional-client-scopes`))?.body ?? [];
     for (const scope of optional) await this.request('DELETE', `/clients/${id}/optional-client-scopes/${scope.id}`);
     for (const scope of defaults) {
-      if (!KEPT_SCOPES.has(scope.name) && !spec.scopes.includes(scope.name)) await this.request('DELETE', `/clients/${id}/default-client-scopes/${scope.id}`);
+      if (!KEPT_SCOPES.has(scope.name) && !spec.scopes.includes(scope.name))
+        await this.request('DELETE', `/clients/${id}/default-client-scopes/${scope.id}`);
     }
     for (const [name, scopeId] of scopeIds) {
       if (!defaults.some((scope) => scope.name === name)) await this.request('PUT', `/clients/${id}/default-client-scopes/${scopeId}`);
@@ -320,7 +333,10 @@ export class KeycloakAdmin {
       id,
       clientId: spec.clientId,
       enabled: spec.enabled,
-      scopes: assigned.map((scope) => scope.name).filter((name) => !KEPT_SCOPES.has(name)).sort(),
+      scopes: assigned
+        .map((scope) => scope.name)
+        .filter((name) => !KEPT_SCOPES.has(name))
+        .sort(),
       created,
     };
   }

@@ -120,7 +120,10 @@ export function validateVote(state: ApprovalState, vote: VoteInput, directory: A
     const approvals = approvingVotes(state);
     const completes = approvals.length + 1 >= state.required;
     if (completes && !approvals.some((recorded) => recorded.roles.includes(SECURITY_REVIEWER_ROLE))) {
-      return refuse('SECURITY_REVIEWER_REQUIRED', `a REGULATED admission needs one approval from a ${SECURITY_REVIEWER_ROLE}; this would be the last approval and none has come from one`);
+      return refuse(
+        'SECURITY_REVIEWER_REQUIRED',
+        `a REGULATED admission needs one approval from a ${SECURITY_REVIEWER_ROLE}; this would be the last approval and none has come from one`,
+      );
     }
   }
   return {

@@ -27,8 +27,7 @@ const SHORTHAND = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w)\s*)+$/;
 const SHORTHAND_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/g;
 // Years and months are refused rather than approximated: their length depends on the calendar date.
 const ISO_WEEKS = /^P(\d+(?:[.,]\d+)?)W$/;
-const ISO_DAY_TIME =
-  /^P(?:(\d+(?:[.,]\d+)?)D)?(?:T(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/;
+const ISO_DAY_TIME = /^P(?:(\d+(?:[.,]\d+)?)D)?(?:T(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/;
 
 /**
  * Milliseconds in a human or ISO-8601 duration. Bare numbers are refused: "900" could be seconds
@@ -70,12 +69,7 @@ function parseIso(input: string, text: string): number {
     throw new DurationParseError(input, 'not a valid ISO-8601 duration');
   }
   const [, days, hours, minutes, seconds] = dayTime;
-  return Math.round(
-    isoNumber(days) * MS_PER_DAY +
-      isoNumber(hours) * MS_PER_HOUR +
-      isoNumber(minutes) * MS_PER_MINUTE +
-      isoNumber(seconds) * 1000,
-  );
+  return Math.round(isoNumber(days) * MS_PER_DAY + isoNumber(hours) * MS_PER_HOUR + isoNumber(minutes) * MS_PER_MINUTE + isoNumber(seconds) * 1000);
 }
 
 function isoNumber(part: string | undefined): number {
@@ -165,4 +159,3 @@ export function lifecycleDurationProblems(durations: Readonly<LifecycleDurations
   }
   return problems;
 }
-

@@ -109,7 +109,11 @@ export function decideExpansion(input: ExpansionInput): ExpansionResult {
     };
   }
   if (!evidence.clean) return { decision: 'needs-approval', scopes, reasons: evidence.reasons };
-  return { decision: 'auto-grant', scopes, reasons: [{ code: 'CLEAN_PROBATION', message: 'LOW tier within its ceiling after a clean probation' }, ...evidence.reasons] };
+  return {
+    decision: 'auto-grant',
+    scopes,
+    reasons: [{ code: 'CLEAN_PROBATION', message: 'LOW tier within its ceiling after a clean probation' }, ...evidence.reasons],
+  };
 }
 
 export function expansionPolicyProblems(policy: ExpansionPolicy): string[] {
@@ -127,7 +131,12 @@ function usageEvidence(usage: UsageTelemetry, policy: ExpansionPolicy): { clean:
   if (!counts.every((count) => Number.isSafeInteger(count) && count >= 0) || denials > calls || errors > calls) {
     return {
       clean: false,
-      reasons: [{ code: 'USAGE_INVALID', message: `telemetry is not usable as evidence (calls ${calls}, denials ${denials}, errors ${errors}, anomalies ${anomalies})` }],
+      reasons: [
+        {
+          code: 'USAGE_INVALID',
+          message: `telemetry is not usable as evidence (calls ${calls}, denials ${denials}, errors ${errors}, anomalies ${anomalies})`,
+        },
+      ],
     };
   }
   const denialRate = calls === 0 ? 0 : denials / calls;

@@ -141,7 +141,11 @@ export function normaliseLegalName(name: string): NormalisedName {
     if (tokens.length <= spelling.length) continue;
     const tail = tokens.slice(tokens.length - spelling.length);
     if (tail.every((t, i) => t === spelling[i])) {
-      return { normal: [...tokens.slice(0, tokens.length - spelling.length), form].join(' '), core: tokens.slice(0, tokens.length - spelling.length).join(' '), form };
+      return {
+        normal: [...tokens.slice(0, tokens.length - spelling.length), form].join(' '),
+        core: tokens.slice(0, tokens.length - spelling.length).join(' '),
+        form,
+      };
     }
   }
   return { normal, core: normal, form: null };
@@ -170,7 +174,11 @@ export function nameSimilarity(a: string, b: string): number {
 }
 
 /** Name kinds of GLEIF's otherNames / transliteratedOtherNames that are the legal name itself, in another language or script. */
-const SAME_LEGAL_NAME_TYPES = new Set(['ALTERNATIVE_LANGUAGE_LEGAL_NAME', 'AUTO_ASCII_TRANSLITERATED_LEGAL_NAME', 'PREFERRED_ASCII_TRANSLITERATED_LEGAL_NAME']);
+const SAME_LEGAL_NAME_TYPES = new Set([
+  'ALTERNATIVE_LANGUAGE_LEGAL_NAME',
+  'AUTO_ASCII_TRANSLITERATED_LEGAL_NAME',
+  'PREFERRED_ASCII_TRANSLITERATED_LEGAL_NAME',
+]);
 
 export interface OtherName {
   name: string;
@@ -195,7 +203,11 @@ export function compareLegalName(claimed: string, recordName: string, otherNames
   const c = normaliseLegalName(claimed);
   const r = normaliseLegalName(recordName);
   if (c.normal !== '' && c.normal === r.normal) {
-    return { score: 1, matchedName: recordName, reasons: [{ code: 'NAME_MATCH', outcome: 'pass', message: `The legal name matches the record’s “${recordName}”.` }] };
+    return {
+      score: 1,
+      matchedName: recordName,
+      reasons: [{ code: 'NAME_MATCH', outcome: 'pass', message: `The legal name matches the record’s “${recordName}”.` }],
+    };
   }
   for (const other of otherNames) {
     if (other.type === null || !SAME_LEGAL_NAME_TYPES.has(other.type)) continue;
@@ -203,7 +215,13 @@ export function compareLegalName(claimed: string, recordName: string, otherNames
       return {
         score: 1,
         matchedName: other.name,
-        reasons: [{ code: 'NAME_MATCH_OTHER_LEGAL_NAME', outcome: 'pass', message: `The legal name matches “${other.name}”, the record’s ${other.type.toLowerCase().replace(/_/g, ' ')} of “${recordName}”.` }],
+        reasons: [
+          {
+            code: 'NAME_MATCH_OTHER_LEGAL_NAME',
+            outcome: 'pass',
+            message: `The legal name matches “${other.name}”, the record’s ${other.type.toLowerCase().replace(/_/g, ' ')} of “${recordName}”.`,
+          },
+        ],
       };
     }
   }
@@ -213,11 +231,13 @@ export function compareLegalName(claimed: string, recordName: string, otherNames
       return {
         score: 0.8,
         matchedName: other.name,
-        reasons: [{
-          code: 'NAME_MATCHES_NON_LEGAL_NAME',
-          outcome: 'needs-approval',
-          message: `The signup gives “${claimed}”, which the record lists as a ${(other.type ?? 'other name').toLowerCase().replace(/_/g, ' ')}; its legal name is “${recordName}”.`,
-        }],
+        reasons: [
+          {
+            code: 'NAME_MATCHES_NON_LEGAL_NAME',
+            outcome: 'needs-approval',
+            message: `The signup gives “${claimed}”, which the record lists as a ${(other.type ?? 'other name').toLowerCase().replace(/_/g, ' ')}; its legal name is “${recordName}”.`,
+          },
+        ],
       };
     }
   }
@@ -225,22 +245,26 @@ export function compareLegalName(claimed: string, recordName: string, otherNames
     return {
       score: 0.9,
       matchedName: null,
-      reasons: [{
-        code: 'NAME_LEGAL_FORM_DIFFERS',
-        outcome: 'needs-approval',
-        message: `The name matches but the legal form does not: the signup gives “${claimed}” (${c.form ?? 'no legal form'}), the record “${recordName}” (${r.form ?? 'no legal form'}).`,
-      }],
+      reasons: [
+        {
+          code: 'NAME_LEGAL_FORM_DIFFERS',
+          outcome: 'needs-approval',
+          message: `The name matches but the legal form does not: the signup gives “${claimed}” (${c.form ?? 'no legal form'}), the record “${recordName}” (${r.form ?? 'no legal form'}).`,
+        },
+      ],
     };
   }
   const score = round3(Math.min(0.89, nameSimilarity(c.normal, r.normal)));
   return {
     score,
     matchedName: null,
-    reasons: [{
-      code: 'NAME_MISMATCH',
-      outcome: 'needs-approval',
-      message: `The legal name does not match: the signup gives “${claimed}” (compared as “${c.normal}”), the record “${recordName}” (compared as “${r.normal}”); similarity ${score}.`,
-    }],
+    reasons: [
+      {
+        code: 'NAME_MISMATCH',
+        outcome: 'needs-approval',
+        message: `The legal name does not match: the signup gives “${claimed}” (compared as “${c.normal}”), the record “${recordName}” (compared as “${r.normal}”); similarity ${score}.`,
+      },
+    ],
   };
 }
 
@@ -264,25 +288,52 @@ export function compareJurisdiction(claimed: string, record: string | null): Jur
   const c = JURISDICTION.exec(claimed.trim().toUpperCase());
   const r = record === null ? null : JURISDICTION.exec(record.trim().toUpperCase());
   if (r === null) {
-    return { score: 0, reasons: [{ code: 'JURISDICTION_NOT_IN_RECORD', outcome: 'needs-approval', message: `The record gives no usable jurisdiction (${JSON.stringify(record)}); the signup gives ${claimed}.` }] };
+    return {
+      score: 0,
+      reasons: [
+        {
+          code: 'JURISDICTION_NOT_IN_RECORD',
+          outcome: 'needs-approval',
+          message: `The record gives no usable jurisdiction (${JSON.stringify(record)}); the signup gives ${claimed}.`,
+        },
+      ],
+    };
   }
   if (c === null) {
-    return { score: 0, reasons: [{ code: 'JURISDICTION_MISMATCH', outcome: 'needs-approval', message: `The signup’s jurisdiction ${JSON.stringify(claimed)} is not an ISO 3166 code; the record gives ${r[0]}.` }] };
+    return {
+      score: 0,
+      reasons: [
+        {
+          code: 'JURISDICTION_MISMATCH',
+          outcome: 'needs-approval',
+          message: `The signup’s jurisdiction ${JSON.stringify(claimed)} is not an ISO 3166 code; the record gives ${r[0]}.`,
+        },
+      ],
+    };
   }
-  if (c[0] === r[0]) return { score: 1, reasons: [{ code: 'JURISDICTION_MATCH', outcome: 'pass', message: `The jurisdiction ${r[0]} matches the record.` }] };
+  if (c[0] === r[0])
+    return { score: 1, reasons: [{ code: 'JURISDICTION_MATCH', outcome: 'pass', message: `The jurisdiction ${r[0]} matches the record.` }] };
   if (c[1] === r[1] && (c[2] === undefined || r[2] === undefined)) {
     return {
       score: 0.75,
-      reasons: [{
-        code: 'JURISDICTION_SUBDIVISION_UNCONFIRMED',
-        outcome: 'needs-approval',
-        message: `The country ${r[1]} matches, but the signup gives ${c[0]} and the record ${r[0]}: only one names a subdivision.`,
-      }],
+      reasons: [
+        {
+          code: 'JURISDICTION_SUBDIVISION_UNCONFIRMED',
+          outcome: 'needs-approval',
+          message: `The country ${r[1]} matches, but the signup gives ${c[0]} and the record ${r[0]}: only one names a subdivision.`,
+        },
+      ],
     };
   }
   return {
     score: c[1] === r[1] ? 0.25 : 0,
-    reasons: [{ code: 'JURISDICTION_MISMATCH', outcome: 'needs-approval', message: `The jurisdiction does not match: the signup gives ${c[0]}, the record ${r[0]}.` }],
+    reasons: [
+      {
+        code: 'JURISDICTION_MISMATCH',
+        outcome: 'needs-approval',
+        message: `The jurisdiction does not match: the signup gives ${c[0]}, the record ${r[0]}.`,
+      },
+    ],
   };
 }
 
@@ -318,10 +369,18 @@ export interface LeiAssessment {
 export function assessLeiRecord(claim: { lei: string; legalName: string; jurisdiction: string }, record: LeiRecordSummary): LeiAssessment {
   const reasons: LeiReason[] = [];
   if (record.lei.toUpperCase() !== claim.lei.toUpperCase()) {
-    reasons.push({ code: 'LEI_RECORD_MISMATCH', outcome: 'refused', message: `The source answered with the record of ${record.lei}, not ${claim.lei}.` });
+    reasons.push({
+      code: 'LEI_RECORD_MISMATCH',
+      outcome: 'refused',
+      message: `The source answered with the record of ${record.lei}, not ${claim.lei}.`,
+    });
   }
   const registration = registrationStatusRule(record.registrationStatus);
-  reasons.push({ code: 'LEI_REGISTRATION_STATUS', outcome: registration.outcome, message: `Registration status ${record.registrationStatus}: ${registration.meaning}.` });
+  reasons.push({
+    code: 'LEI_REGISTRATION_STATUS',
+    outcome: registration.outcome,
+    message: `Registration status ${record.registrationStatus}: ${registration.meaning}.`,
+  });
   const entity = entityStatusRule(record.entityStatus);
   reasons.push({ code: 'LEI_ENTITY_STATUS', outcome: entity.outcome, message: `Entity status ${record.entityStatus}: ${entity.meaning}.` });
   if (record.successorLei !== null || record.successorName !== null) {

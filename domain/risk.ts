@@ -46,15 +46,7 @@ export const VOLUME_BANDS: readonly { readonly atLeast: number; readonly points:
   { atLeast: 0, points: 0, label: 'under 10,000 calls a month' },
 ]);
 
-export type RiskFactor =
-  | 'scope'
-  | 'unknown-scope'
-  | 'data-sensitivity'
-  | 'volume'
-  | 'environment'
-  | 'scope-floor'
-  | 'regulated-sector'
-  | 'strategic';
+export type RiskFactor = 'scope' | 'unknown-scope' | 'data-sensitivity' | 'volume' | 'environment' | 'scope-floor' | 'regulated-sector' | 'strategic';
 
 export interface RiskReason {
   factor: RiskFactor;
@@ -107,7 +99,11 @@ export function scoreRisk(answers: RiskAnswers, thresholds: RiskThresholds = DEF
   const sensitivityPoints = DATA_SENSITIVITY_POINTS[answers.dataSensitivity];
   if (sensitivityPoints === undefined) {
     // Reachable only from unvalidated input; scoring it as the worst case keeps the function total.
-    reasons.push({ factor: 'data-sensitivity', points: DATA_SENSITIVITY_POINTS.restricted, detail: `unknown data sensitivity ${JSON.stringify(answers.dataSensitivity)} scored as restricted` });
+    reasons.push({
+      factor: 'data-sensitivity',
+      points: DATA_SENSITIVITY_POINTS.restricted,
+      detail: `unknown data sensitivity ${JSON.stringify(answers.dataSensitivity)} scored as restricted`,
+    });
   } else {
     reasons.push({ factor: 'data-sensitivity', points: sensitivityPoints, detail: `${answers.dataSensitivity} data` });
   }
@@ -116,7 +112,11 @@ export function scoreRisk(answers: RiskAnswers, thresholds: RiskThresholds = DEF
 
   const environmentPoints = ENVIRONMENT_POINTS[answers.environment];
   if (environmentPoints === undefined) {
-    reasons.push({ factor: 'environment', points: ENVIRONMENT_POINTS.production, detail: `unknown environment ${JSON.stringify(answers.environment)} scored as production` });
+    reasons.push({
+      factor: 'environment',
+      points: ENVIRONMENT_POINTS.production,
+      detail: `unknown environment ${JSON.stringify(answers.environment)} scored as production`,
+    });
   } else {
     reasons.push({ factor: 'environment', points: environmentPoints, detail: `${answers.environment} environment` });
   }
@@ -126,7 +126,11 @@ export function scoreRisk(answers: RiskAnswers, thresholds: RiskThresholds = DEF
   const floor = lowestTierHolding(requested);
   const scored = higherTier<ScoredTier>(byScore, floor);
   if (scored !== byScore) {
-    reasons.push({ factor: 'scope-floor', points: 0, detail: `raised from ${byScore} to ${floor}: only ${floor} and above may hold the requested scopes` });
+    reasons.push({
+      factor: 'scope-floor',
+      points: 0,
+      detail: `raised from ${byScore} to ${floor}: only ${floor} and above may hold the requested scopes`,
+    });
   }
 
   let tier: RiskTier = scored;
@@ -154,7 +158,11 @@ function tierForScore(score: number, thresholds: RiskThresholds): ScoredTier {
 function volumeReason(expectedMonthlyCalls: number): RiskReason {
   const top = VOLUME_BANDS[0]!;
   if (typeof expectedMonthlyCalls !== 'number' || !Number.isFinite(expectedMonthlyCalls) || expectedMonthlyCalls < 0) {
-    return { factor: 'volume', points: top.points, detail: `expected volume ${String(expectedMonthlyCalls)} is not a valid count; scored as ${top.label}` };
+    return {
+      factor: 'volume',
+      points: top.points,
+      detail: `expected volume ${String(expectedMonthlyCalls)} is not a valid count; scored as ${top.label}`,
+    };
   }
   const band = VOLUME_BANDS.find((candidate) => expectedMonthlyCalls >= candidate.atLeast) ?? top;
   return { factor: 'volume', points: band.points, detail: band.label };

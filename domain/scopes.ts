@@ -37,7 +37,12 @@ export const SCOPE_CATALOGUE = deepFreeze([
   { scope: 'payments:initiate', description: 'Initiate single payments', sensitivity: 'high', movesMoney: true },
   { scope: 'payments:bulk:initiate', description: 'Initiate bulk payment batches', sensitivity: 'high', movesMoney: true },
   { scope: 'refunds:initiate', description: 'Initiate refunds', sensitivity: 'high', movesMoney: true },
-  { scope: 'customers:pii:read', description: "Read customers' personal data (name, address, date of birth, identifiers)", sensitivity: 'high', movesMoney: false },
+  {
+    scope: 'customers:pii:read',
+    description: "Read customers' personal data (name, address, date of birth, identifiers)",
+    sensitivity: 'high',
+    movesMoney: false,
+  },
 ] as const satisfies readonly ScopeDefinition[]);
 
 export type Scope = (typeof SCOPE_CATALOGUE)[number]['scope'];

@@ -16,7 +16,12 @@ const storable = (multiline: boolean) => (value: string, context: z.RefinementCt
 };
 
 const trimmed = (min: number, max: number, options: { multiline?: boolean } = {}) =>
-  z.string().trim().min(min).max(max).superRefine(storable(options.multiline ?? false));
+  z
+    .string()
+    .trim()
+    .min(min)
+    .max(max)
+    .superRefine(storable(options.multiline ?? false));
 
 /**
  * The registry's limits (prisma/schema.prisma): `expected_monthly_calls` is a
@@ -94,7 +99,7 @@ export const signupSchema = z.object({
       .number()
       .int()
       .min(0)
-      .max(MAX_EXPECTED_MONTHLY_CALLS, { message: "Expected monthly calls must be at most 2,147,483,647 (the registry’s integer limit)." }),
+      .max(MAX_EXPECTED_MONTHLY_CALLS, { message: 'Expected monthly calls must be at most 2,147,483,647 (the registry’s integer limit).' }),
     contractEndDate: isoDate,
   }),
   contacts: z.object({

@@ -24,10 +24,7 @@ export const UNAUTHENTICATED_PAYLOAD: UnauthenticatedPayload = Object.freeze({ [
 /** True for the marker the codec substitutes for a payload Admit did not seal. */
 export function isUnauthenticatedPayload(value: unknown): value is UnauthenticatedPayload {
   return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    (value as Record<string, unknown>)[UNAUTHENTICATED_PAYLOAD_KEY] === true
+    typeof value === 'object' && value !== null && !Array.isArray(value) && (value as Record<string, unknown>)[UNAUTHENTICATED_PAYLOAD_KEY] === true
   );
 }
 

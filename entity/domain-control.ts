@@ -73,26 +73,42 @@ export interface DomainControlOptions {
  * it proves control when some record equals the issued value exactly (case-sensitive, no
  * trimming). Other records there (older rounds, other tools) are ignored.
  */
-export async function checkTxtChallenge(resolver: DnsResolver, challenge: Pick<DomainChallenge, 'txtName' | 'txtValue'>): Promise<DomainControlResult> {
+export async function checkTxtChallenge(
+  resolver: DnsResolver,
+  challenge: Pick<DomainChallenge, 'txtName' | 'txtValue'>,
+): Promise<DomainControlResult> {
   let records: string[][];
   try {
     records = await resolver.resolveTxt(challenge.txtName);
   } catch (error) {
     const code = error instanceof DnsLookupError ? error.code : 'EUNKNOWN';
-    return { verified: false, method: null, reasons: [{ code: 'DNS_LOOKUP_FAILED', method: 'dns-txt', message: `The TXT lookup of ${challenge.txtName} failed (${code}).` }] };
+    return {
+      verified: false,
+      method: null,
+      reasons: [{ code: 'DNS_LOOKUP_FAILED', method: 'dns-txt', message: `The TXT lookup of ${challenge.txtName} failed (${code}).` }],
+    };
   }
   const values = records.map((strings) => strings.join(''));
   if (values.includes(challenge.txtValue)) {
-    return { verified: true, method: 'dns-txt', reasons: [{ code: 'DNS_TXT_MATCH', method: 'dns-txt', message: `${challenge.txtName} holds the issued value.` }] };
+    return {
+      verified: true,
+      method: 'dns-txt',
+      reasons: [{ code: 'DNS_TXT_MATCH', method: 'dns-txt', message: `${challenge.txtName} holds the issued value.` }],
+    };
   }
   return {
     verified: false,
     method: null,
-    reasons: [{
-      code: values.length === 0 ? 'DNS_TXT_MISSING' : 'DNS_TXT_MISMATCH',
-      method: 'dns-txt',
-      message: values.length === 0 ? `${challenge.txtName} has no TXT record.` : `None of the ${values.length} TXT record(s) at ${challenge.txtName} holds the issued value.`,
-    }],
+    reasons: [
+      {
+        code: values.length === 0 ? 'DNS_TXT_MISSING' : 'DNS_TXT_MISMATCH',
+        method: 'dns-txt',
+        message:
+          values.length === 0
+            ? `${challenge.txtName} has no TXT record.`
+            : `None of the ${values.length} TXT record(s) at ${challenge.txtName} holds the issued value.`,
+      },
+    ],
   };
 }
 
@@ -101,21 +117,39 @@ export async function checkTxtChallenge(resolver: DnsResolver, challenge: Pick<D
  * publicly routable address, no redirects, 4 KiB at most) and its body, with trailing white
  * space ignored (RFC 8555 §8.3), must equal the key authorization.
  */
-export async function checkHttpsChallenge(fetcher: SafeFetcher, challenge: Pick<DomainChallenge, 'httpUrl' | 'keyAuthorization'>, httpsPort = 443): Promise<DomainControlResult> {
+export async function checkHttpsChallenge(
+  fetcher: SafeFetcher,
+  challenge: Pick<DomainChallenge, 'httpUrl' | 'keyAuthorization'>,
+  httpsPort = 443,
+): Promise<DomainControlResult> {
   const url = new URL(challenge.httpUrl);
   if (httpsPort !== 443) url.port = String(httpsPort);
   try {
     const { body } = await fetcher.fetch(url.href, { cache: false, accept: 'text/plain' });
     if (body.length <= 4096 && body.toString('utf8').replace(/[\s]+$/, '') === challenge.keyAuthorization) {
-      return { verified: true, method: 'https-well-known', reasons: [{ code: 'HTTPS_MATCH', method: 'https-well-known', message: `${challenge.httpUrl} serves the key authorization.` }] };
+      return {
+        verified: true,
+        method: 'https-well-known',
+        reasons: [{ code: 'HTTPS_MATCH', method: 'https-well-known', message: `${challenge.httpUrl} serves the key authorization.` }],
+      };
     }
-    return { verified: false, method: null, reasons: [{ code: 'HTTPS_MISMATCH', method: 'https-well-known', message: `${challenge.httpUrl} does not serve the key authorization.` }] };
+    return {
+      verified: false,
+      method: null,
+      reasons: [{ code: 'HTTPS_MISMATCH', method: 'https-well-known', message: `${challenge.httpUrl} does not serve the key authorization.` }],
+    };
   } catch (error) {
     if (!(error instanceof AnchorFetchError)) throw error;
     return {
       verified: false,
       method: null,
-      reasons: [{ code: error.code === 'URL_FORBIDDEN' ? 'HTTPS_FORBIDDEN' : 'HTTPS_UNREACHABLE', method: 'https-well-known', message: `${challenge.httpUrl}: ${error.message}` }],
+      reasons: [
+        {
+          code: error.code === 'URL_FORBIDDEN' ? 'HTTPS_FORBIDDEN' : 'HTTPS_UNREACHABLE',
+          method: 'https-well-known',
+          message: `${challenge.httpUrl}: ${error.message}`,
+        },
+      ],
     };
   }
 }

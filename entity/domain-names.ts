@@ -19,7 +19,8 @@ export function canonicalDomain(input: string): string | undefined {
   return ascii;
 }
 
-export type PrimaryDomainCheck = { ok: true; domain: string; registrable: string } | { ok: false; code: 'DOMAIN_INVALID' | 'DOMAIN_IS_PUBLIC_SUFFIX'; message: string };
+export type PrimaryDomainCheck =
+  { ok: true; domain: string; registrable: string } | { ok: false; code: 'DOMAIN_INVALID' | 'DOMAIN_IS_PUBLIC_SUFFIX'; message: string };
 
 /**
  * A primary domain must be a host name at or below a registrable domain. A public suffix
@@ -28,10 +29,15 @@ export type PrimaryDomainCheck = { ok: true; domain: string; registrable: string
  */
 export function checkPrimaryDomain(input: string): PrimaryDomainCheck {
   const domain = canonicalDomain(input);
-  if (domain === undefined || !domain.includes('.')) return { ok: false, code: 'DOMAIN_INVALID', message: `${JSON.stringify(input)} is not a domain name.` };
+  if (domain === undefined || !domain.includes('.'))
+    return { ok: false, code: 'DOMAIN_INVALID', message: `${JSON.stringify(input)} is not a domain name.` };
   const parsed = parseDomain(domain, { allowPrivateDomains: true });
   if (parsed.isIp || parsed.domain === null || parsed.publicSuffix === domain) {
-    return { ok: false, code: 'DOMAIN_IS_PUBLIC_SUFFIX', message: `${domain} is a public suffix (shared by many owners), not an organisation’s domain.` };
+    return {
+      ok: false,
+      code: 'DOMAIN_IS_PUBLIC_SUFFIX',
+      message: `${domain} is a public suffix (shared by many owners), not an organisation’s domain.`,
+    };
   }
   return { ok: true, domain, registrable: parsed.domain };
 }
@@ -47,7 +53,10 @@ export function emailWithinDomain(email: string, primaryDomain: string): boolean
 }
 
 /** The contacts whose addresses are outside the organisation's domain: each is an exception an approver must accept. */
-export function contactsOutsideDomain<T extends { email: string }>(contacts: Record<string, T>, primaryDomain: string): { role: string; email: string }[] {
+export function contactsOutsideDomain<T extends { email: string }>(
+  contacts: Record<string, T>,
+  primaryDomain: string,
+): { role: string; email: string }[] {
   return Object.entries(contacts)
     .filter(([, c]) => !emailWithinDomain(c.email, primaryDomain))
     .map(([role, c]) => ({ role, email: c.email }));

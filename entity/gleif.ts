@@ -117,7 +117,12 @@ export function createGleifClient(options: GleifClientOptions): GleifClient {
       return { kind: 'unavailable', source, reason: 'HTTP 404 without a JSON:API error: is the GLEIF URL right?' };
     }
     const parsed = recordSchema.safeParse(body);
-    if (!parsed.success) return { kind: 'unavailable', source, reason: `the answer is not an lei-records resource: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}` };
+    if (!parsed.success)
+      return {
+        kind: 'unavailable',
+        source,
+        reason: `the answer is not an lei-records resource: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
+      };
     return { kind: 'found', record: summarise(parsed.data), source, retrievedAt };
   }
 
@@ -151,7 +156,10 @@ export function createGleifClient(options: GleifClientOptions): GleifClient {
 function summarise(resource: z.infer<typeof recordSchema>): LeiRecordSummary {
   const { attributes } = resource.data;
   const { entity, registration } = attributes;
-  const others: OtherName[] = [...(entity.otherNames ?? []), ...(entity.transliteratedOtherNames ?? [])].map((n) => ({ name: n.name, type: n.type ?? null }));
+  const others: OtherName[] = [...(entity.otherNames ?? []), ...(entity.transliteratedOtherNames ?? [])].map((n) => ({
+    name: n.name,
+    type: n.type ?? null,
+  }));
   const successor = entity.successorEntity ?? entity.successorEntities?.[0] ?? null;
   return {
     lei: attributes.lei,

@@ -58,7 +58,8 @@ export async function startProtectedApi(options: ProtectedApiOptions): Promise<P
     const proof = req.headers.dpop;
     const question: Record<string, unknown> = { accessToken, scope: route.scope, environment: options.environment };
     if (scheme === 'DPoP') {
-      if (typeof proof !== 'string') return send(res, 401, { error: 'invalid_dpop_proof' }, { 'www-authenticate': 'DPoP error="invalid_dpop_proof"' });
+      if (typeof proof !== 'string')
+        return send(res, 401, { error: 'invalid_dpop_proof' }, { 'www-authenticate': 'DPoP error="invalid_dpop_proof"' });
       question.dpop = { proof, htm: req.method, htu: `${baseUrl}${path}` };
     } else if (cert !== undefined) {
       question.certificateThumbprint = createHash('sha256').update(cert.raw).digest('base64url');

@@ -32,9 +32,7 @@ export async function signContactLink(secret: Uint8Array, claims: ContactLinkCla
     .sign(secret);
 }
 
-export type ContactLinkCheck =
-  | { ok: true; claims: ContactLinkClaims; tokenHash: string }
-  | { ok: false; reason: 'expired' | 'invalid' };
+export type ContactLinkCheck = { ok: true; claims: ContactLinkClaims; tokenHash: string } | { ok: false; reason: 'expired' | 'invalid' };
 
 /** Checks signature, audience and expiry; whether it was used is the workflow's to say. */
 export async function verifyContactLink(secret: Uint8Array, token: string, now = new Date()): Promise<ContactLinkCheck> {
@@ -47,7 +45,12 @@ export async function verifyContactLink(secret: Uint8Array, token: string, now =
       currentDate: now,
     });
     const role = payload.role;
-    if (typeof payload.sub !== 'string' || typeof role !== 'string' || !(CONTACT_ROLES as readonly string[]).includes(role) || typeof payload.round !== 'number') {
+    if (
+      typeof payload.sub !== 'string' ||
+      typeof role !== 'string' ||
+      !(CONTACT_ROLES as readonly string[]).includes(role) ||
+      typeof payload.round !== 'number'
+    ) {
       return { ok: false, reason: 'invalid' };
     }
     return {

@@ -83,5 +83,7 @@ export class RegistryAdapter implements Adapter {
 
 /** Tokens issued to a client: deleted when the registry revokes it (used by tests and the bench to count). */
 export async function outstandingTokens(registry: Registry, clientId: string): Promise<number> {
-  return registry.oAuthArtifact.count({ where: { model: 'ClientCredentials', clientId, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] } });
+  return registry.oAuthArtifact.count({
+    where: { model: 'ClientCredentials', clientId, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] },
+  });
 }

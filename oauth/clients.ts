@@ -91,7 +91,9 @@ async function anchorKeys(anchor: TrustAnchor, sources: ClientSources): Promise<
 
 /** The algorithm a JWK signs with, as far as the profile is concerned. */
 function profileOf(keys: JWK[]): 'fapi2' | 'non-fapi' {
-  return keys.every((k) => (k.kty === 'EC' && k.crv === 'P-256') || (k.kty === 'OKP' && k.crv === 'Ed25519') || (k.kty === 'RSA' && k.alg === 'PS256'))
+  return keys.every(
+    (k) => (k.kty === 'EC' && k.crv === 'P-256') || (k.kty === 'OKP' && k.crv === 'Ed25519') || (k.kty === 'RSA' && k.alg === 'PS256'),
+  )
     ? 'fapi2'
     : 'non-fapi';
 }
@@ -165,7 +167,9 @@ export async function clientMetadataFor(registry: Registry, clientId: string, so
       };
     }
     case 'x5t#S256': {
-      const certs = anchors.map((a) => ({ anchor: a, leaf: leafOf(a) })).filter((c): c is { anchor: TrustAnchor; leaf: X509Certificate } => c.leaf !== undefined);
+      const certs = anchors
+        .map((a) => ({ anchor: a, leaf: leafOf(a) }))
+        .filter((c): c is { anchor: TrustAnchor; leaf: X509Certificate } => c.leaf !== undefined);
       if (certs.length === 0) return undefined;
       const bound = certs.map((c) => certificateThumbprint(c.leaf));
       const current = certs[0] as { anchor: TrustAnchor; leaf: X509Certificate };

@@ -20,7 +20,10 @@ const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
 async function exportKeyPem(key: webcrypto.CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').trim()}\n-----END PRIVATE KEY-----\n`;
+  return `-----BEGIN PRIVATE KEY-----\n${der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trim()}\n-----END PRIVATE KEY-----\n`;
 }
 
 /**
@@ -46,7 +49,10 @@ export async function developmentServerTls(dir: string, hostnames: readonly stri
     notAfter: new Date(now + 5 * 365 * 24 * 3600_000),
     keys: caKeys,
     signingAlgorithm: ALG,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ],
   });
   const serverKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const server = await x509.X509CertificateGenerator.create({
@@ -62,7 +68,10 @@ export async function developmentServerTls(dir: string, hostnames: readonly stri
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension(['1.3.6.1.5.5.7.3.1'], false),
-      new x509.SubjectAlternativeNameExtension([...hostnames.map((h) => ({ type: 'dns' as const, value: h })), { type: 'ip', value: '127.0.0.1' }], false),
+      new x509.SubjectAlternativeNameExtension(
+        [...hostnames.map((h) => ({ type: 'dns' as const, value: h })), { type: 'ip', value: '127.0.0.1' }],
+        false,
+      ),
     ],
   });
   const tls = { certPem: server.toString('pem'), keyPem: await exportKeyPem(serverKeys.privateKey), caPem: ca.toString('pem') };

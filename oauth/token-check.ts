@@ -66,9 +66,16 @@ export function tokenVerifier(provider: Provider, signingJwks: { keys: JWK[] }):
     ReplayDetection: ReplayDetection;
   };
 
-  async function proofOfPossession(token: string, cnf: { jkt?: string; 'x5t#S256'?: string }, presented: PresentedToken, clientId: string, now: Date): Promise<TokenCheck | undefined> {
+  async function proofOfPossession(
+    token: string,
+    cnf: { jkt?: string; 'x5t#S256'?: string },
+    presented: PresentedToken,
+    clientId: string,
+    now: Date,
+  ): Promise<TokenCheck | undefined> {
     if (cnf['x5t#S256'] !== undefined) {
-      if (presented.certificateThumbprint !== cnf['x5t#S256']) return fail('CONFIRMATION_MISMATCH', 'the token is bound to another certificate than the one presented');
+      if (presented.certificateThumbprint !== cnf['x5t#S256'])
+        return fail('CONFIRMATION_MISMATCH', 'the token is bound to another certificate than the one presented');
       return undefined;
     }
     if (cnf.jkt === undefined) return fail('TOKEN_NOT_SENDER_CONSTRAINED', 'Admit issues sender-constrained tokens only');
@@ -84,12 +91,15 @@ export function tokenVerifier(provider: Provider, signingJwks: { keys: JWK[] }):
       return fail('DPOP_PROOF_INVALID', 'the DPoP proof is not a valid dpop+jwt signed by the key in its header');
     }
     const seconds = Math.floor(now.getTime() / 1000);
-    if (typeof payload.iat !== 'number' || Math.abs(seconds - payload.iat) > DPOP_MAX_SKEW_SECONDS) return fail('DPOP_PROOF_STALE', 'the DPoP proof is not fresh');
+    if (typeof payload.iat !== 'number' || Math.abs(seconds - payload.iat) > DPOP_MAX_SKEW_SECONDS)
+      return fail('DPOP_PROOF_STALE', 'the DPoP proof is not fresh');
     if (payload.htm !== dpop.htm) return fail('DPOP_PROOF_MISMATCH', 'the DPoP proof was made for another HTTP method');
     const htu = typeof payload.htu === 'string' ? normalisedUrl(payload.htu) : undefined;
     if (htu === undefined || htu !== normalisedUrl(dpop.htu)) return fail('DPOP_PROOF_MISMATCH', 'the DPoP proof was made for another URL');
-    if (payload.ath !== createHash('sha256').update(token).digest('base64url')) return fail('DPOP_PROOF_MISMATCH', 'the DPoP proof was made for another access token');
-    if (jwk === undefined || (await calculateJwkThumbprint(jwk)) !== cnf.jkt) return fail('CONFIRMATION_MISMATCH', 'the DPoP proof is signed by another key than the token is bound to');
+    if (payload.ath !== createHash('sha256').update(token).digest('base64url'))
+      return fail('DPOP_PROOF_MISMATCH', 'the DPoP proof was made for another access token');
+    if (jwk === undefined || (await calculateJwkThumbprint(jwk)) !== cnf.jkt)
+      return fail('CONFIRMATION_MISMATCH', 'the DPoP proof is signed by another key than the token is bound to');
     if (typeof payload.jti !== 'string' || payload.jti === '') return fail('DPOP_PROOF_INVALID', 'the DPoP proof has no jti');
     if (!(await models.ReplayDetection.unique(`rs:${clientId}`, payload.jti, seconds + DPOP_MAX_SKEW_SECONDS * 2))) {
       return fail('DPOP_PROOF_REPLAYED', 'this DPoP proof was already used');
@@ -122,13 +132,19 @@ export function tokenVerifier(provider: Provider, signingJwks: { keys: JWK[] }):
         // Absent when unknown, expired, revoked, or its client's credential or application is no longer live.
         if (stored === undefined || !stored.isValid) return fail('TOKEN_INACTIVE', 'the access token is not active');
         clientId = stored.clientId;
-        cnf = { ...(stored.jkt === undefined ? {} : { jkt: stored.jkt }), ...(stored['x5t#S256'] === undefined ? {} : { 'x5t#S256': stored['x5t#S256'] }) };
+        cnf = {
+          ...(stored.jkt === undefined ? {} : { jkt: stored.jkt }),
+          ...(stored['x5t#S256'] === undefined ? {} : { 'x5t#S256': stored['x5t#S256'] }),
+        };
         scopes = (stored.scope ?? '').split(' ').filter(Boolean);
         audience = [stored.aud ?? []].flat();
       }
       const refused = await proofOfPossession(token, cnf, presented, clientId, now);
       if (refused !== undefined) return refused;
-      const confirmation = cnf['x5t#S256'] !== undefined ? { method: 'x5t#S256' as const, value: cnf['x5t#S256'] } : { method: 'jkt' as const, value: cnf.jkt as string };
+      const confirmation =
+        cnf['x5t#S256'] !== undefined
+          ? { method: 'x5t#S256' as const, value: cnf['x5t#S256'] }
+          : { method: 'jkt' as const, value: cnf.jkt as string };
       return { ok: true, clientId, confirmation, scopes, audience };
     },
   };

@@ -32,7 +32,8 @@ export interface WorkloadTrust {
 export function registerWorkloadGrant(provider: Provider, trust: WorkloadTrust): void {
   const h = {
     validateDpop: (ctx: KoaContextWithOIDC) => grantHelpers.validateDpop(provider, ctx),
-    checkDpopReplay: (ctx: KoaContextWithOIDC, d: grantHelpers.DpopResult, clientId: string) => grantHelpers.checkDpopReplay(provider, ctx, d, clientId),
+    checkDpopReplay: (ctx: KoaContextWithOIDC, d: grantHelpers.DpopResult, clientId: string) =>
+      grantHelpers.checkDpopReplay(provider, ctx, d, clientId),
     checkDpopRequired: (ctx: KoaContextWithOIDC, d: grantHelpers.DpopResult | undefined) => grantHelpers.checkDpopRequired(provider, ctx, d),
     resolveRequestedResources: (ctx: KoaContextWithOIDC) => grantHelpers.resolveRequestedResources(provider, ctx),
     validateClientScope: (ctx: KoaContextWithOIDC) => grantHelpers.validateClientScope(provider, ctx),
@@ -55,7 +56,15 @@ export function registerWorkloadGrant(provider: Provider, trust: WorkloadTrust):
       const issuer = value.slice(0, split);
       const subject = value.slice(split + 1);
       if (!trust.oidcIssuers.includes(issuer)) return { ok: false, reasons: ['OIDC_ISSUER_NOT_TRUSTED'] };
-      const result = await verifyAnchor({ kind: 'oidc', token: assertion, issuer, subject, audience: provider.issuer, ...(trust.fetcher === undefined ? {} : { fetcher: trust.fetcher }), now });
+      const result = await verifyAnchor({
+        kind: 'oidc',
+        token: assertion,
+        issuer,
+        subject,
+        audience: provider.issuer,
+        ...(trust.fetcher === undefined ? {} : { fetcher: trust.fetcher }),
+        now,
+      });
       return { ok: result.ok, reasons: result.reasons.map((r) => r.code) };
     }
     return { ok: false, reasons: ['NOT_A_WORKLOAD_CLIENT'] };
@@ -69,7 +78,8 @@ export function registerWorkloadGrant(provider: Provider, trust: WorkloadTrust):
       const binding = client.metadata().admit_workload;
       if (typeof binding !== 'string') throw new errors.UnauthorizedClient('only workload clients use the JWT bearer grant');
       const assertion = ctx.oidc.params?.assertion;
-      if (typeof assertion !== 'string' || assertion.length === 0 || assertion.length > 16 * 1024) throw new errors.InvalidRequest('missing or oversized assertion');
+      if (typeof assertion !== 'string' || assertion.length === 0 || assertion.length > 16 * 1024)
+        throw new errors.InvalidRequest('missing or oversized assertion');
       let claims: ReturnType<typeof decodeJwt>;
       try {
         claims = decodeJwt(assertion);
@@ -86,7 +96,8 @@ export function registerWorkloadGrant(provider: Provider, trust: WorkloadTrust):
       const jti = typeof claims.jti === 'string' ? claims.jti : createHash('sha256').update(assertion).digest('base64url');
       const exp = typeof claims.exp === 'number' ? claims.exp : Math.floor(Date.now() / 1000) + 300;
       const models = provider as unknown as { ReplayDetection: { unique(iss: string, jti: string, exp: number): Promise<boolean> } };
-      if (!(await models.ReplayDetection.unique(`workload:${binding}`, jti, exp))) throw new errors.InvalidGrant('this workload assertion was already used');
+      if (!(await models.ReplayDetection.unique(`workload:${binding}`, jti, exp)))
+        throw new errors.InvalidGrant('this workload assertion was already used');
 
       const token = new provider.ClientCredentials({ client, scope: scopes.join(' ') || undefined });
       const [resourceServer] = resourceServers;

@@ -32,7 +32,9 @@ export async function applySettingsToRunningLifecycles(
   const rollout: SettingsRollout = { applied: 0, unchanged: 0, refused: [] };
   const apply = async (workflowId: string): Promise<void> => {
     try {
-      const result = await temporal.workflow.getHandle(workflowId).executeUpdate(applySettingsUpdate, { args: [{ settings: options.settings, by: options.by }] });
+      const result = await temporal.workflow
+        .getHandle(workflowId)
+        .executeUpdate(applySettingsUpdate, { args: [{ settings: options.settings, by: options.by }] });
       if (result.changed.length > 0) rollout.applied += 1;
       else rollout.unchanged += 1;
     } catch (error) {

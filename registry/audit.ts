@@ -37,7 +37,9 @@ function hashEvent(fields: {
   prevHash: string;
 }): string {
   // RFC 8785 canonical JSON: the same content always hashes the same.
-  return createHash('sha256').update(canonicalize(fields) ?? '').digest('hex');
+  return createHash('sha256')
+    .update(canonicalize(fields) ?? '')
+    .digest('hex');
 }
 
 /**

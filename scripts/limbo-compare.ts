@@ -92,7 +92,16 @@ function write(c: LimboCase, i: number): Files {
   };
 }
 
-const tally = { cases: 0, admitAgree: 0, admitFalseAccept: 0, admitFalseReject: 0, opensslAgree: 0, opensslFalseAccept: 0, opensslFalseReject: 0, bothAgree: 0 };
+const tally = {
+  cases: 0,
+  admitAgree: 0,
+  admitFalseAccept: 0,
+  admitFalseReject: 0,
+  opensslAgree: 0,
+  opensslFalseAccept: 0,
+  opensslFalseReject: 0,
+  bothAgree: 0,
+};
 const differences: string[] = [];
 for (const [i, c] of cases.entries()) {
   const files = write(c, i);
@@ -104,8 +113,7 @@ for (const [i, c] of cases.entries()) {
   else if (a) {
     tally.admitFalseAccept++;
     console.error(`admit false accept: ${c.id}`);
-  }
-  else tally.admitFalseReject++;
+  } else tally.admitFalseReject++;
   if (o === want) tally.opensslAgree++;
   else if (o) tally.opensslFalseAccept++;
   else tally.opensslFalseReject++;

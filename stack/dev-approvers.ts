@@ -56,7 +56,10 @@ export async function seedDevelopmentApprovers(registry: Registry, publicUrl: st
         create: { subject: approver.subject, name: approver.name, email: approver.email, roles, active: true },
         update: { name: approver.name, email: approver.email, roles, active: true },
       });
-      const digest = createHash('sha256').update(JSON.stringify([approver.name, approver.email, roles])).digest('hex').slice(0, 16);
+      const digest = createHash('sha256')
+        .update(JSON.stringify([approver.name, approver.email, roles]))
+        .digest('hex')
+        .slice(0, 16);
       await appendAuditEvent(tx, {
         idempotencyKey: `approver-enrolled:${approver.subject}:${digest}`,
         type: 'approver.enrolled',

@@ -51,7 +51,10 @@ const authorizeQuery = z.object({
   response_type: z.literal('code'),
   client_id: z.string().min(1).max(200),
   redirect_uri: z.string().min(1).max(2000),
-  scope: z.string().max(500).refine((scope) => scope.split(' ').includes('openid'), 'scope must include openid'),
+  scope: z
+    .string()
+    .max(500)
+    .refine((scope) => scope.split(' ').includes('openid'), 'scope must include openid'),
   state: z.string().min(8).max(500),
   nonce: z.string().min(8).max(500).optional(),
   code_challenge: z.string().regex(/^[A-Za-z0-9_-]{43,128}$/),
@@ -108,27 +111,29 @@ export function registerDevIdentityProvider(app: FastifyInstance, options: DevId
     const checked = checkAuthorizeRequest(request.query);
     if (!checked.ok) return sendProblem(reply, { status: 400, title: 'Invalid authorization request', detail: checked.detail });
     const context = options.pageContext(request);
-    const hidden = Object.entries(checked.query).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value ?? ''}">`);
+    const hidden = Object.entries(checked.query).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value ?? ''}" />`);
     return reply.type('text/html').send(
       layout(
         context,
         'Development sign-in',
         html`<h1>Development identity provider</h1>
-<p class="lede">This stands in for your organisation's identity provider outside production. Choose the seeded approver to sign in as.</p>
-<form method="post" action="${DEV_IDP_PREFIX}/authorize" class="stack">
-  ${csrfField(context)}
-  ${hidden}
-  <fieldset>
-    <legend>Sign in as</legend>
-    ${options.accounts.map(
-      (account, index) => html`<div class="choice">
-      <input type="radio" name="account" id="account-${account.sub}" value="${account.sub}"${index === 0 ? html` checked` : ''}>
-      <label for="account-${account.sub}">${account.name} <span class="hint">${account.email} · ${account.roles.join(', ')}</span></label>
-    </div>`,
-    )}
-  </fieldset>
-  <button type="submit">Sign in</button>
-</form>`,
+          <p class="lede">This stands in for your organisation's identity provider outside production. Choose the seeded approver to sign in as.</p>
+          <form method="post" action="${DEV_IDP_PREFIX}/authorize" class="stack">
+            ${csrfField(context)} ${hidden}
+            <fieldset>
+              <legend>Sign in as</legend>
+              ${options.accounts.map(
+                (account, index) =>
+                  html`<div class="choice">
+                    <input type="radio" name="account" id="account-${account.sub}" value="${account.sub}" ${index === 0 ? html` checked` : ''} />
+                    <label for="account-${account.sub}"
+                      >${account.name} <span class="hint">${account.email} · ${account.roles.join(', ')}</span></label
+                    >
+                  </div>`,
+              )}
+            </fieldset>
+            <button type="submit">Sign in</button>
+          </form>`,
       ).toString(),
     );
   });
@@ -138,7 +143,8 @@ export function registerDevIdentityProvider(app: FastifyInstance, options: DevId
     const checked = checkAuthorizeRequest(body);
     if (!checked.ok) return sendProblem(reply, { status: 400, title: 'Invalid authorization request', detail: checked.detail });
     const account = options.accounts.find((candidate) => candidate.sub === body.account);
-    if (account === undefined) return sendProblem(reply, { status: 400, title: 'Invalid authorization request', detail: 'Choose one of the listed approvers.' });
+    if (account === undefined)
+      return sendProblem(reply, { status: 400, title: 'Invalid authorization request', detail: 'Choose one of the listed approvers.' });
     const now = Date.now();
     for (const [key, issued] of codes) if (issued.expiresAt < now) codes.delete(key);
     const code = randomToken();
@@ -184,7 +190,8 @@ export function registerDevIdentityProvider(app: FastifyInstance, options: DevId
     const issued = codes.get(code);
     // Single use: the code is gone whether or not the rest checks out.
     codes.delete(code);
-    if (issued === undefined || issued.expiresAt < Date.now()) return tokenError(reply, 400, 'invalid_grant', 'The code is unknown, used or expired.');
+    if (issued === undefined || issued.expiresAt < Date.now())
+      return tokenError(reply, 400, 'invalid_grant', 'The code is unknown, used or expired.');
     if (issued.clientId !== clientId || issued.redirectUri !== body.redirect_uri) {
       return tokenError(reply, 400, 'invalid_grant', 'The code was issued to another client or redirect URI.');
     }

@@ -33,7 +33,8 @@ export async function findDnsmasq(): Promise<string> {
 
 /** A character-string in dnsmasq's quoted form. */
 function quoted(s: string): string {
-  if (!/^[\x20-\x7e]*$/.test(s) || s.length > 255) throw new Error(`TXT strings here are printable ASCII of at most 255 characters: ${JSON.stringify(s)}`);
+  if (!/^[\x20-\x7e]*$/.test(s) || s.length > 255)
+    throw new Error(`TXT strings here are printable ASCII of at most 255 characters: ${JSON.stringify(s)}`);
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
@@ -79,11 +80,7 @@ export async function startDnsmasq(options: { dir: string; records?: DnsRecords;
       '--pid-file',
       `--conf-file=${conf}`,
     ]);
-    await waitUntilReady(
-      proc,
-      async () => (await probe.resolveTxt('_ready.admit-dns.test')).some((r) => r.join('') === expected),
-      10_000,
-    );
+    await waitUntilReady(proc, async () => (await probe.resolveTxt('_ready.admit-dns.test')).some((r) => r.join('') === expected), 10_000);
   }
 
   await start(options.records ?? {});

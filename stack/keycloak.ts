@@ -115,11 +115,22 @@ function failure(what: string, error: Error & { stdout?: string; stderr?: string
 /** Maven copies the zip (checksums strict) into `dir`; its local repository keeps the `.sha1` it verified. */
 async function fetchZip(dir: string, log: Log): Promise<string> {
   const mvn = await onPath('mvn');
-  if (mvn === undefined) throw new Error(`Keycloak ${KEYCLOAK_VERSION} is not in ${keycloakHome()} and there is no \`mvn\` to fetch it. ${INSTALL_HINT}`);
-  log(`Fetching Keycloak ${KEYCLOAK_VERSION} (${ARTIFACT}) from Maven Central into ${keycloakHome()}\n  (once per machine; Maven keeps the zip in ~/.m2).`);
+  if (mvn === undefined)
+    throw new Error(`Keycloak ${KEYCLOAK_VERSION} is not in ${keycloakHome()} and there is no \`mvn\` to fetch it. ${INSTALL_HINT}`);
+  log(
+    `Fetching Keycloak ${KEYCLOAK_VERSION} (${ARTIFACT}) from Maven Central into ${keycloakHome()}\n  (once per machine; Maven keeps the zip in ~/.m2).`,
+  );
   await run(
     mvn,
-    ['-q', '-B', '--strict-checksums', `${MAVEN_DEPENDENCY_PLUGIN}:copy`, `-Dartifact=${ARTIFACT}`, `-DoutputDirectory=${dir}`, '-Dmdep.overWriteReleases=true'],
+    [
+      '-q',
+      '-B',
+      '--strict-checksums',
+      `${MAVEN_DEPENDENCY_PLUGIN}:copy`,
+      `-Dartifact=${ARTIFACT}`,
+      `-DoutputDirectory=${dir}`,
+      '-Dmdep.overWriteReleases=true',
+    ],
     { maxBuffer: 16 * 1024 * 1024, timeout: 15 * 60_000 },
   ).catch((error: Error) => {
     throw failure('Maven could not fetch Keycloak', error);
@@ -128,7 +139,16 @@ async function fetchZip(dir: string, log: Log): Promise<string> {
   if (!(await exists(zip))) throw new Error(`Maven finished but ${zip} is missing.`);
   // Maven checked the download against Central's checksum (--strict-checksums) and keeps that
   // checksum beside the artifact; check the copy we are about to unpack against it as well.
-  const kept = path.join(homedir(), '.m2', 'repository', 'org', 'keycloak', 'keycloak-quarkus-dist', KEYCLOAK_VERSION, `keycloak-quarkus-dist-${KEYCLOAK_VERSION}.zip.sha1`);
+  const kept = path.join(
+    homedir(),
+    '.m2',
+    'repository',
+    'org',
+    'keycloak',
+    'keycloak-quarkus-dist',
+    KEYCLOAK_VERSION,
+    `keycloak-quarkus-dist-${KEYCLOAK_VERSION}.zip.sha1`,
+  );
   const expected = (await readFile(kept, 'utf8').catch(() => '')).trim().split(/\s+/)[0] ?? '';
   if (/^[0-9a-f]{40}$/i.test(expected) && (await sha1(zip)) !== expected.toLowerCase()) {
     throw new Error(`The Keycloak zip's SHA-1 does not match Maven Central's checksum ${expected} (${kept}); delete that folder and try again.`);

@@ -76,11 +76,7 @@ export function startProcess(
 }
 
 /** Polls `probe` until it succeeds, the process dies, or the deadline passes. */
-export async function waitUntilReady(
-  service: ManagedProcess,
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
+export async function waitUntilReady(service: ManagedProcess, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let dead = false;
   void service.exited.then(() => (dead = true));

@@ -77,9 +77,7 @@ async function buildFromSource(binDir: string, log: Log): Promise<void> {
  * per-user cache; otherwise obtains it into the cache (release download where
  * the network allows it, else `go install`).
  */
-export async function ensureTemporalCli(
-  options: { cliPath?: string | undefined; allowDownload?: boolean; log?: Log } = {},
-): Promise<string> {
+export async function ensureTemporalCli(options: { cliPath?: string | undefined; allowDownload?: boolean; log?: Log } = {}): Promise<string> {
   const log = options.log ?? ((m: string) => console.error(m));
   const configured = options.cliPath;
   if (configured !== undefined && configured !== '') {

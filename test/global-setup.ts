@@ -58,7 +58,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failure !== undefined) {
     await Promise.allSettled(
-      results.flatMap((r) => (r.status === 'fulfilled' && typeof r.value === 'object' && r.value !== null && 'stop' in r.value ? [(r.value as { stop(): Promise<void> }).stop()] : [])),
+      results.flatMap((r) =>
+        r.status === 'fulfilled' && typeof r.value === 'object' && r.value !== null && 'stop' in r.value
+          ? [(r.value as { stop(): Promise<void> }).stop()]
+          : [],
+      ),
     );
     await rm(scratch, { recursive: true, force: true });
     throw failure.reason;

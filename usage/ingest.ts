@@ -20,9 +20,7 @@ const count = z.number().int().min(0).max(2_147_483_647);
  * Instants from 1970 on: PostgreSQL has no year 0, and telemetry from before
  * the epoch is a mistake, not evidence.
  */
-const isoInstant = z.iso
-  .datetime({ offset: true })
-  .refine((value) => Date.parse(value) >= 0, { message: 'must be an instant from 1970 on' });
+const isoInstant = z.iso.datetime({ offset: true }).refine((value) => Date.parse(value) >= 0, { message: 'must be an instant from 1970 on' });
 
 /** How far ahead of Admit's clock a gateway's clock may run, by default. */
 export const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
@@ -41,7 +39,12 @@ export interface IngestOptions {
 
 const reportSchema = z
   .object({
-    clientId: z.string().trim().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+    clientId: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
     intervalStart: isoInstant,
     intervalEnd: isoInstant,
     calls: count,
@@ -78,9 +81,17 @@ export class UsageBatchRejected extends Error {
   }
 }
 
-const batchSchema = z.array(z.unknown()).min(1, 'a batch needs at least one report').max(MAX_USAGE_BATCH, `at most ${MAX_USAGE_BATCH} reports per batch`);
+const batchSchema = z
+  .array(z.unknown())
+  .min(1, 'a batch needs at least one report')
+  .max(MAX_USAGE_BATCH, `at most ${MAX_USAGE_BATCH} reports per batch`);
 
-export async function ingestUsageBatch(registry: Registry, source: string, reports: unknown, options: IngestOptions = {}): Promise<{ accepted: number }> {
+export async function ingestUsageBatch(
+  registry: Registry,
+  source: string,
+  reports: unknown,
+  options: IngestOptions = {},
+): Promise<{ accepted: number }> {
   const now = (options.now ?? new Date()).getTime();
   const latestEnd = now + (options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS);
   const batch = batchSchema.safeParse(reports);
@@ -126,7 +137,10 @@ export async function ingestUsageBatch(registry: Registry, source: string, repor
         errors.push({ field: `reports.${index}.clientId`, message: credential === undefined ? 'is not a known client' : 'is revoked' });
       } else if (options.environments !== undefined && !options.environments.includes(credential.application.environment)) {
         // A gateway speaks only for the environments it fronts (ADMIT_GATEWAY_ENVIRONMENTS).
-        errors.push({ field: `reports.${index}.clientId`, message: `is a ${credential.application.environment} client, which gateway ${source} does not serve` });
+        errors.push({
+          field: `reports.${index}.clientId`,
+          message: `is a ${credential.application.environment} client, which gateway ${source} does not serve`,
+        });
       }
     }
     if (errors.length > 0) throw new UsageBatchRejected(errors.sort((a, b) => compareFields(a.field, b.field)));

@@ -214,12 +214,19 @@ export function buildApp(input: AppDependencies): FastifyInstance {
   });
   app.setNotFoundHandler((request, reply) => sendError(request, reply, 404, `No route for ${request.method} ${request.url.split('?')[0]}.`));
 
-  app.get('/assets/admit.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET));
+  app.get('/assets/admit.css', async (_request, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
+  );
 
   // Routes go inside plugins so they register after @fastify/rate-limit, whose onRoute hook applies the limits.
   void app.register(async (api) => {
     registerApiRoutes(api, deps, now);
-    const gateways = { registry: deps.registry, gatewayTokens: deps.gatewayTokens ?? [], now, clockSkewMs: deps.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS };
+    const gateways = {
+      registry: deps.registry,
+      gatewayTokens: deps.gatewayTokens ?? [],
+      now,
+      clockSkewMs: deps.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
+    };
     registerUsageRoute(api, gateways);
     registerDecisionRoute(api, { ...gateways, tokens: deps.authorizationServer?.tokens });
   });

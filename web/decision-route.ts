@@ -15,9 +15,15 @@ const decisionRequest = z
     /** Or: the access token Admit issued the client, with what the client presented alongside it. */
     accessToken: z.string().min(1).max(4096).optional(),
     /** base64url SHA-256 of the client certificate on the connection (RFC 8705 §3). */
-    certificateThumbprint: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
+    certificateThumbprint: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/)
+      .optional(),
     /** The request's DPoP proof, and the method and URL the client called (RFC 9449 §7). */
-    dpop: z.object({ proof: z.string().min(1).max(8192), htm: z.string().min(1).max(16), htu: z.url().max(2048) }).strict().optional(),
+    dpop: z
+      .object({ proof: z.string().min(1).max(8192), htm: z.string().min(1).max(16), htu: z.url().max(2048) })
+      .strict()
+      .optional(),
     scope: z.string().min(1).max(100),
     environment: z.string().min(1).max(40),
     transactionType: z.string().min(1).max(100).optional(),
@@ -30,7 +36,11 @@ const decisionRequest = z
     const byToken = value.accessToken !== undefined;
     const byClient = value.clientId !== undefined || value.confirmation !== undefined;
     if (byToken === byClient) {
-      ctx.addIssue({ code: 'custom', path: ['accessToken'], message: 'Give either accessToken (with certificateThumbprint or dpop) or clientId with confirmation.' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accessToken'],
+        message: 'Give either accessToken (with certificateThumbprint or dpop) or clientId with confirmation.',
+      });
     } else if (byClient && (value.clientId === undefined || value.confirmation === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['confirmation'], message: 'clientId and confirmation go together.' });
     } else if (byToken && value.certificateThumbprint === undefined && value.dpop === undefined) {
@@ -54,7 +64,11 @@ export function registerDecisionRoute(app: FastifyInstance, deps: GatewayRouteDe
       .superRefine((input, ctx) => {
         // A time window is judged at the time of the request: an `at` far from now would choose the window.
         if (input.at !== undefined && Math.abs(Date.parse(input.at) - now.getTime()) > deps.clockSkewMs) {
-          ctx.addIssue({ code: 'custom', path: ['at'], message: `must be within ${Math.round(deps.clockSkewMs / 1000)} s of now (${now.toISOString()}); omit it to mean now` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['at'],
+            message: `must be within ${Math.round(deps.clockSkewMs / 1000)} s of now (${now.toISOString()}); omit it to mean now`,
+          });
         }
       })
       .safeParse(request.body);
@@ -96,7 +110,10 @@ export function registerDecisionRoute(app: FastifyInstance, deps: GatewayRouteDe
     });
     if (credential === null) return deny('CLIENT_UNKNOWN', 'no client is registered with this id');
     if (gateway.environments !== undefined && !gateway.environments.includes(credential.application.environment)) {
-      return deny('GATEWAY_NOT_SERVING', `the client is a ${credential.application.environment} client, which gateway ${gateway.name} does not serve`);
+      return deny(
+        'GATEWAY_NOT_SERVING',
+        `the client is a ${credential.application.environment} client, which gateway ${gateway.name} does not serve`,
+      );
     }
     if (credential.status !== 'ACTIVE') return deny('CLIENT_NOT_ACTIVE', `the client is ${credential.status.toLowerCase()}`);
     if (credential.application.status !== 'ADMITTED') {
@@ -108,7 +125,8 @@ export function registerDecisionRoute(app: FastifyInstance, deps: GatewayRouteDe
       ...(tokenScopes === undefined ? [] : credential.application.trustAnchors.map(confirmationFor).filter((b) => b !== undefined)),
     ];
     // A workload's token is bound (jkt) to a key it generated, proved just now; its identity was the SVID or OIDC token at issuance.
-    const workloadToken = tokenScopes !== undefined && (credential.confirmationMethod === 'spiffe-id' || credential.confirmationMethod === 'oidc-sub');
+    const workloadToken =
+      tokenScopes !== undefined && (credential.confirmationMethod === 'spiffe-id' || credential.confirmationMethod === 'oidc-sub');
     if (!workloadToken && !bound.some((b) => b.method === confirmation.method && b.value === confirmation.value)) {
       return deny('CONFIRMATION_MISMATCH', 'the client did not present the anchor its credential is bound to');
     }

@@ -11,9 +11,7 @@ import { buildAuthorizationServer, developmentServerTls, startMtlsListener } fro
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const registry = createRegistry(
-    required(config.DATABASE_URL, 'DATABASE_URL', 'Point it at the registry database, or run `npm start`.'),
-  );
+  const registry = createRegistry(required(config.DATABASE_URL, 'DATABASE_URL', 'Point it at the registry database, or run `npm start`.'));
   const connection = await connectTemporal(config);
   const temporal = await createTemporalClient(config, connection);
   const production = config.NODE_ENV === 'production';
@@ -65,8 +63,12 @@ async function main(): Promise<void> {
           host: config.ADMIT_HTTP_HOST,
           port: config.ADMIT_OAUTH_MTLS_PORT,
         });
-  if (mtls === undefined) console.error('web: no mTLS listener (set ADMIT_OAUTH_TLS_CERT and ADMIT_OAUTH_TLS_KEY); certificate-anchored partners cannot get tokens');
-  else console.error(`web: authorization server mTLS endpoints on https://${config.ADMIT_HTTP_HOST}:${config.ADMIT_OAUTH_MTLS_PORT} (${config.mtlsUrl})`);
+  if (mtls === undefined)
+    console.error('web: no mTLS listener (set ADMIT_OAUTH_TLS_CERT and ADMIT_OAUTH_TLS_KEY); certificate-anchored partners cannot get tokens');
+  else
+    console.error(
+      `web: authorization server mTLS endpoints on https://${config.ADMIT_HTTP_HOST}:${config.ADMIT_OAUTH_MTLS_PORT} (${config.mtlsUrl})`,
+    );
   const shutdown = async (): Promise<void> => {
     await mtls?.close();
     await app.close();

@@ -10,12 +10,27 @@ const problem = { $ref: '#/components/schemas/Problem' };
 const problemResponse = (description: string) => ({ description, content: { 'application/problem+json': { schema: problem } } });
 const htmlResponse = (description: string) => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
 const redirect = (description: string) => ({ description, headers: { location: { schema: { type: 'string' } } } });
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^app-[a-z0-9]{20}-[a-z0-9-]{2,80}-(sandbox|production)$' } };
-const tokenParam = { name: 'token', in: 'path', required: true, description: 'The signed token from the emailed link.', schema: { type: 'string', maxLength: 4096 } };
+const idParam = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^app-[a-z0-9]{20}-[a-z0-9-]{2,80}-(sandbox|production)$' },
+};
+const tokenParam = {
+  name: 'token',
+  in: 'path',
+  required: true,
+  description: 'The signed token from the emailed link.',
+  schema: { type: 'string', maxLength: 4096 },
+};
 
 /** A form endpoint: urlencoded (or multipart) with the session's CSRF token; answers HTML. */
 const form = (summary: string, fields: Record<string, unknown>, required: string[], responses: Record<string, unknown>, multipart = false) => {
-  const schema = { type: 'object', properties: { _csrf: { type: 'string', description: 'The session’s CSRF token (from the page’s form).' }, ...fields }, required: ['_csrf', ...required] };
+  const schema = {
+    type: 'object',
+    properties: { _csrf: { type: 'string', description: 'The session’s CSRF token (from the page’s form).' }, ...fields },
+    required: ['_csrf', ...required],
+  };
   return {
     summary,
     tags: ['pages'],
@@ -31,7 +46,12 @@ const form = (summary: string, fields: Record<string, unknown>, required: string
     },
   };
 };
-const page = (summary: string, extra: Record<string, unknown> = {}) => ({ summary, tags: ['pages'], responses: { '200': htmlResponse(summary) }, ...extra });
+const page = (summary: string, extra: Record<string, unknown> = {}) => ({
+  summary,
+  tags: ['pages'],
+  responses: { '200': htmlResponse(summary) },
+  ...extra,
+});
 const text = { type: 'string' };
 
 export const OPENAPI_DOCUMENT = {
@@ -41,17 +61,42 @@ export const OPENAPI_DOCUMENT = {
     version: '0.1.0',
     description: 'Identity admission for API partners. Errors are RFC 9457 problem documents (HTML for browsers that prefer it).',
   },
-  tags: [{ name: 'api', description: 'JSON API' }, { name: 'pages', description: 'Server-rendered pages and their forms' }, { name: 'auth', description: 'Approver sign-in' }, { name: 'development', description: 'Only outside production' }],
+  tags: [
+    { name: 'api', description: 'JSON API' },
+    { name: 'pages', description: 'Server-rendered pages and their forms' },
+    { name: 'auth', description: 'Approver sign-in' },
+    { name: 'development', description: 'Only outside production' },
+  ],
   paths: {
-    '/healthz': { get: { summary: 'Liveness', tags: ['api'], responses: { '200': { description: 'The service is up.', content: { 'application/json': { schema: { type: 'object', properties: { ok: { type: 'boolean' } } } } } } } } },
-    '/openapi.json': { get: { summary: 'This document', tags: ['api'], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': {} } } } } },
+    '/healthz': {
+      get: {
+        summary: 'Liveness',
+        tags: ['api'],
+        responses: {
+          '200': {
+            description: 'The service is up.',
+            content: { 'application/json': { schema: { type: 'object', properties: { ok: { type: 'boolean' } } } } },
+          },
+        },
+      },
+    },
+    '/openapi.json': {
+      get: { summary: 'This document', tags: ['api'], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': {} } } } },
+    },
     '/signup': {
       post: {
         summary: 'Apply for API access; starts (or joins) the application’s lifecycle',
         tags: ['api'],
-        requestBody: { required: true, content: { 'application/json': { schema: z.toJSONSchema(signupSchema, { io: 'input', unrepresentable: 'any' }) } } },
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: z.toJSONSchema(signupSchema, { io: 'input', unrepresentable: 'any' }) } },
+        },
         responses: {
-          '202': { description: 'Accepted; the lifecycle runs.', headers: { location: { schema: text } }, content: { 'application/json': { schema: { type: 'object', properties: { applicationId: text, workflowId: text, status: text } } } } },
+          '202': {
+            description: 'Accepted; the lifecycle runs.',
+            headers: { location: { schema: text } },
+            content: { 'application/json': { schema: { type: 'object', properties: { applicationId: text, workflowId: text, status: text } } } },
+          },
           '400': problemResponse('Invalid signup; `errors` lists each field. Nothing was recorded.'),
           '409': problemResponse('This application’s admission has ended.'),
           '413': problemResponse('The body is over 64 KiB.'),
@@ -65,9 +110,19 @@ export const OPENAPI_DOCUMENT = {
         summary: 'A gateway’s batch of usage reports (calls, denials, errors, anomalies)',
         tags: ['api'],
         security: [{ gateway: [] }],
-        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['reports'], properties: { reports: { type: 'array', items: { type: 'object' } } } } } } },
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { type: 'object', required: ['reports'], properties: { reports: { type: 'array', items: { type: 'object' } } } },
+            },
+          },
+        },
         responses: {
-          '200': { description: 'Recorded, all of them.', content: { 'application/json': { schema: { type: 'object', properties: { accepted: { type: 'integer' }, source: text } } } } },
+          '200': {
+            description: 'Recorded, all of them.',
+            content: { 'application/json': { schema: { type: 'object', properties: { accepted: { type: 'integer' }, source: text } } } },
+          },
           '400': problemResponse('Some reports are invalid (`errors` per row); nothing recorded.'),
           '401': problemResponse('No or unknown gateway token.'),
           '413': problemResponse('The batch is too large.'),
@@ -85,14 +140,23 @@ export const OPENAPI_DOCUMENT = {
             'application/json': {
               schema: {
                 type: 'object',
-                description: 'Either `clientId` with `confirmation`, or an Admit `accessToken` with what the client presented alongside it (`certificateThumbprint` or `dpop`).',
+                description:
+                  'Either `clientId` with `confirmation`, or an Admit `accessToken` with what the client presented alongside it (`certificateThumbprint` or `dpop`).',
                 required: ['scope', 'environment'],
                 additionalProperties: false,
                 properties: {
                   clientId: text,
-                  confirmation: { type: 'object', required: ['method', 'value'], properties: { method: { enum: ['x5t#S256', 'jkt', 'spiffe-id', 'oidc-sub'] }, value: text } },
+                  confirmation: {
+                    type: 'object',
+                    required: ['method', 'value'],
+                    properties: { method: { enum: ['x5t#S256', 'jkt', 'spiffe-id', 'oidc-sub'] }, value: text },
+                  },
                   accessToken: text,
-                  certificateThumbprint: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$', description: 'base64url SHA-256 of the client certificate on the connection (RFC 8705).' },
+                  certificateThumbprint: {
+                    type: 'string',
+                    pattern: '^[A-Za-z0-9_-]{43}$',
+                    description: 'base64url SHA-256 of the client certificate on the connection (RFC 8705).',
+                  },
                   dpop: {
                     type: 'object',
                     required: ['proof', 'htm', 'htu'],
@@ -103,7 +167,11 @@ export const OPENAPI_DOCUMENT = {
                   scope: text,
                   environment: text,
                   transactionType: text,
-                  amount: { type: 'object', required: ['value', 'currency'], properties: { value: { type: 'number', minimum: 0 }, currency: { type: 'string', pattern: '^[A-Z]{3}$' } } },
+                  amount: {
+                    type: 'object',
+                    required: ['value', 'currency'],
+                    properties: { value: { type: 'number', minimum: 0 }, currency: { type: 'string', pattern: '^[A-Z]{3}$' } },
+                  },
                   at: { type: 'string', format: 'date-time' },
                 },
               },
@@ -111,7 +179,17 @@ export const OPENAPI_DOCUMENT = {
           },
         },
         responses: {
-          '200': { description: 'The decision (default deny), with reasons.', content: { 'application/json': { schema: { type: 'object', properties: { allow: { type: 'boolean' }, reasons: { type: 'array', items: { type: 'object' } }, applicationId: text } } } } },
+          '200': {
+            description: 'The decision (default deny), with reasons.',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: { allow: { type: 'boolean' }, reasons: { type: 'array', items: { type: 'object' } }, applicationId: text },
+                },
+              },
+            },
+          },
           '400': problemResponse('The request has errors (`errors` per field).'),
           '401': problemResponse('No or unknown gateway token.'),
         },
@@ -151,7 +229,9 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
-    '/assets/admit.css': { get: { summary: 'The stylesheet', tags: ['pages'], responses: { '200': { description: 'CSS', content: { 'text/css': {} } } } } },
+    '/assets/admit.css': {
+      get: { summary: 'The stylesheet', tags: ['pages'], responses: { '200': { description: 'CSS', content: { 'text/css': {} } } } },
+    },
     '/': { get: page('Home') },
     '/apply': {
       get: page('The signup form'),
@@ -162,56 +242,200 @@ export const OPENAPI_DOCUMENT = {
       }),
     },
     '/confirm/{token}': {
-      get: { ...page('Contact confirmation landing page'), parameters: [tokenParam], responses: { '200': htmlResponse('What is being confirmed, with a button.'), '400': htmlResponse('Invalid link.'), '409': htmlResponse('Already used.'), '410': htmlResponse('Expired.'), '429': problemResponse('Too many attempts.') } },
-      post: { ...form('Confirm the contact', {}, [], { '200': htmlResponse('Confirmed.'), '400': htmlResponse('Invalid link.'), '409': htmlResponse('Already used, or refused by the workflow.'), '410': htmlResponse('Expired.'), '429': problemResponse('Too many attempts.') }), parameters: [tokenParam] },
+      get: {
+        ...page('Contact confirmation landing page'),
+        parameters: [tokenParam],
+        responses: {
+          '200': htmlResponse('What is being confirmed, with a button.'),
+          '400': htmlResponse('Invalid link.'),
+          '409': htmlResponse('Already used.'),
+          '410': htmlResponse('Expired.'),
+          '429': problemResponse('Too many attempts.'),
+        },
+      },
+      post: {
+        ...form('Confirm the contact', {}, [], {
+          '200': htmlResponse('Confirmed.'),
+          '400': htmlResponse('Invalid link.'),
+          '409': htmlResponse('Already used, or refused by the workflow.'),
+          '410': htmlResponse('Expired.'),
+          '429': problemResponse('Too many attempts.'),
+        }),
+        parameters: [tokenParam],
+      },
     },
-    '/applications/{id}/status': { get: { ...page('Status page: the full view for a confirmed contact’s browser or a signed-in approver; the stage alone for anyone else'), parameters: [idParam] } },
+    '/applications/{id}/status': {
+      get: {
+        ...page('Status page: the full view for a confirmed contact’s browser or a signed-in approver; the stage alone for anyone else'),
+        parameters: [idParam],
+      },
+    },
     '/applications/{id}/expansions': {
-      post: { ...form('Ask for more scopes (a confirmed contact’s browser)', { scopes: { type: 'array', items: text } }, ['scopes'], { '303': redirect('Recorded.'), '400': htmlResponse('Refused, with the reason.') }), parameters: [idParam] },
+      post: {
+        ...form('Ask for more scopes (a confirmed contact’s browser)', { scopes: { type: 'array', items: text } }, ['scopes'], {
+          '303': redirect('Recorded.'),
+          '400': htmlResponse('Refused, with the reason.'),
+        }),
+        parameters: [idParam],
+      },
     },
     '/applications/{id}/anchor': {
       get: { ...page('The trust-anchor page'), parameters: [idParam] },
       post: {
         ...form(
           'Submit a trust anchor (a confirmed contact’s browser)',
-          { kind: { enum: ['x509', 'jwk', 'spiffe', 'oidc'] }, 'x509.certificateChainPem': text, 'x509.certificateChainPemFile': { type: 'string', format: 'binary' }, 'jwk.jwks': text, 'jwk.jwksUrl': text, 'jwk.assertion': text },
+          {
+            kind: { enum: ['x509', 'jwk', 'spiffe', 'oidc'] },
+            'x509.certificateChainPem': text,
+            'x509.certificateChainPemFile': { type: 'string', format: 'binary' },
+            'jwk.jwks': text,
+            'jwk.jwksUrl': text,
+            'jwk.assertion': text,
+          },
           ['kind'],
-          { '200': htmlResponse('Verified.'), '400': htmlResponse('Field errors.'), '409': htmlResponse('Refused by the workflow.'), '422': htmlResponse('Refused by the verifier, with its reasons.') },
+          {
+            '200': htmlResponse('Verified.'),
+            '400': htmlResponse('Field errors.'),
+            '409': htmlResponse('Refused by the workflow.'),
+            '422': htmlResponse('Refused by the verifier, with its reasons.'),
+          },
           true,
         ),
         parameters: [idParam],
       },
     },
-    '/applications/{id}/anchor/challenge': { post: { ...form('Ask for a proof-of-possession challenge', {}, [], { '303': redirect('Issued; back to the anchor page.') }), parameters: [idParam] } },
-    '/applications/{id}/anchor/challenge.json': {
-      get: { summary: 'Download the current challenge', tags: ['pages'], parameters: [idParam], responses: { '200': { description: 'The challenge (nonce, audience, issuedAt, expiresAt).', content: { 'application/json': {} } }, '404': htmlResponse('No challenge yet.') } },
+    '/applications/{id}/anchor/challenge': {
+      post: {
+        ...form('Ask for a proof-of-possession challenge', {}, [], { '303': redirect('Issued; back to the anchor page.') }),
+        parameters: [idParam],
+      },
     },
-    '/console': { get: { ...page('The approver console: queue and admitted partners'), security: [{ session: [] }], responses: { '200': htmlResponse('Queue.'), '401': htmlResponse('Not signed in.'), '403': htmlResponse('No approver role.') } } },
+    '/applications/{id}/anchor/challenge.json': {
+      get: {
+        summary: 'Download the current challenge',
+        tags: ['pages'],
+        parameters: [idParam],
+        responses: {
+          '200': { description: 'The challenge (nonce, audience, issuedAt, expiresAt).', content: { 'application/json': {} } },
+          '404': htmlResponse('No challenge yet.'),
+        },
+      },
+    },
+    '/console': {
+      get: {
+        ...page('The approver console: queue and admitted partners'),
+        security: [{ session: [] }],
+        responses: { '200': htmlResponse('Queue.'), '401': htmlResponse('Not signed in.'), '403': htmlResponse('No approver role.') },
+      },
+    },
     '/console/applications/{id}': { get: { ...page('One application’s evidence and decision'), parameters: [idParam], security: [{ session: [] }] } },
     '/console/applications/{id}/vote': {
-      post: { ...form('Approve or reject', { decision: { enum: ['approve', 'reject'] }, comment: text }, ['decision'], { '303': redirect('Recorded.'), '401': htmlResponse('Not signed in.'), '409': htmlResponse('Refused by the workflow (separation of duties, already voted, stage closed…), with its reason.') }), parameters: [idParam] },
+      post: {
+        ...form('Approve or reject', { decision: { enum: ['approve', 'reject'] }, comment: text }, ['decision'], {
+          '303': redirect('Recorded.'),
+          '401': htmlResponse('Not signed in.'),
+          '409': htmlResponse('Refused by the workflow (separation of duties, already voted, stage closed…), with its reason.'),
+        }),
+        parameters: [idParam],
+      },
     },
-    '/console/applications/{id}/offboard': { post: { ...form('Offboard an admitted partner', { reason: text }, ['reason'], { '303': redirect('Offboarding.'), '401': htmlResponse('Not signed in.'), '409': htmlResponse('Refused by the workflow.') }), parameters: [idParam] } },
-    '/console/applications/{id}/key-compromise': { post: { ...form('Record a key compromise', { detail: text }, ['detail'], { '303': redirect('Recorded.'), '401': htmlResponse('Not signed in.'), '409': htmlResponse('Refused by the workflow.') }), parameters: [idParam] } },
-    '/auth/login': { get: { summary: 'Start OpenID Connect sign-in (code flow with PKCE)', tags: ['auth'], parameters: [{ name: 'returnTo', in: 'query', schema: text }], responses: { '303': redirect('To the issuer’s authorization endpoint.'), '503': htmlResponse('The identity provider cannot be reached; try again later.') } } },
-    '/auth/callback': { get: { summary: 'OpenID Connect redirect URI', tags: ['auth'], parameters: [{ name: 'code', in: 'query', schema: text }, { name: 'state', in: 'query', schema: text }], responses: { '303': redirect('Signed in.'), '401': htmlResponse('Sign-in failed, with why.'), '503': htmlResponse('The identity provider cannot be reached; try again later.') } } },
+    '/console/applications/{id}/offboard': {
+      post: {
+        ...form('Offboard an admitted partner', { reason: text }, ['reason'], {
+          '303': redirect('Offboarding.'),
+          '401': htmlResponse('Not signed in.'),
+          '409': htmlResponse('Refused by the workflow.'),
+        }),
+        parameters: [idParam],
+      },
+    },
+    '/console/applications/{id}/key-compromise': {
+      post: {
+        ...form('Record a key compromise', { detail: text }, ['detail'], {
+          '303': redirect('Recorded.'),
+          '401': htmlResponse('Not signed in.'),
+          '409': htmlResponse('Refused by the workflow.'),
+        }),
+        parameters: [idParam],
+      },
+    },
+    '/auth/login': {
+      get: {
+        summary: 'Start OpenID Connect sign-in (code flow with PKCE)',
+        tags: ['auth'],
+        parameters: [{ name: 'returnTo', in: 'query', schema: text }],
+        responses: {
+          '303': redirect('To the issuer’s authorization endpoint.'),
+          '503': htmlResponse('The identity provider cannot be reached; try again later.'),
+        },
+      },
+    },
+    '/auth/callback': {
+      get: {
+        summary: 'OpenID Connect redirect URI',
+        tags: ['auth'],
+        parameters: [
+          { name: 'code', in: 'query', schema: text },
+          { name: 'state', in: 'query', schema: text },
+        ],
+        responses: {
+          '303': redirect('Signed in.'),
+          '401': htmlResponse('Sign-in failed, with why.'),
+          '503': htmlResponse('The identity provider cannot be reached; try again later.'),
+        },
+      },
+    },
     '/auth/logout': { post: form('Sign out', {}, [], { '303': redirect('Signed out.') }) },
-    '/dev-idp/.well-known/openid-configuration': { get: { summary: 'Development identity provider: discovery', tags: ['development'], responses: { '200': { description: 'OpenID Provider metadata', content: { 'application/json': {} } } } } },
-    '/dev-idp/jwks': { get: { summary: 'Development identity provider: signing keys', tags: ['development'], responses: { '200': { description: 'JWKS', content: { 'application/json': {} } } } } },
+    '/dev-idp/.well-known/openid-configuration': {
+      get: {
+        summary: 'Development identity provider: discovery',
+        tags: ['development'],
+        responses: { '200': { description: 'OpenID Provider metadata', content: { 'application/json': {} } } },
+      },
+    },
+    '/dev-idp/jwks': {
+      get: {
+        summary: 'Development identity provider: signing keys',
+        tags: ['development'],
+        responses: { '200': { description: 'JWKS', content: { 'application/json': {} } } },
+      },
+    },
     '/dev-idp/authorize': {
-      get: { summary: 'Development identity provider: choose a seeded approver', tags: ['development'], responses: { '200': htmlResponse('Sign-in page.'), '400': problemResponse('Invalid authorization request.') } },
-      post: { ...form('Development identity provider: sign in as the chosen approver', { account: text }, ['account'], { '303': redirect('Back to the redirect URI with a code.') }), tags: ['development'] },
+      get: {
+        summary: 'Development identity provider: choose a seeded approver',
+        tags: ['development'],
+        responses: { '200': htmlResponse('Sign-in page.'), '400': problemResponse('Invalid authorization request.') },
+      },
+      post: {
+        ...form('Development identity provider: sign in as the chosen approver', { account: text }, ['account'], {
+          '303': redirect('Back to the redirect URI with a code.'),
+        }),
+        tags: ['development'],
+      },
     },
     '/dev-idp/token': {
       post: {
         summary: 'Development identity provider: token endpoint (authorization_code + PKCE)',
         tags: ['development'],
-        requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', properties: { grant_type: text, code: text, redirect_uri: text, code_verifier: text, client_id: text } } } } },
-        responses: { '200': { description: 'Tokens, including the ID token.', content: { 'application/json': {} } }, '400': { description: 'OAuth error.' }, '401': { description: 'Client authentication failed.' } },
+        requestBody: {
+          required: true,
+          content: {
+            'application/x-www-form-urlencoded': {
+              schema: { type: 'object', properties: { grant_type: text, code: text, redirect_uri: text, code_verifier: text, client_id: text } },
+            },
+          },
+        },
+        responses: {
+          '200': { description: 'Tokens, including the ID token.', content: { 'application/json': {} } },
+          '400': { description: 'OAuth error.' },
+          '401': { description: 'Client authentication failed.' },
+        },
       },
     },
     '/dev/outbox': { get: { ...page('Development outbox: messages the SMTP sink received'), tags: ['development'] } },
-    '/dev/outbox/{id}': { get: { ...page('One received message'), tags: ['development'], parameters: [{ name: 'id', in: 'path', required: true, schema: text }] } },
+    '/dev/outbox/{id}': {
+      get: { ...page('One received message'), tags: ['development'], parameters: [{ name: 'id', in: 'path', required: true, schema: text }] },
+    },
   },
   components: {
     securitySchemes: {

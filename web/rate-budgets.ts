@@ -33,7 +33,9 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
 
 export type RateBudget = (name: keyof RateLimits) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
-type Limiter = (request: FastifyRequest) => Promise<{ isAllowed: boolean; isExceeded: boolean; ttlInSeconds: number; max: number; remaining: number }>;
+type Limiter = (
+  request: FastifyRequest,
+) => Promise<{ isAllowed: boolean; isExceeded: boolean; ttlInSeconds: number; max: number; remaining: number }>;
 
 /**
  * `onRequest` hooks drawing on shared budgets. Each budget is one limiter of

@@ -31,8 +31,6 @@ export async function createAdmitWorker(options: AdmitWorkerOptions): Promise<Wo
     taskQueue: options.taskQueue,
     activities: options.activities,
     dataConverter: dataConverter(options.payloadKey),
-    ...(options.workflowBundle !== undefined
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
 }

@@ -27,7 +27,6 @@ export type Stage =
   | 'REJECTED'
   | 'EXPIRED';
 
-
 /** An authenticated person, as the HTTP service's session established them. */
 export interface Actor {
   /** Stable identity: OIDC `iss` and `sub` joined by a space. */

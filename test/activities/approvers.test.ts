@@ -48,6 +48,9 @@ describe('loadApproverDirectory', () => {
     const stage = openApprovalStage({ tier: 'MEDIUM', requesterEmails: ['someone@partner.example'] });
     const vote = { approverId: `${PUBLIC_URL}/dev-idp ada`, decision: 'approve' as const, comment: '', at: '2026-12-01T00:00:00Z' };
     expect(validateVote(stage, vote, directory)).toMatchObject({ ok: true });
-    expect(validateVote(stage, { ...vote, approverId: 'https://idp.example gone' }, directory)).toMatchObject({ ok: false, refusal: { code: 'APPROVER_UNKNOWN' } });
+    expect(validateVote(stage, { ...vote, approverId: 'https://idp.example gone' }, directory)).toMatchObject({
+      ok: false,
+      refusal: { code: 'APPROVER_UNKNOWN' },
+    });
   });
 });

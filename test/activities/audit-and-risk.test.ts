@@ -30,13 +30,18 @@ describe('recordAudit', () => {
 
   it('refuses, without retrying, events for unknown applications or with unusable fields', async () => {
     const base = { idempotencyKey: 'k', type: 't', actor: 'a', occurredAt: '2026-12-03T12:00:00Z', data: {} };
-    await expect(harness.activities.recordAudit({ ...base, applicationId: 'app-missing' })).rejects.toMatchObject({ type: 'ApplicationNotFound', nonRetryable: true });
+    await expect(harness.activities.recordAudit({ ...base, applicationId: 'app-missing' })).rejects.toMatchObject({
+      type: 'ApplicationNotFound',
+      nonRetryable: true,
+    });
     const app = await registerTestApplication(harness.activities);
     await expect(harness.activities.recordAudit({ ...base, applicationId: app.applicationId, occurredAt: 'yesterday' })).rejects.toMatchObject({
       type: 'InvalidActivityInput',
       nonRetryable: true,
     });
-    await expect(harness.activities.recordAudit({ ...base, applicationId: app.applicationId, actor: ' ' })).rejects.toMatchObject({ type: 'InvalidActivityInput' });
+    await expect(harness.activities.recordAudit({ ...base, applicationId: app.applicationId, actor: ' ' })).rejects.toMatchObject({
+      type: 'InvalidActivityInput',
+    });
     expect(await harness.registry.auditEvent.count({ where: { idempotencyKey: 'k' } })).toBe(0);
   });
 });
@@ -68,7 +73,13 @@ describe('recordRisk', () => {
   it('refuses a tier that does not exist', async () => {
     const app = await registerTestApplication(harness.activities);
     await expect(
-      harness.activities.recordRisk({ applicationId: app.applicationId, workflowId: app.workflowId, tier: 'EXTREME' as never, score: 1, reasons: [] }),
+      harness.activities.recordRisk({
+        applicationId: app.applicationId,
+        workflowId: app.workflowId,
+        tier: 'EXTREME' as never,
+        score: 1,
+        reasons: [],
+      }),
     ).rejects.toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
   });
 });

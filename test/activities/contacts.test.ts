@@ -80,7 +80,12 @@ describe('sendContactConfirmations', () => {
   it('sends a reminder round as a new link and says it replaces the earlier one', async () => {
     const app = await registerTestApplication(harness.activities);
     await harness.activities.sendContactConfirmations({ applicationId: app.applicationId, roles: ['business'], round: 0, expiresAt: inAWeek() });
-    const [reminder] = await harness.activities.sendContactConfirmations({ applicationId: app.applicationId, roles: ['business'], round: 1, expiresAt: inAWeek() });
+    const [reminder] = await harness.activities.sendContactConfirmations({
+      applicationId: app.applicationId,
+      roles: ['business'],
+      round: 1,
+      expiresAt: inAWeek(),
+    });
     expect(await harness.registry.contactConfirmation.count({ where: { applicationId: app.applicationId } })).toBe(2);
     const mails = await mailTo(app.signup.contacts.business.email);
     expect(mails[1]?.subject).toMatch(/^Reminder: confirm you are the business owner of /);
@@ -108,7 +113,12 @@ describe('sendContactConfirmations', () => {
   it('refuses links that would already have expired, and unknown applications, without retrying', async () => {
     const app = await registerTestApplication(harness.activities);
     await expect(
-      harness.activities.sendContactConfirmations({ applicationId: app.applicationId, roles: ['business'], round: 0, expiresAt: '2020-01-01T00:00:00Z' }),
+      harness.activities.sendContactConfirmations({
+        applicationId: app.applicationId,
+        roles: ['business'],
+        round: 0,
+        expiresAt: '2020-01-01T00:00:00Z',
+      }),
     ).rejects.toMatchObject({ type: 'ConfirmationLinkExpired', nonRetryable: true });
     await expect(
       harness.activities.sendContactConfirmations({ applicationId: 'app-nope', roles: ['business'], round: 0, expiresAt: inAWeek() }),
@@ -120,14 +130,27 @@ describe('sendContactConfirmations', () => {
 describe('recordContactConfirmation', () => {
   it('marks the link used and the contact confirmed, with evidence, once however often it is retried', async () => {
     const app = await registerTestApplication(harness.activities);
-    const [sent] = await harness.activities.sendContactConfirmations({ applicationId: app.applicationId, roles: ['technical'], round: 0, expiresAt: inAWeek() });
-    const input = { applicationId: app.applicationId, workflowId: app.workflowId, role: 'technical' as const, tokenHash: sent!.tokenHash, confirmedAt: '2026-12-02T10:00:00.000Z' };
+    const [sent] = await harness.activities.sendContactConfirmations({
+      applicationId: app.applicationId,
+      roles: ['technical'],
+      round: 0,
+      expiresAt: inAWeek(),
+    });
+    const input = {
+      applicationId: app.applicationId,
+      workflowId: app.workflowId,
+      role: 'technical' as const,
+      tokenHash: sent!.tokenHash,
+      confirmedAt: '2026-12-02T10:00:00.000Z',
+    };
     await harness.activities.recordContactConfirmation(input);
     await harness.activities.recordContactConfirmation({ ...input, confirmedAt: '2026-12-02T10:05:00.000Z' });
 
     const confirmation = await harness.registry.contactConfirmation.findUniqueOrThrow({ where: { tokenHash: sent!.tokenHash } });
     expect(confirmation.usedAt?.toISOString()).toBe('2026-12-02T10:00:00.000Z');
-    const contact = await harness.registry.contact.findUniqueOrThrow({ where: { applicationId_role: { applicationId: app.applicationId, role: 'TECHNICAL' } } });
+    const contact = await harness.registry.contact.findUniqueOrThrow({
+      where: { applicationId_role: { applicationId: app.applicationId, role: 'TECHNICAL' } },
+    });
     expect(contact.confirmedAt?.toISOString()).toBe('2026-12-02T10:00:00.000Z');
     const events = await auditEvents(harness.registry, app.applicationId, 'contact.confirmed');
     expect(events).toHaveLength(1);
@@ -137,7 +160,12 @@ describe('recordContactConfirmation', () => {
 
   it('refuses a hash that is not this application’s link for that role', async () => {
     const app = await registerTestApplication(harness.activities);
-    const [sent] = await harness.activities.sendContactConfirmations({ applicationId: app.applicationId, roles: ['business'], round: 0, expiresAt: inAWeek() });
+    const [sent] = await harness.activities.sendContactConfirmations({
+      applicationId: app.applicationId,
+      roles: ['business'],
+      round: 0,
+      expiresAt: inAWeek(),
+    });
     const base = { applicationId: app.applicationId, workflowId: app.workflowId, confirmedAt: new Date().toISOString() };
     await expect(harness.activities.recordContactConfirmation({ ...base, role: 'security', tokenHash: sent!.tokenHash })).rejects.toMatchObject({
       type: 'ConfirmationUnknown',
@@ -146,7 +174,9 @@ describe('recordContactConfirmation', () => {
     await expect(harness.activities.recordContactConfirmation({ ...base, role: 'business', tokenHash: 'f'.repeat(64) })).rejects.toMatchObject({
       type: 'ConfirmationUnknown',
     });
-    const contact = await harness.registry.contact.findUniqueOrThrow({ where: { applicationId_role: { applicationId: app.applicationId, role: 'SECURITY' } } });
+    const contact = await harness.registry.contact.findUniqueOrThrow({
+      where: { applicationId_role: { applicationId: app.applicationId, role: 'SECURITY' } },
+    });
     expect(contact.confirmedAt).toBeNull();
   });
 });

@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { verifyAuditChain } from '../../registry/audit';
 import type { LocalDns } from '../../stack/dnsmasq';
-import { auditEvents, createActivityHarness, registerTestApplication, type ActivityHarness, type RegisteredTestApplication } from '../support/activities';
+import {
+  auditEvents,
+  createActivityHarness,
+  registerTestApplication,
+  type ActivityHarness,
+  type RegisteredTestApplication,
+} from '../support/activities';
 import { startTestDns } from '../support/dns';
 import { startGleifStandIn, type GleifStandIn, type LeiRecordFixture } from '../support/gleif-server';
 
@@ -18,7 +24,14 @@ beforeAll(async () => {
   dns = await startTestDns();
   harness = await createActivityHarness({
     now: () => clock,
-    config: { ADMIT_GLEIF_URL: gleif.baseUrl, ADMIT_GLEIF_CA: gleif.caFile, ADMIT_GLEIF_RETRIES: '1', ADMIT_GLEIF_CACHE_TTL: '0s', ADMIT_DNS_RESOLVER: dns.address, ADMIT_DOMAIN_CHALLENGE_TTL: '1d' },
+    config: {
+      ADMIT_GLEIF_URL: gleif.baseUrl,
+      ADMIT_GLEIF_CA: gleif.caFile,
+      ADMIT_GLEIF_RETRIES: '1',
+      ADMIT_GLEIF_CACHE_TTL: '0s',
+      ADMIT_DNS_RESOLVER: dns.address,
+      ADMIT_DOMAIN_CHALLENGE_TTL: '1d',
+    },
   });
 });
 afterAll(async () => {
@@ -31,17 +44,34 @@ afterAll(async () => {
 async function enrolled(record: Partial<LeiRecordFixture> | null = {}): Promise<RegisteredTestApplication> {
   const app = await registerTestApplication(harness.activities);
   const { organisation } = app.signup;
-  if (record !== null) gleif.put({ lei: organisation.lei, legalName: organisation.legalName, jurisdiction: organisation.jurisdiction, registrationStatus: 'ISSUED', ...record });
+  if (record !== null)
+    gleif.put({
+      lei: organisation.lei,
+      legalName: organisation.legalName,
+      jurisdiction: organisation.jurisdiction,
+      registrationStatus: 'ISSUED',
+      ...record,
+    });
   return app;
 }
 
 function verifyInput(app: RegisteredTestApplication, overrides: Record<string, unknown> = {}) {
   const { organisation } = app.signup;
-  return { applicationId: app.applicationId, workflowId: app.workflowId, lei: organisation.lei, legalName: organisation.legalName, jurisdiction: organisation.jurisdiction, ...overrides };
+  return {
+    applicationId: app.applicationId,
+    workflowId: app.workflowId,
+    lei: organisation.lei,
+    legalName: organisation.legalName,
+    jurisdiction: organisation.jurisdiction,
+    ...overrides,
+  };
 }
 
 async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const error = await p.then(() => undefined, (e: unknown) => e);
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ApplicationFailure);
   return error as ApplicationFailure;
 }
@@ -53,17 +83,33 @@ describe('verifyLegalEntity', () => {
     expect(result).toMatchObject({
       outcome: 'pass',
       score: 1,
-      record: { lei: app.signup.organisation.lei, legalName: app.signup.organisation.legalName, registrationStatus: 'ISSUED', entityStatus: 'ACTIVE', jurisdiction: 'GB' },
+      record: {
+        lei: app.signup.organisation.lei,
+        legalName: app.signup.organisation.legalName,
+        registrationStatus: 'ISSUED',
+        entityStatus: 'ACTIVE',
+        jurisdiction: 'GB',
+      },
       source: `${gleif.baseUrl}/lei-records/${app.signup.organisation.lei}`,
       checkedAt: clock.toISOString(),
     });
     const check = await harness.registry.leiCheck.findUniqueOrThrow({ where: { checkKey: `${app.workflowId}:lei-check:0` } });
-    expect(check).toMatchObject({ outcome: 'pass', registrationStatus: 'ISSUED', entityStatus: 'ACTIVE', recordLegalName: app.signup.organisation.legalName, score: 1, source: result.source });
+    expect(check).toMatchObject({
+      outcome: 'pass',
+      registrationStatus: 'ISSUED',
+      entityStatus: 'ACTIVE',
+      recordLegalName: app.signup.organisation.legalName,
+      score: 1,
+      source: result.source,
+    });
     const org = await harness.registry.organisation.findUniqueOrThrow({ where: { id: app.organisationId } });
     expect(org.leiVerifiedAt?.toISOString()).toBe(clock.toISOString());
     expect(org.verified).toBe(false); // the domain is not proven yet
     const [event] = await auditEvents(harness.registry, app.applicationId, 'entity.lei-checked');
-    expect(event).toMatchObject({ idempotencyKey: `${app.workflowId}:lei-check:0`, data: { outcome: 'pass', reasons: expect.arrayContaining([expect.objectContaining({ code: 'NAME_MATCH' })]) } });
+    expect(event).toMatchObject({
+      idempotencyKey: `${app.workflowId}:lei-check:0`,
+      data: { outcome: 'pass', reasons: expect.arrayContaining([expect.objectContaining({ code: 'NAME_MATCH' })]) },
+    });
   });
 
   it('returns the first check on a retry, without asking GLEIF again or recording twice', async () => {
@@ -71,7 +117,10 @@ describe('verifyLegalEntity', () => {
     const first = await harness.activities.verifyLegalEntity(verifyInput(app));
     gleif.put({ lei: app.signup.organisation.lei, legalName: 'Someone Else Ltd', jurisdiction: 'GB', registrationStatus: 'RETIRED' });
     const hits = gleif.hits.length;
-    const [again, overlapping] = await Promise.all([harness.activities.verifyLegalEntity(verifyInput(app)), harness.activities.verifyLegalEntity(verifyInput(app))]);
+    const [again, overlapping] = await Promise.all([
+      harness.activities.verifyLegalEntity(verifyInput(app)),
+      harness.activities.verifyLegalEntity(verifyInput(app)),
+    ]);
     expect(again).toEqual(first);
     expect(overlapping).toEqual(first);
     expect(gleif.hits.length).toBe(hits);
@@ -103,8 +152,21 @@ describe('verifyLegalEntity', () => {
   it.each([
     ['lapsed', { registrationStatus: 'LAPSED' }, 'needs-approval'],
     ['pending transfer', { registrationStatus: 'PENDING_TRANSFER' }, 'needs-approval'],
-    ['retired', { registrationStatus: 'RETIRED', entityStatus: 'INACTIVE', expiration: { date: '2025-01-01T00:00:00Z', reason: 'DISSOLVED' } }, 'refused'],
-    ['merged, with its successor', { registrationStatus: 'MERGED', entityStatus: 'INACTIVE', successorEntity: { lei: '549300ZZZZZZZZZZZZ99', name: 'Absorbing Bank AG' }, expiration: { date: '2025-06-30T00:00:00Z', reason: 'CORPORATE_ACTION' } }, 'refused'],
+    [
+      'retired',
+      { registrationStatus: 'RETIRED', entityStatus: 'INACTIVE', expiration: { date: '2025-01-01T00:00:00Z', reason: 'DISSOLVED' } },
+      'refused',
+    ],
+    [
+      'merged, with its successor',
+      {
+        registrationStatus: 'MERGED',
+        entityStatus: 'INACTIVE',
+        successorEntity: { lei: '549300ZZZZZZZZZZZZ99', name: 'Absorbing Bank AG' },
+        expiration: { date: '2025-06-30T00:00:00Z', reason: 'CORPORATE_ACTION' },
+      },
+      'refused',
+    ],
     ['annulled', { registrationStatus: 'ANNULLED' }, 'refused'],
     ['duplicate', { registrationStatus: 'DUPLICATE' }, 'refused'],
     ['an inactive entity with an issued LEI', { registrationStatus: 'ISSUED', entityStatus: 'INACTIVE' }, 'refused'],
@@ -134,10 +196,19 @@ describe('verifyLegalEntity', () => {
 
   it('fails non-retryably for input that cannot succeed', async () => {
     const app = await enrolled();
-    expect(await failure(harness.activities.verifyLegalEntity(verifyInput(app, { lei: 'NOT-AN-LEI' })))).toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
+    expect(await failure(harness.activities.verifyLegalEntity(verifyInput(app, { lei: 'NOT-AN-LEI' })))).toMatchObject({
+      type: 'InvalidActivityInput',
+      nonRetryable: true,
+    });
     const other = await enrolled();
-    expect(await failure(harness.activities.verifyLegalEntity(verifyInput(app, { lei: other.signup.organisation.lei })))).toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
-    expect(await failure(harness.activities.verifyLegalEntity(verifyInput(app, { applicationId: 'app-missing' })))).toMatchObject({ type: 'ApplicationNotFound', nonRetryable: true });
+    expect(await failure(harness.activities.verifyLegalEntity(verifyInput(app, { lei: other.signup.organisation.lei })))).toMatchObject({
+      type: 'InvalidActivityInput',
+      nonRetryable: true,
+    });
+    expect(await failure(harness.activities.verifyLegalEntity(verifyInput(app, { applicationId: 'app-missing' })))).toMatchObject({
+      type: 'ApplicationNotFound',
+      nonRetryable: true,
+    });
   });
 });
 
@@ -174,14 +245,19 @@ describe('recordLegalEntityDecision', () => {
   it('cannot override a refusal, decide a passed check, or decide without a reason', async () => {
     const refused = await enrolled({ registrationStatus: 'RETIRED' });
     await harness.activities.verifyLegalEntity(verifyInput(refused));
-    expect(await failure(harness.activities.recordLegalEntityDecision(decision(refused, true)))).toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
+    expect(await failure(harness.activities.recordLegalEntityDecision(decision(refused, true)))).toMatchObject({
+      type: 'InvalidActivityInput',
+      nonRetryable: true,
+    });
     expect((await harness.registry.organisation.findUniqueOrThrow({ where: { id: refused.organisationId } })).leiVerifiedAt).toBeNull();
     const passed = await enrolled();
     await harness.activities.verifyLegalEntity(verifyInput(passed));
     expect(await failure(harness.activities.recordLegalEntityDecision(decision(passed, true)))).toMatchObject({ type: 'InvalidActivityInput' });
     const doubtful = await enrolled({ registrationStatus: 'LAPSED' });
     await harness.activities.verifyLegalEntity(verifyInput(doubtful));
-    expect(await failure(harness.activities.recordLegalEntityDecision({ ...decision(doubtful, true), reason: '  ' }))).toMatchObject({ type: 'InvalidActivityInput' });
+    expect(await failure(harness.activities.recordLegalEntityDecision({ ...decision(doubtful, true), reason: '  ' }))).toMatchObject({
+      type: 'InvalidActivityInput',
+    });
   });
 });
 
@@ -202,8 +278,15 @@ describe('domain challenges', () => {
     const [again, overlapping] = await Promise.all([harness.activities.issueDomainChallenge(input), harness.activities.issueDomainChallenge(input)]);
     expect(again).toEqual(first);
     expect(overlapping).toEqual(first);
-    expect(first).toMatchObject({ domain: app.domain, round: 0, txtName: `_admit-challenge.${app.domain}`, httpUrl: `https://${app.domain}/.well-known/admit-challenge/${first.token}` });
-    const row = await harness.registry.domainChallenge.findUniqueOrThrow({ where: { workflowId_domain_round: { workflowId: app.workflowId, domain: app.domain, round: 0 } } });
+    expect(first).toMatchObject({
+      domain: app.domain,
+      round: 0,
+      txtName: `_admit-challenge.${app.domain}`,
+      httpUrl: `https://${app.domain}/.well-known/admit-challenge/${first.token}`,
+    });
+    const row = await harness.registry.domainChallenge.findUniqueOrThrow({
+      where: { workflowId_domain_round: { workflowId: app.workflowId, domain: app.domain, round: 0 } },
+    });
     expect(row.tokenHash).toBe(createHash('sha256').update(first.token).digest('hex'));
     expect(JSON.stringify(row)).not.toContain(first.token);
     expect(row.expiresAt.toISOString()).toBe(first.expiresAt);
@@ -215,7 +298,9 @@ describe('domain challenges', () => {
   it('refuses a public suffix or a non-domain, non-retryably', async () => {
     const app = await withTestDomain();
     for (const domain of ['co.uk', 'github.io', '10.0.0.1']) {
-      expect(await failure(harness.activities.issueDomainChallenge({ applicationId: app.applicationId, workflowId: app.workflowId, domain }))).toMatchObject({ type: 'DomainNotAcceptable', nonRetryable: true });
+      expect(
+        await failure(harness.activities.issueDomainChallenge({ applicationId: app.applicationId, workflowId: app.workflowId, domain })),
+      ).toMatchObject({ type: 'DomainNotAcceptable', nonRetryable: true });
     }
   });
 
@@ -280,7 +365,9 @@ describe('domain challenges', () => {
   it('fails non-retryably for a challenge that was never issued', async () => {
     const app = await withTestDomain();
     expect(
-      await failure(harness.activities.checkDomainControl({ applicationId: app.applicationId, workflowId: app.workflowId, domain: app.domain, round: 3 })),
+      await failure(
+        harness.activities.checkDomainControl({ applicationId: app.applicationId, workflowId: app.workflowId, domain: app.domain, round: 3 }),
+      ),
     ).toMatchObject({ type: 'DomainChallengeUnknown', nonRetryable: true });
   });
 });

@@ -18,7 +18,11 @@ beforeAll(async () => {
 });
 afterAll(async () => harness.close());
 
-function grantInput(app: RegisteredTestApplication, anchorFingerprint: string, overrides: Partial<Parameters<ActivityHarness['activities']['grantAccess']>[0]> = {}) {
+function grantInput(
+  app: RegisteredTestApplication,
+  anchorFingerprint: string,
+  overrides: Partial<Parameters<ActivityHarness['activities']['grantAccess']>[0]> = {},
+) {
   return {
     applicationId: app.applicationId,
     workflowId: app.workflowId,
@@ -46,11 +50,21 @@ describe('grantAccess', () => {
     const app = await registerTestApplication(harness.activities);
     const { fingerprint, der } = certificateFingerprint();
     await bindTestAnchor(harness.registry, app.applicationId, { kind: 'X509', fingerprint });
-    const input = grantInput(app, fingerprint, { tier: 'MEDIUM', approvedBy: ['https://idp.example ada'], conditions: admissionConditions('MEDIUM', 'sandbox') });
+    const input = grantInput(app, fingerprint, {
+      tier: 'MEDIUM',
+      approvedBy: ['https://idp.example ada'],
+      conditions: admissionConditions('MEDIUM', 'sandbox'),
+    });
     const { grantId, clientId } = await harness.activities.grantAccess(input);
 
     const grant = await harness.registry.grant.findUniqueOrThrow({ where: { id: grantId } });
-    expect(grant).toMatchObject({ applicationId: app.applicationId, scopes: ['accounts:read'], status: 'ACTIVE', tier: 'MEDIUM', approvedBy: ['https://idp.example ada'] });
+    expect(grant).toMatchObject({
+      applicationId: app.applicationId,
+      scopes: ['accounts:read'],
+      status: 'ACTIVE',
+      tier: 'MEDIUM',
+      approvedBy: ['https://idp.example ada'],
+    });
     expect(grant.conditions).toEqual(JSON.parse(JSON.stringify(input.conditions)));
     expect(grant.grantedAt.toISOString()).toBe(input.grantedAt);
 
@@ -69,7 +83,10 @@ describe('grantAccess', () => {
     expect(application.admittedAt?.toISOString()).toBe(input.grantedAt);
 
     const [event] = await auditEvents(harness.registry, app.applicationId, 'access.granted');
-    expect(event).toMatchObject({ actor: 'https://idp.example ada', data: { grantId, clientId, anchorFingerprint: fingerprint, confirmationMethod: 'x5t#S256' } });
+    expect(event).toMatchObject({
+      actor: 'https://idp.example ada',
+      data: { grantId, clientId, anchorFingerprint: fingerprint, confirmationMethod: 'x5t#S256' },
+    });
   });
 
   it('returns the same grant and client on a retry, also when attempts overlap', async () => {
@@ -91,7 +108,10 @@ describe('grantAccess', () => {
     const thumbprint = createHash('sha256').update(jwkApp.applicationId).digest('base64url');
     await bindTestAnchor(harness.registry, jwkApp.applicationId, { kind: 'JWK', fingerprint: `jwk:${thumbprint}`, keyFingerprint: thumbprint });
     const jwk = await harness.activities.grantAccess(grantInput(jwkApp, `jwk:${thumbprint}`));
-    expect(await harness.registry.clientCredential.findUniqueOrThrow({ where: { clientId: jwk.clientId } })).toMatchObject({ confirmationMethod: 'jkt', confirmationValue: thumbprint });
+    expect(await harness.registry.clientCredential.findUniqueOrThrow({ where: { clientId: jwk.clientId } })).toMatchObject({
+      confirmationMethod: 'jkt',
+      confirmationValue: thumbprint,
+    });
 
     const oidcApp = await registerTestApplication(harness.activities);
     await bindTestAnchor(harness.registry, oidcApp.applicationId, {
@@ -107,7 +127,11 @@ describe('grantAccess', () => {
     });
 
     const spiffeApp = await registerTestApplication(harness.activities);
-    await bindTestAnchor(harness.registry, spiffeApp.applicationId, { kind: 'SPIFFE', fingerprint: `spiffe-jwt:${spiffeApp.applicationId}`, subject: 'spiffe://partner.example/sync' });
+    await bindTestAnchor(harness.registry, spiffeApp.applicationId, {
+      kind: 'SPIFFE',
+      fingerprint: `spiffe-jwt:${spiffeApp.applicationId}`,
+      subject: 'spiffe://partner.example/sync',
+    });
     const spiffe = await harness.activities.grantAccess(grantInput(spiffeApp, `spiffe-jwt:${spiffeApp.applicationId}`));
     expect(await harness.registry.clientCredential.findUniqueOrThrow({ where: { clientId: spiffe.clientId } })).toMatchObject({
       confirmationMethod: 'spiffe-id',
@@ -120,14 +144,21 @@ describe('grantAccess', () => {
     const other = await registerTestApplication(harness.activities);
     const { fingerprint } = certificateFingerprint();
     await bindTestAnchor(harness.registry, owner.applicationId, { kind: 'X509', fingerprint });
-    await expect(harness.activities.grantAccess(grantInput(other, fingerprint))).rejects.toMatchObject({ type: 'AnchorNotBound', nonRetryable: true });
+    await expect(harness.activities.grantAccess(grantInput(other, fingerprint))).rejects.toMatchObject({
+      type: 'AnchorNotBound',
+      nonRetryable: true,
+    });
     await expect(harness.activities.grantAccess(grantInput(owner, fingerprint, { scopes: ['payments:initiate'] }))).rejects.toMatchObject({
       type: 'InvalidActivityInput',
       nonRetryable: true,
       message: expect.stringContaining('Beyond the LOW ceiling'),
     });
-    await expect(harness.activities.grantAccess(grantInput(owner, fingerprint, { scopes: ['accounts:write'] }))).rejects.toMatchObject({ type: 'InvalidActivityInput' });
-    await expect(harness.activities.grantAccess(grantInput(owner, fingerprint, { credentialLifetimeSeconds: 7 * 86_400 }))).rejects.toMatchObject({ type: 'InvalidActivityInput' });
+    await expect(harness.activities.grantAccess(grantInput(owner, fingerprint, { scopes: ['accounts:write'] }))).rejects.toMatchObject({
+      type: 'InvalidActivityInput',
+    });
+    await expect(harness.activities.grantAccess(grantInput(owner, fingerprint, { credentialLifetimeSeconds: 7 * 86_400 }))).rejects.toMatchObject({
+      type: 'InvalidActivityInput',
+    });
     const retired = certificateFingerprint().fingerprint;
     await bindTestAnchor(harness.registry, owner.applicationId, { kind: 'X509', fingerprint: retired, status: 'RETIRED' });
     await expect(harness.activities.grantAccess(grantInput(owner, retired))).rejects.toMatchObject({ type: 'AnchorNotBound' });
@@ -139,7 +170,13 @@ describe('grantAccess', () => {
 describe('expandGrant', () => {
   it('adds scopes to the active grant once per expansion, with evidence', async () => {
     const { app, grantId } = await admitted();
-    const input = { applicationId: app.applicationId, workflowId: app.workflowId, expansionId: 'exp-1', scopes: ['transactions:read', 'accounts:read'], approvedBy: [] };
+    const input = {
+      applicationId: app.applicationId,
+      workflowId: app.workflowId,
+      expansionId: 'exp-1',
+      scopes: ['transactions:read', 'accounts:read'],
+      approvedBy: [],
+    };
     await harness.activities.expandGrant(input);
     await harness.activities.expandGrant(input);
     const grant = await harness.registry.grant.findUniqueOrThrow({ where: { id: grantId } });
@@ -152,9 +189,20 @@ describe('expandGrant', () => {
   it('refuses scopes beyond the grant’s tier, and expansions of suspended access', async () => {
     const { app } = await admitted();
     const base = { applicationId: app.applicationId, workflowId: app.workflowId, approvedBy: ['https://idp.example ada'] };
-    await expect(harness.activities.expandGrant({ ...base, expansionId: 'exp-pay', scopes: ['payments:initiate'] })).rejects.toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
-    await harness.activities.suspendAccess({ applicationId: app.applicationId, workflowId: app.workflowId, reason: 'investigation', at: '2026-12-06T00:00:00Z' });
-    await expect(harness.activities.expandGrant({ ...base, expansionId: 'exp-2', scopes: ['statements:read'] })).rejects.toMatchObject({ type: 'NoActiveGrant', nonRetryable: true });
+    await expect(harness.activities.expandGrant({ ...base, expansionId: 'exp-pay', scopes: ['payments:initiate'] })).rejects.toMatchObject({
+      type: 'InvalidActivityInput',
+      nonRetryable: true,
+    });
+    await harness.activities.suspendAccess({
+      applicationId: app.applicationId,
+      workflowId: app.workflowId,
+      reason: 'investigation',
+      at: '2026-12-06T00:00:00Z',
+    });
+    await expect(harness.activities.expandGrant({ ...base, expansionId: 'exp-2', scopes: ['statements:read'] })).rejects.toMatchObject({
+      type: 'NoActiveGrant',
+      nonRetryable: true,
+    });
   });
 });
 
@@ -164,7 +212,10 @@ describe('suspendAccess and reinstateAccess', () => {
     const suspend = { applicationId: app.applicationId, workflowId: app.workflowId, reason: 'anchor unreachable', at: '2026-12-06T00:00:00.000Z' };
     await harness.activities.suspendAccess(suspend);
     await harness.activities.suspendAccess(suspend);
-    expect(await harness.registry.grant.findUniqueOrThrow({ where: { id: grantId } })).toMatchObject({ status: 'SUSPENDED', suspendedAt: new Date(suspend.at) });
+    expect(await harness.registry.grant.findUniqueOrThrow({ where: { id: grantId } })).toMatchObject({
+      status: 'SUSPENDED',
+      suspendedAt: new Date(suspend.at),
+    });
     expect((await harness.registry.clientCredential.findUniqueOrThrow({ where: { clientId } })).status).toBe('SUSPENDED');
     expect((await harness.registry.application.findUniqueOrThrow({ where: { id: app.applicationId } })).status).toBe('SUSPENDED');
 
@@ -183,12 +234,21 @@ describe('suspendAccess and reinstateAccess', () => {
 
   it('refuse to reinstate what is not suspended, and to suspend what was never admitted', async () => {
     const { app } = await admitted();
-    await expect(harness.activities.reinstateAccess({ applicationId: app.applicationId, workflowId: app.workflowId, reason: 'x', at: '2026-12-06T00:00:00Z' })).rejects.toMatchObject({
+    await expect(
+      harness.activities.reinstateAccess({ applicationId: app.applicationId, workflowId: app.workflowId, reason: 'x', at: '2026-12-06T00:00:00Z' }),
+    ).rejects.toMatchObject({
       type: 'NotSuspended',
       nonRetryable: true,
     });
     const pending = await registerTestApplication(harness.activities);
-    await expect(harness.activities.suspendAccess({ applicationId: pending.applicationId, workflowId: pending.workflowId, reason: 'x', at: '2026-12-06T00:00:00Z' })).rejects.toMatchObject({
+    await expect(
+      harness.activities.suspendAccess({
+        applicationId: pending.applicationId,
+        workflowId: pending.workflowId,
+        reason: 'x',
+        at: '2026-12-06T00:00:00Z',
+      }),
+    ).rejects.toMatchObject({
       type: 'NoActiveGrant',
     });
   });
@@ -197,7 +257,13 @@ describe('suspendAccess and reinstateAccess', () => {
 describe('closeApplication', () => {
   it('revokes every grant and credential with the reason, closes the record and records trigger and actor, once', async () => {
     const { app, grantId, clientId, fingerprint } = await admitted();
-    await harness.activities.expandGrant({ applicationId: app.applicationId, workflowId: app.workflowId, expansionId: 'e', scopes: ['statements:read'], approvedBy: [] });
+    await harness.activities.expandGrant({
+      applicationId: app.applicationId,
+      workflowId: app.workflowId,
+      expansionId: 'e',
+      scopes: ['statements:read'],
+      approvedBy: [],
+    });
     const input = {
       applicationId: app.applicationId,
       workflowId: app.workflowId,
@@ -215,8 +281,14 @@ describe('closeApplication', () => {
       revokedAt: new Date(input.at),
       revocationReason: 'key-compromise: private key published on a paste site',
     });
-    expect(await harness.registry.clientCredential.findUniqueOrThrow({ where: { clientId } })).toMatchObject({ status: 'REVOKED', revokedAt: new Date(input.at) });
-    expect(await harness.registry.trustAnchor.findUniqueOrThrow({ where: { fingerprint } })).toMatchObject({ status: 'REVOKED', applicationId: app.applicationId });
+    expect(await harness.registry.clientCredential.findUniqueOrThrow({ where: { clientId } })).toMatchObject({
+      status: 'REVOKED',
+      revokedAt: new Date(input.at),
+    });
+    expect(await harness.registry.trustAnchor.findUniqueOrThrow({ where: { fingerprint } })).toMatchObject({
+      status: 'REVOKED',
+      applicationId: app.applicationId,
+    });
     const application = await harness.registry.application.findUniqueOrThrow({ where: { id: app.applicationId } });
     expect(application).toMatchObject({ status: 'OFFBOARDED', closedAt: new Date(input.at) });
     const events = await auditEvents(harness.registry, app.applicationId, 'application.closed');
@@ -228,7 +300,9 @@ describe('closeApplication', () => {
     expect(await verifyAuditChain(harness.registry)).toMatchObject({ ok: true });
 
     // Nothing can be granted again under a closed record.
-    await expect(harness.activities.grantAccess(grantInput(app, fingerprint, { workflowId: `${app.workflowId}-again` }))).rejects.toMatchObject({ type: 'ApplicationClosed' });
+    await expect(harness.activities.grantAccess(grantInput(app, fingerprint, { workflowId: `${app.workflowId}-again` }))).rejects.toMatchObject({
+      type: 'ApplicationClosed',
+    });
   });
 
   it('closes an application that never got access (rejected) and retires nothing it does not have', async () => {
@@ -243,6 +317,9 @@ describe('closeApplication', () => {
       at: '2026-12-08T00:00:00.000Z',
     });
     expect((await harness.registry.application.findUniqueOrThrow({ where: { id: app.applicationId } })).status).toBe('REJECTED');
-    expect((await auditEvents(harness.registry, app.applicationId, 'application.closed'))[0]?.data).toMatchObject({ revokedGrants: [], revokedClients: [] });
+    expect((await auditEvents(harness.registry, app.applicationId, 'application.closed'))[0]?.data).toMatchObject({
+      revokedGrants: [],
+      revokedClients: [],
+    });
   });
 });

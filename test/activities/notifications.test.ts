@@ -31,7 +31,10 @@ describe('notify', () => {
     expect(await mailTo(app.signup.contacts.technical.email)).toEqual([]);
 
     const [event] = await auditEvents(harness.registry, app.applicationId, 'notification.sent');
-    expect(event).toMatchObject({ idempotencyKey: `notify:${app.workflowId}:notify:rejected`, data: { template: 'admission-rejected', recipients: 2 } });
+    expect(event).toMatchObject({
+      idempotencyKey: `notify:${app.workflowId}:notify:rejected`,
+      data: { template: 'admission-rejected', recipients: 2 },
+    });
     // Addresses stay out of the append-only log.
     expect(JSON.stringify(event?.data)).not.toContain('@');
   });
@@ -91,12 +94,30 @@ describe('notify', () => {
   it('renders every template with a subject naming the application', async () => {
     const app = await registerTestApplication(harness.activities, { name: 'Template Tour' });
     const templates: NotificationTemplate[] = [
-      'contacts-expired', 'anchor-requested', 'anchor-refused', 'approval-requested', 'approval-escalated',
-      'admission-rejected', 'admission-expired', 'admitted', 'expansion-decided', 'anchor-expiring', 'suspended', 'reinstated',
-      'contract-ending', 'recertification-due', 'offboarded',
+      'contacts-expired',
+      'anchor-requested',
+      'anchor-refused',
+      'approval-requested',
+      'approval-escalated',
+      'admission-rejected',
+      'admission-expired',
+      'admitted',
+      'expansion-decided',
+      'anchor-expiring',
+      'suspended',
+      'reinstated',
+      'contract-ending',
+      'recertification-due',
+      'offboarded',
     ];
     for (const template of templates) {
-      await harness.activities.notify({ applicationId: app.applicationId, to: ['technical'], template, data: { note: template }, idempotencyKey: `tour:${app.applicationId}:${template}` });
+      await harness.activities.notify({
+        applicationId: app.applicationId,
+        to: ['technical'],
+        template,
+        data: { note: template },
+        idempotencyKey: `tour:${app.applicationId}:${template}`,
+      });
     }
     const mails = await mailTo(app.signup.contacts.technical.email);
     expect(mails).toHaveLength(templates.length);
@@ -108,7 +129,13 @@ describe('notify', () => {
     const empty = await createActivityHarness();
     try {
       const app = await registerTestApplication(empty.activities);
-      await empty.activities.notify({ applicationId: app.applicationId, to: ['approvers'], template: 'approval-escalated', data: {}, idempotencyKey: `${app.workflowId}:esc` });
+      await empty.activities.notify({
+        applicationId: app.applicationId,
+        to: ['approvers'],
+        template: 'approval-escalated',
+        data: {},
+        idempotencyKey: `${app.workflowId}:esc`,
+      });
       expect(await auditEvents(empty.registry, app.applicationId, 'notification.undeliverable')).toHaveLength(1);
     } finally {
       await empty.close();
@@ -118,8 +145,13 @@ describe('notify', () => {
   it('refuses unknown templates and recipients without retrying', async () => {
     const app = await registerTestApplication(harness.activities);
     const base = { applicationId: app.applicationId, data: {}, idempotencyKey: `${app.workflowId}:bad` };
-    await expect(harness.activities.notify({ ...base, to: ['business'], template: 'welcome' as never })).rejects.toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
-    await expect(harness.activities.notify({ ...base, to: ['cfo' as never], template: 'admitted' })).rejects.toMatchObject({ type: 'InvalidActivityInput' });
+    await expect(harness.activities.notify({ ...base, to: ['business'], template: 'welcome' as never })).rejects.toMatchObject({
+      type: 'InvalidActivityInput',
+      nonRetryable: true,
+    });
+    await expect(harness.activities.notify({ ...base, to: ['cfo' as never], template: 'admitted' })).rejects.toMatchObject({
+      type: 'InvalidActivityInput',
+    });
     expect(await mailTo(app.signup.contacts.business.email)).toEqual([]);
   });
 });

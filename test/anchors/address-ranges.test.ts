@@ -47,7 +47,9 @@ describe('the resolver address', () => {
     ['[::1]:53', '[::1]:53'],
     ['::1', '::1'],
   ])('accepts %s', (value, parsed) => expect(parseResolverAddress(value)).toBe(parsed));
-  it.each(['dns.example', '127.0.0.1:0', '127.0.0.1:70000', '[::1', ''])('refuses %s', (value) => expect(parseResolverAddress(value)).toBeUndefined());
+  it.each(['dns.example', '127.0.0.1:0', '127.0.0.1:70000', '[::1', ''])('refuses %s', (value) =>
+    expect(parseResolverAddress(value)).toBeUndefined(),
+  );
 });
 
 describe('the fetcher looks addresses up with the configured resolver and checks every answer', () => {
@@ -72,7 +74,10 @@ describe('the fetcher looks addresses up with the configured resolver and checks
 
   async function refusal(url: string): Promise<AnchorFetchError> {
     const fetcher = createSafeFetcher({ resolver: createDnsResolver({ server: dns.address }) });
-    const error = await fetcher.fetch(url).then(() => undefined, (e: unknown) => e);
+    const error = await fetcher.fetch(url).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(AnchorFetchError);
     return error as AnchorFetchError;
   }
@@ -90,7 +95,11 @@ describe('the fetcher looks addresses up with the configured resolver and checks
   });
 
   it('connects to the address the configured resolver gave, for an allow-listed test server', async () => {
-    const fetcher = createSafeFetcher({ allow: [`jwks.partner.test:${tls.port}`], ca: [tls.ca!], resolver: createDnsResolver({ server: dns.address }) });
+    const fetcher = createSafeFetcher({
+      allow: [`jwks.partner.test:${tls.port}`],
+      ca: [tls.ca!],
+      resolver: createDnsResolver({ server: dns.address }),
+    });
     const { body } = await fetcher.fetch(`https://jwks.partner.test:${tls.port}/jwks`);
     expect(JSON.parse(body.toString())).toEqual({ keys: [] });
     expect(tls.hits.at(-1)).toBe(`GET /jwks host=jwks.partner.test:${tls.port}`);

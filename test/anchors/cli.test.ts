@@ -41,13 +41,41 @@ describe('admit anchor verify --kind x509', () => {
 
   it('exit 1 with reason codes for a refusal; intermediates may come from --intermediates', async () => {
     const inter = file('inter.pem', (await hierarchy()).intermediate.pem);
-    const r = await run('anchor', 'verify', '--kind', 'x509', '--json', '--cert', certs.leaf, '--intermediates', inter, '--trust-store', certs.root, '--dns-name', 'other.example', '--at', AT.toISOString());
+    const r = await run(
+      'anchor',
+      'verify',
+      '--kind',
+      'x509',
+      '--json',
+      '--cert',
+      certs.leaf,
+      '--intermediates',
+      inter,
+      '--trust-store',
+      certs.root,
+      '--dns-name',
+      'other.example',
+      '--at',
+      AT.toISOString(),
+    );
     expect(r.code).toBe(1);
     expect((JSON.parse(r.out) as { reasons: { code: string }[] }).reasons[0]?.code).toBe('CERT_NAME_MISMATCH');
   });
 
   it('validates as of --at: the same chain is expired ten years later', async () => {
-    const r = await run('anchor', 'verify', '--kind', 'x509', '--json', '--cert', certs.chain, '--trust-store', certs.root, '--at', '2036-01-01T00:00:00Z');
+    const r = await run(
+      'anchor',
+      'verify',
+      '--kind',
+      'x509',
+      '--json',
+      '--cert',
+      certs.chain,
+      '--trust-store',
+      certs.root,
+      '--at',
+      '2036-01-01T00:00:00Z',
+    );
     expect(r.code).toBe(1);
     expect(r.out).toContain('CERT_EXPIRED');
   });
@@ -101,7 +129,21 @@ describe('admit anchor verify --kind jwk|spiffe|oidc', () => {
     const challenge = issueChallenge({ audience: 'https://admit.example', ttlSeconds: 600 });
     const now = Math.floor(Date.now() / 1000);
     const token = await signJwt(key, { iss: 'p1', sub: 'p1', aud: challenge.audience, iat: now, exp: now + 120, jti: 'j1', nonce: challenge.nonce });
-    const args = ['anchor', 'verify', '--kind', 'jwk', '--json', '--jwks', file('jwks.json', JSON.stringify({ keys: [key.publicJwk] })), '--assertion', file('a.jwt', token), '--challenge', file('c.json', JSON.stringify(challenge)), '--audience', challenge.audience];
+    const args = [
+      'anchor',
+      'verify',
+      '--kind',
+      'jwk',
+      '--json',
+      '--jwks',
+      file('jwks.json', JSON.stringify({ keys: [key.publicJwk] })),
+      '--assertion',
+      file('a.jwt', token),
+      '--challenge',
+      file('c.json', JSON.stringify(challenge)),
+      '--audience',
+      challenge.audience,
+    ];
     const ok = await run(...args);
     expect(ok.code).toBe(0);
     expect((JSON.parse(ok.out) as { fingerprint: string }).fingerprint).toMatch(/^jwk-sha256:/);
@@ -113,13 +155,43 @@ describe('admit anchor verify --kind jwk|spiffe|oidc', () => {
   it('verifies an X.509-SVID and an OIDC token with a local JWKS', async () => {
     const ca = await makeCert({ subject: 'CN=SPIFFE CLI CA', ca: true });
     const svid = await makeCert({ subject: 'O=SPIRE', issuer: ca, san: [{ type: 'url', value: 'spiffe://td.example/api' }] });
-    const spiffe = await run('anchor', 'verify', '--kind', 'spiffe', '--json', '--bundle', file('bundle.pem', ca.pem), '--spiffe-id', 'spiffe://td.example/api', '--cert', file('svid.pem', svid.pem), '--at', AT.toISOString());
+    const spiffe = await run(
+      'anchor',
+      'verify',
+      '--kind',
+      'spiffe',
+      '--json',
+      '--bundle',
+      file('bundle.pem', ca.pem),
+      '--spiffe-id',
+      'spiffe://td.example/api',
+      '--cert',
+      file('svid.pem', svid.pem),
+      '--at',
+      AT.toISOString(),
+    );
     expect(spiffe.code).toBe(0);
 
     const key = await jwtKey('ES256');
     const now = Math.floor(Date.now() / 1000);
     const token = await signJwt(key, { iss: 'https://idp.example', sub: 'wl-1', aud: 'admit', iat: now, exp: now + 300 });
-    const oidc = ['anchor', 'verify', '--kind', 'oidc', '--json', '--issuer', 'https://idp.example', '--subject', 'wl-1', '--audience', 'admit', '--assertion', file('o.jwt', token), '--jwks', file('idp.json', JSON.stringify({ keys: [key.publicJwk] }))];
+    const oidc = [
+      'anchor',
+      'verify',
+      '--kind',
+      'oidc',
+      '--json',
+      '--issuer',
+      'https://idp.example',
+      '--subject',
+      'wl-1',
+      '--audience',
+      'admit',
+      '--assertion',
+      file('o.jwt', token),
+      '--jwks',
+      file('idp.json', JSON.stringify({ keys: [key.publicJwk] })),
+    ];
     expect((await run(...oidc)).code).toBe(0);
     const other = await run(...oidc.map((a) => (a === 'wl-1' ? 'wl-2' : a)));
     expect(other.code).toBe(1);
@@ -131,7 +203,11 @@ describe('npx admit (the real launcher)', () => {
   it('answers a 10 MB garbage file with exit 2, quickly', () => {
     const garbage = file('garbage-10mb', randomBytes(10 * 1024 * 1024));
     const started = Date.now();
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'admit.js'), 'anchor', 'verify', '--kind', 'x509', '--cert', garbage, '--trust-store', garbage, '--json'], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(
+      process.execPath,
+      [path.join(repoRoot, 'bin', 'admit.js'), 'anchor', 'verify', '--kind', 'x509', '--cert', garbage, '--trust-store', garbage, '--json'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('larger than');
     expect(Date.now() - started).toBeLessThan(10_000);

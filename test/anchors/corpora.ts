@@ -30,7 +30,12 @@ export class Tally {
 
   /** A Markdown table, printed in the test output and copied into docs/anchors.md. */
   table(title: string): string {
-    const lines = [`${title}`, '', '| category | cases | agree | false accepts | false rejects | skipped | acceptable (either) |', '| --- | --- | --- | --- | --- | --- | --- |'];
+    const lines = [
+      `${title}`,
+      '',
+      '| category | cases | agree | false accepts | false rejects | skipped | acceptable (either) |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+    ];
     const sum: Record<Outcome, number> = { agree: 0, 'false-accept': 0, 'false-reject': 0, skipped: 0, acceptable: 0 };
     for (const [category, r] of [...this.rows].sort(([a], [b]) => a.localeCompare(b))) {
       const n = r.agree + r['false-accept'] + r['false-reject'] + r.skipped + r.acceptable;

@@ -5,15 +5,32 @@ import { bytes, json, startHttp, startHttps } from './fixtures/servers';
 import type { LocalServer } from './fixtures/servers';
 
 describe('address rules', () => {
-  it.each(['127.0.0.1', '127.8.9.10', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.100.100.200', '0.0.0.0', '::1', '::', 'fe80::1', 'fd00:ec2::254', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '224.0.0.1', 'not-an-ip'])(
-    'refuses %s',
-    (a) => expect(isForbiddenAddress(a)).toBe(true),
-  );
+  it.each([
+    '127.0.0.1',
+    '127.8.9.10',
+    '10.1.2.3',
+    '172.16.0.1',
+    '192.168.1.1',
+    '169.254.169.254',
+    '100.100.100.200',
+    '0.0.0.0',
+    '::1',
+    '::',
+    'fe80::1',
+    'fd00:ec2::254',
+    '::ffff:127.0.0.1',
+    '::ffff:10.0.0.1',
+    '224.0.0.1',
+    'not-an-ip',
+  ])('refuses %s', (a) => expect(isForbiddenAddress(a)).toBe(true));
   it.each(['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111'])('allows %s', (a) => expect(isForbiddenAddress(a)).toBe(false));
 });
 
 async function refusal(p: Promise<unknown>): Promise<AnchorFetchError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(AnchorFetchError);
   return err as AnchorFetchError;
 }
@@ -33,7 +50,11 @@ describe('safe fetcher', () => {
   });
 
   it('connects to the checked address it resolved, sending the original Host', async () => {
-    const fetcher = createSafeFetcher({ allow: [`jwks.partner.test:${tls.port}`], ca: [tls.ca!], resolve: () => Promise.resolve([{ address: '127.0.0.1', family: 4 }]) });
+    const fetcher = createSafeFetcher({
+      allow: [`jwks.partner.test:${tls.port}`],
+      ca: [tls.ca!],
+      resolve: () => Promise.resolve([{ address: '127.0.0.1', family: 4 }]),
+    });
     const { body } = await fetcher.fetch(`https://jwks.partner.test:${tls.port}/jwks`);
     expect(JSON.parse(body.toString())).toEqual({ keys: [] });
     expect(tls.hits.at(-1)).toBe(`GET /jwks host=jwks.partner.test:${tls.port}`);
@@ -53,33 +74,77 @@ describe('safe fetcher', () => {
     ['credentials in the URL', 'URL_FORBIDDEN', false, () => createSafeFetcher().fetch('https://user:pw@example.com/jwks')],
     ['loopback literal', 'URL_FORBIDDEN', false, () => createSafeFetcher().fetch(`${tls.origin}/jwks`)],
     ['cloud metadata address', 'URL_FORBIDDEN', false, () => createSafeFetcher().fetch('https://169.254.169.254/latest/meta-data/')],
-    ['a public name that resolves to a private address (DNS rebinding)', 'URL_FORBIDDEN', false, () =>
-      createSafeFetcher({ resolve: () => Promise.resolve([{ address: '10.0.0.5', family: 4 }]) }).fetch('https://jwks.partner.example/jwks')],
-    ['a name with one public and one loopback answer', 'URL_FORBIDDEN', false, () =>
-      createSafeFetcher({ resolve: () => Promise.resolve([{ address: '93.184.216.34', family: 4 }, { address: '127.0.0.1', family: 4 }]) }).fetch('https://jwks.partner.example/jwks')],
+    [
+      'a public name that resolves to a private address (DNS rebinding)',
+      'URL_FORBIDDEN',
+      false,
+      () => createSafeFetcher({ resolve: () => Promise.resolve([{ address: '10.0.0.5', family: 4 }]) }).fetch('https://jwks.partner.example/jwks'),
+    ],
+    [
+      'a name with one public and one loopback answer',
+      'URL_FORBIDDEN',
+      false,
+      () =>
+        createSafeFetcher({
+          resolve: () =>
+            Promise.resolve([
+              { address: '93.184.216.34', family: 4 },
+              { address: '127.0.0.1', family: 4 },
+            ]),
+        }).fetch('https://jwks.partner.example/jwks'),
+    ],
     ['IPv4-mapped IPv6 loopback', 'URL_FORBIDDEN', false, () => createSafeFetcher().fetch('https://[::ffff:127.0.0.1]/jwks')],
-    ['redirect', 'URL_FORBIDDEN', false, () => {
-      tls.routes.set('/moved', (_q, _b, res) => res.writeHead(301, { location: '/jwks' }).end());
-      return createSafeFetcher({ allow: [tls.hostPort], ca: [tls.ca!] }).fetch(`${tls.origin}/moved`);
-    }],
-    ['declared oversized body', 'URL_RESPONSE_TOO_LARGE', false, () => {
-      tls.routes.set('/huge', (_q, _b, res) => res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) }).end());
-      return createSafeFetcher({ allow: [tls.hostPort], ca: [tls.ca!] }).fetch(`${tls.origin}/huge`);
-    }],
-    ['streamed oversized body', 'URL_RESPONSE_TOO_LARGE', false, () => {
-      tls.routes.set('/stream', (_q, _b, res) => {
-        res.writeHead(200);
-        res.end(Buffer.alloc(64 * 1024));
-      });
-      return createSafeFetcher({ allow: [tls.hostPort], ca: [tls.ca!], maxBytes: 1024 }).fetch(`${tls.origin}/stream`);
-    }],
-    ['404 is not retried', 'URL_FETCH_FAILED', false, () => createSafeFetcher({ allow: [tls.hostPort], ca: [tls.ca!] }).fetch(`${tls.origin}/missing`)],
-    ['a server that never answers times out (retryable)', 'URL_FETCH_FAILED', true, () => {
-      tls.routes.set('/slow', () => undefined);
-      return createSafeFetcher({ allow: [tls.hostPort], ca: [tls.ca!], timeoutMs: 200 }).fetch(`${tls.origin}/slow`);
-    }],
-    ['a certificate the fetcher does not trust (retryable: may be a transient interception)', 'URL_FETCH_FAILED', true, () =>
-      createSafeFetcher({ allow: [tls.hostPort] }).fetch(`${tls.origin}/jwks`)],
+    [
+      'redirect',
+      'URL_FORBIDDEN',
+      false,
+      () => {
+        tls.routes.set('/moved', (_q, _b, res) => res.writeHead(301, { location: '/jwks' }).end());
+        return createSafeFetcher({ allow: [tls.hostPort], ca: [tls.ca!] }).fetch(`${tls.origin}/moved`);
+      },
+    ],
+    [
+      'declared oversized body',
+      'URL_RESPONSE_TOO_LARGE',
+      false,
+      () => {
+        tls.routes.set('/huge', (_q, _b, res) => res.writeHead(200, { 'content-length': String(10 * 1024 * 1024) }).end());
+        return createSafeFetcher({ allow: [tls.hostPort], ca: [tls.ca!] }).fetch(`${tls.origin}/huge`);
+      },
+    ],
+    [
+      'streamed oversized body',
+      'URL_RESPONSE_TOO_LARGE',
+      false,
+      () => {
+        tls.routes.set('/stream', (_q, _b, res) => {
+          res.writeHead(200);
+          res.end(Buffer.alloc(64 * 1024));
+        });
+        return createSafeFetcher({ allow: [tls.hostPort], ca: [tls.ca!], maxBytes: 1024 }).fetch(`${tls.origin}/stream`);
+      },
+    ],
+    [
+      '404 is not retried',
+      'URL_FETCH_FAILED',
+      false,
+      () => createSafeFetcher({ allow: [tls.hostPort], ca: [tls.ca!] }).fetch(`${tls.origin}/missing`),
+    ],
+    [
+      'a server that never answers times out (retryable)',
+      'URL_FETCH_FAILED',
+      true,
+      () => {
+        tls.routes.set('/slow', () => undefined);
+        return createSafeFetcher({ allow: [tls.hostPort], ca: [tls.ca!], timeoutMs: 200 }).fetch(`${tls.origin}/slow`);
+      },
+    ],
+    [
+      'a certificate the fetcher does not trust (retryable: may be a transient interception)',
+      'URL_FETCH_FAILED',
+      true,
+      () => createSafeFetcher({ allow: [tls.hostPort] }).fetch(`${tls.origin}/jwks`),
+    ],
   ];
   it.each(hostile)('%s → %s', async (_name, code, retryable, run) => {
     const err = await refusal(run());

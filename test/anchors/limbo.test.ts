@@ -26,15 +26,19 @@ interface LimboCase {
 
 /** Cases outside what the verifier claims, each with the reason it does not claim it. */
 export const SKIPPED: Record<string, string> = {
-  'webpki::cn::not-in-san': 'Admit never reads the subject CN as a name (only subjectAltName identifies a peer), so a CN that disagrees with the SAN cannot mislead it; CA/B BR 7.1.4.3 is an issuance rule Admit does not lint.',
+  'webpki::cn::not-in-san':
+    'Admit never reads the subject CN as a name (only subjectAltName identifies a peer), so a CN that disagrees with the SAN cannot mislead it; CA/B BR 7.1.4.3 is an issuance rule Admit does not lint.',
   'webpki::cn::ipv6-uppercase-mismatch': 'Same as webpki::cn::not-in-san: the subject CN is not used as a name.',
-  'webpki::eku::root-has-eku': 'CA/B forbids EKU in roots as an issuance rule; Admit instead applies EKU nesting (a CA EKU must include the required purpose), which this root satisfies.',
-  'rfc5280::aki::cross-signed-root-missing-aki': 'Trust-store certificates are trusted as a name and key (RFC 5280 6.1.1 d) and their own extensions such as AKI are not required; the corpus itself expects success for a trust anchor without AKI in cve::cve-2024-0567.',
+  'webpki::eku::root-has-eku':
+    'CA/B forbids EKU in roots as an issuance rule; Admit instead applies EKU nesting (a CA EKU must include the required purpose), which this root satisfies.',
+  'rfc5280::aki::cross-signed-root-missing-aki':
+    'Trust-store certificates are trusted as a name and key (RFC 5280 6.1.1 d) and their own extensions such as AKI are not required; the corpus itself expects success for a trust anchor without AKI in cve::cve-2024-0567.',
 };
 
 /** SUCCESS cases Admit refuses on purpose, each with the reason. */
 export const KNOWN_DEVIATIONS: Record<string, string> = {
-  'webpki::nc::permitted-dns-match-noncritical': 'Admit follows RFC 5280 4.2.1.10 (nameConstraints MUST be critical) and refuses a non-critical one; the corpus holds the opposite RFC 5280 expectation as rfc5280::nc::permitted-dns-match-noncritical.',
+  'webpki::nc::permitted-dns-match-noncritical':
+    'Admit follows RFC 5280 4.2.1.10 (nameConstraints MUST be critical) and refuses a non-critical one; the corpus holds the opposite RFC 5280 expectation as rfc5280::nc::permitted-dns-match-noncritical.',
 };
 
 const EKU: Record<string, string> = { serverAuth: 'serverAuth', clientAuth: 'clientAuth' };
@@ -72,7 +76,8 @@ function unsupported(c: LimboCase): string | undefined {
   if (c.extended_key_usage.length > 1 || c.extended_key_usage.some((e) => !EKU[e])) return 'Admit checks one of clientAuth or serverAuth.';
   if (c.signature_algorithms.length > 0) return 'Admit has a fixed signature algorithm policy.';
   if (c.key_usage.some((u) => u !== 'digitalSignature')) return 'Admit checks only the digitalSignature key usage (through --eku).';
-  if (c.expected_peer_name && c.expected_peer_name.kind !== 'DNS' && c.expected_peer_name.kind !== 'IP') return 'Only DNS and IP peer names are bound.';
+  if (c.expected_peer_name && c.expected_peer_name.kind !== 'DNS' && c.expected_peer_name.kind !== 'IP')
+    return 'Only DNS and IP peer names are bound.';
   return undefined;
 }
 

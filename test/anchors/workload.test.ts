@@ -13,8 +13,19 @@ const at = Math.floor(AT.getTime() / 1000);
 describe('SPIFFE ID syntax', () => {
   it.each([ID, 'spiffe://td', 'spiffe://a-b.c_d/x/y.z'])('accepts %s', (id) => expect(parseSpiffeId(id)?.id).toBe(id));
   it.each([
-    'spiffe://Partner.example/x', 'spiffe:///x', 'spiffe://td/', 'spiffe://td//x', 'spiffe://td/./x', 'spiffe://td/../x',
-    'spiffe://td/x?y', 'spiffe://td/x#y', 'spiffe://user@td/x', 'spiffe://td:443/x', 'SPIFFE://td/x', 'https://td/x', `spiffe://td/${'a'.repeat(2100)}`,
+    'spiffe://Partner.example/x',
+    'spiffe:///x',
+    'spiffe://td/',
+    'spiffe://td//x',
+    'spiffe://td/./x',
+    'spiffe://td/../x',
+    'spiffe://td/x?y',
+    'spiffe://td/x#y',
+    'spiffe://user@td/x',
+    'spiffe://td:443/x',
+    'SPIFFE://td/x',
+    'https://td/x',
+    `spiffe://td/${'a'.repeat(2100)}`,
   ])('refuses %s', (id) => expect(parseSpiffeId(id)).toBeUndefined());
 });
 
@@ -68,19 +79,63 @@ describe('SPIFFE SVIDs', () => {
 
   const hostile: [string, string, () => Promise<VerificationResult>][] = [
     ['expected ID with an uppercase trust domain', 'SPIFFE_ID_INVALID', async () => x509Svid(await svid(), 'spiffe://Partner.example/x')],
-    ['two URI SANs', 'SVID_MALFORMED', async () => x509Svid(await svid({ san: [{ type: 'url', value: ID }, { type: 'url', value: `spiffe://${TD}/other` }] }))],
-    ['leaf is a CA', 'SVID_MALFORMED', async () => x509Svid(await svid({ ca: true, keyUsage: x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign }))],
-    ['SVID from another trust domain', 'SPIFFE_TRUST_DOMAIN_MISMATCH', async () => x509Svid(await svid({ san: [{ type: 'url', value: 'spiffe://evil.example/ns/prod/sa/api' }] }))],
-    ['SVID for another workload', 'SPIFFE_ID_MISMATCH', async () => x509Svid(await svid({ san: [{ type: 'url', value: `spiffe://${TD}/ns/dev/sa/api` }] }))],
+    [
+      'two URI SANs',
+      'SVID_MALFORMED',
+      async () =>
+        x509Svid(
+          await svid({
+            san: [
+              { type: 'url', value: ID },
+              { type: 'url', value: `spiffe://${TD}/other` },
+            ],
+          }),
+        ),
+    ],
+    [
+      'leaf is a CA',
+      'SVID_MALFORMED',
+      async () => x509Svid(await svid({ ca: true, keyUsage: x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign })),
+    ],
+    [
+      'SVID from another trust domain',
+      'SPIFFE_TRUST_DOMAIN_MISMATCH',
+      async () => x509Svid(await svid({ san: [{ type: 'url', value: 'spiffe://evil.example/ns/prod/sa/api' }] })),
+    ],
+    [
+      'SVID for another workload',
+      'SPIFFE_ID_MISMATCH',
+      async () => x509Svid(await svid({ san: [{ type: 'url', value: `spiffe://${TD}/ns/dev/sa/api` }] })),
+    ],
     ['SVID URI with a query', 'SPIFFE_ID_INVALID', async () => x509Svid(await svid({ san: [{ type: 'url', value: `${ID}?admin=1` }] }))],
-    ['SVID from a CA outside the bundle', 'CERT_UNTRUSTED', async () => {
-      const rogue = await makeCert({ subject: 'CN=Rogue CA', ca: true });
-      return x509Svid((await makeCert({ subject: 'O=SPIRE', issuer: rogue, san: [{ type: 'url', value: ID }] })).pem);
-    }],
-    ['JWT-SVID for another audience', 'JWT_AUDIENCE_MISMATCH', async () => jwtSvid(await signJwt(jwtSvidKey, { sub: ID, aud: 'someone-else', exp: at + 300 }))],
-    ['JWT-SVID with an unknown kid', 'JWT_KID_UNKNOWN', async () => jwtSvid(await signJwt(await jwtKey('ES256', 'rogue'), { sub: ID, aud: 'admit', exp: at + 300 }))],
-    ['JWT-SVID from another trust domain', 'SPIFFE_TRUST_DOMAIN_MISMATCH', async () => jwtSvid(await signJwt(jwtSvidKey, { sub: 'spiffe://evil.example/x', aud: 'admit', exp: at + 300 }))],
-    ['JWT-SVID whose sub is not a SPIFFE ID', 'SPIFFE_ID_INVALID', async () => jwtSvid(await signJwt(jwtSvidKey, { sub: 'root', aud: 'admit', exp: at + 300 }))],
+    [
+      'SVID from a CA outside the bundle',
+      'CERT_UNTRUSTED',
+      async () => {
+        const rogue = await makeCert({ subject: 'CN=Rogue CA', ca: true });
+        return x509Svid((await makeCert({ subject: 'O=SPIRE', issuer: rogue, san: [{ type: 'url', value: ID }] })).pem);
+      },
+    ],
+    [
+      'JWT-SVID for another audience',
+      'JWT_AUDIENCE_MISMATCH',
+      async () => jwtSvid(await signJwt(jwtSvidKey, { sub: ID, aud: 'someone-else', exp: at + 300 })),
+    ],
+    [
+      'JWT-SVID with an unknown kid',
+      'JWT_KID_UNKNOWN',
+      async () => jwtSvid(await signJwt(await jwtKey('ES256', 'rogue'), { sub: ID, aud: 'admit', exp: at + 300 })),
+    ],
+    [
+      'JWT-SVID from another trust domain',
+      'SPIFFE_TRUST_DOMAIN_MISMATCH',
+      async () => jwtSvid(await signJwt(jwtSvidKey, { sub: 'spiffe://evil.example/x', aud: 'admit', exp: at + 300 })),
+    ],
+    [
+      'JWT-SVID whose sub is not a SPIFFE ID',
+      'SPIFFE_ID_INVALID',
+      async () => jwtSvid(await signJwt(jwtSvidKey, { sub: 'root', aud: 'admit', exp: at + 300 })),
+    ],
     ['expired JWT-SVID', 'JWT_EXPIRED', async () => jwtSvid(await signJwt(jwtSvidKey, { sub: ID, aud: 'admit', exp: at - 300 }))],
     ['JWT-SVID without exp', 'JWT_CLAIM_MISSING', async () => jwtSvid(await signJwt(jwtSvidKey, { sub: ID, aud: 'admit' }))],
   ];
@@ -106,9 +161,18 @@ describe('OIDC workload identity federation', () => {
   afterAll(() => idp.close());
 
   const fetcher = () => createSafeFetcher({ allow: [idp.hostPort], ca: [idp.ca!] });
-  const token = (overrides: Record<string, unknown> = {}) => signJwt(signing, { iss: issuer, sub: 'repo:partner/app:ref:main', aud: 'admit', iat: at, exp: at + 600, ...overrides });
+  const token = (overrides: Record<string, unknown> = {}) =>
+    signJwt(signing, { iss: issuer, sub: 'repo:partner/app:ref:main', aud: 'admit', iat: at, exp: at + 600, ...overrides });
   const verify = async (t: string, opts: { issuer?: string; subject?: string } = {}) =>
-    verifyAnchor({ kind: 'oidc', token: t, issuer: opts.issuer ?? issuer, subject: opts.subject ?? 'repo:partner/app:ref:main', audience: 'admit', fetcher: fetcher(), now: AT });
+    verifyAnchor({
+      kind: 'oidc',
+      token: t,
+      issuer: opts.issuer ?? issuer,
+      subject: opts.subject ?? 'repo:partner/app:ref:main',
+      audience: 'admit',
+      fetcher: fetcher(),
+      now: AT,
+    });
 
   it('accepts a token found through discovery; fingerprint is oidc:issuer#subject', async () => {
     const r = await verify(await token());
@@ -124,37 +188,64 @@ describe('OIDC workload identity federation', () => {
   });
 
   const hostile: [string, string, () => Promise<VerificationResult>][] = [
-    ['discovery document names another issuer', 'OIDC_DISCOVERY_INVALID', async () => {
-      idp.routes.set('/liar/.well-known/openid-configuration', json({ issuer: 'https://accounts.example', jwks_uri: `${idp.origin}/tenant/jwks` }));
-      return verify(await token({ iss: `${idp.origin}/liar` }), { issuer: `${idp.origin}/liar` });
-    }],
+    [
+      'discovery document names another issuer',
+      'OIDC_DISCOVERY_INVALID',
+      async () => {
+        idp.routes.set('/liar/.well-known/openid-configuration', json({ issuer: 'https://accounts.example', jwks_uri: `${idp.origin}/tenant/jwks` }));
+        return verify(await token({ iss: `${idp.origin}/liar` }), { issuer: `${idp.origin}/liar` });
+      },
+    ],
     ['issuer with a trailing slash is not the same issuer', 'OIDC_DISCOVERY_INVALID', async () => verify(await token(), { issuer: `${issuer}/` })],
     ['another subject', 'OIDC_SUBJECT_MISMATCH', async () => verify(await token({ sub: 'repo:attacker/app:ref:main' }))],
     ['token from another issuer', 'JWT_ISSUER_MISMATCH', async () => verify(await token({ iss: 'https://token.actions.example' }))],
     ['token for another audience', 'JWT_AUDIENCE_MISMATCH', async () => verify(await token({ aud: 'sts.amazonaws.com' }))],
-    ['jwks_uri that redirects', 'URL_FORBIDDEN', async () => {
-      idp.routes.set('/redir/.well-known/openid-configuration', json({ issuer: `${idp.origin}/redir`, jwks_uri: `${idp.origin}/redir/jwks` }));
-      idp.routes.set('/redir/jwks', (_q, _b, res) => res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end());
-      return verify(await token({ iss: `${idp.origin}/redir` }), { issuer: `${idp.origin}/redir` });
-    }],
-    ['jwks_uri on a loopback host that is not allow-listed', 'URL_FORBIDDEN', async () => {
-      idp.routes.set('/ssrf/.well-known/openid-configuration', json({ issuer: `${idp.origin}/ssrf`, jwks_uri: 'https://127.0.0.2:8443/jwks' }));
-      return verify(await token({ iss: `${idp.origin}/ssrf` }), { issuer: `${idp.origin}/ssrf` });
-    }],
-    ['jwks_uri over http', 'URL_FORBIDDEN', async () => {
-      idp.routes.set('/plain/.well-known/openid-configuration', json({ issuer: `${idp.origin}/plain`, jwks_uri: 'http://jwks.partner.example/jwks' }));
-      return verify(await token({ iss: `${idp.origin}/plain` }), { issuer: `${idp.origin}/plain` });
-    }],
-    ['oversized JWKS', 'URL_RESPONSE_TOO_LARGE', async () => {
-      idp.routes.set('/big/.well-known/openid-configuration', json({ issuer: `${idp.origin}/big`, jwks_uri: `${idp.origin}/big/jwks` }));
-      idp.routes.set('/big/jwks', (_q, _b, res) => res.writeHead(200).end(Buffer.alloc(2 * 1024 * 1024, 0x20)));
-      return verify(await token({ iss: `${idp.origin}/big` }), { issuer: `${idp.origin}/big` });
-    }],
-    ['JWKS with no usable key', 'JWKS_INVALID', async () => {
-      idp.routes.set('/nokeys/.well-known/openid-configuration', json({ issuer: `${idp.origin}/nokeys`, jwks_uri: `${idp.origin}/nokeys/jwks` }));
-      idp.routes.set('/nokeys/jwks', json({ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }));
-      return verify(await token({ iss: `${idp.origin}/nokeys` }), { issuer: `${idp.origin}/nokeys` });
-    }],
+    [
+      'jwks_uri that redirects',
+      'URL_FORBIDDEN',
+      async () => {
+        idp.routes.set('/redir/.well-known/openid-configuration', json({ issuer: `${idp.origin}/redir`, jwks_uri: `${idp.origin}/redir/jwks` }));
+        idp.routes.set('/redir/jwks', (_q, _b, res) => res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end());
+        return verify(await token({ iss: `${idp.origin}/redir` }), { issuer: `${idp.origin}/redir` });
+      },
+    ],
+    [
+      'jwks_uri on a loopback host that is not allow-listed',
+      'URL_FORBIDDEN',
+      async () => {
+        idp.routes.set('/ssrf/.well-known/openid-configuration', json({ issuer: `${idp.origin}/ssrf`, jwks_uri: 'https://127.0.0.2:8443/jwks' }));
+        return verify(await token({ iss: `${idp.origin}/ssrf` }), { issuer: `${idp.origin}/ssrf` });
+      },
+    ],
+    [
+      'jwks_uri over http',
+      'URL_FORBIDDEN',
+      async () => {
+        idp.routes.set(
+          '/plain/.well-known/openid-configuration',
+          json({ issuer: `${idp.origin}/plain`, jwks_uri: 'http://jwks.partner.example/jwks' }),
+        );
+        return verify(await token({ iss: `${idp.origin}/plain` }), { issuer: `${idp.origin}/plain` });
+      },
+    ],
+    [
+      'oversized JWKS',
+      'URL_RESPONSE_TOO_LARGE',
+      async () => {
+        idp.routes.set('/big/.well-known/openid-configuration', json({ issuer: `${idp.origin}/big`, jwks_uri: `${idp.origin}/big/jwks` }));
+        idp.routes.set('/big/jwks', (_q, _b, res) => res.writeHead(200).end(Buffer.alloc(2 * 1024 * 1024, 0x20)));
+        return verify(await token({ iss: `${idp.origin}/big` }), { issuer: `${idp.origin}/big` });
+      },
+    ],
+    [
+      'JWKS with no usable key',
+      'JWKS_INVALID',
+      async () => {
+        idp.routes.set('/nokeys/.well-known/openid-configuration', json({ issuer: `${idp.origin}/nokeys`, jwks_uri: `${idp.origin}/nokeys/jwks` }));
+        idp.routes.set('/nokeys/jwks', json({ keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }));
+        return verify(await token({ iss: `${idp.origin}/nokeys` }), { issuer: `${idp.origin}/nokeys` });
+      },
+    ],
   ];
   it.each(hostile)('%s → %s', async (_name, code, run) => {
     const r = await run();

@@ -34,9 +34,13 @@ describe('authorization server settings', () => {
     expect(() => loadConfig({ ADMIT_OAUTH_TLS_CERT: '/tmp/cert.pem' })).toThrow(/give both/);
     expect(() => loadConfig({ ADMIT_OAUTH_SIGNING_KEY: Buffer.alloc(16).toString('base64') })).toThrow(/32 random bytes/);
     expect(() => loadConfig({ ADMIT_OAUTH_ASSERTION_MAX_AGE: '3600' })).toThrow(/ADMIT_OAUTH_ASSERTION_MAX_AGE/);
-    expect(() => loadConfig({ NODE_ENV: 'production', ADMIT_PAYLOAD_KEY: Buffer.alloc(32).toString('base64'), ADMIT_LINK_SECRET: Buffer.alloc(32).toString('base64') })).toThrow(
-      /ADMIT_OAUTH_SIGNING_KEY: required in production/,
-    );
+    expect(() =>
+      loadConfig({
+        NODE_ENV: 'production',
+        ADMIT_PAYLOAD_KEY: Buffer.alloc(32).toString('base64'),
+        ADMIT_LINK_SECRET: Buffer.alloc(32).toString('base64'),
+      }),
+    ).toThrow(/ADMIT_OAUTH_SIGNING_KEY: required in production/);
   });
 
   it('keep the signing key secret, and generate it once outside production', async () => {

@@ -2,7 +2,15 @@ import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, EXPANSION_POLICY_VARIABLES, LIFECYCLE_VARIABLES, loadConfig, RISK_THRESHOLD_VARIABLES, SECRET_VARIABLES, describeConfig } from '../../config/env';
+import {
+  CONFIG_VARIABLES,
+  EXPANSION_POLICY_VARIABLES,
+  LIFECYCLE_VARIABLES,
+  loadConfig,
+  RISK_THRESHOLD_VARIABLES,
+  SECRET_VARIABLES,
+  describeConfig,
+} from '../../config/env';
 import { DEFAULT_LIFECYCLE_DURATIONS, LIFECYCLE_SETTINGS } from '../../domain/durations';
 import { DEFAULT_RISK_THRESHOLDS } from '../../domain/risk';
 import { DEFAULT_EXPANSION_POLICY } from '../../domain/expansion';
@@ -14,12 +22,20 @@ const key = Buffer.alloc(32, 9).toString('base64');
 describe('lifecycle settings from the environment', () => {
   it('default to the domain’s production values', async () => {
     const settings = await settingsActivities(loadConfig({})).lifecycleSettings();
-    expect(settings).toEqual({ durations: DEFAULT_LIFECYCLE_DURATIONS, riskThresholds: DEFAULT_RISK_THRESHOLDS, expansionPolicy: DEFAULT_EXPANSION_POLICY });
+    expect(settings).toEqual({
+      durations: DEFAULT_LIFECYCLE_DURATIONS,
+      riskThresholds: DEFAULT_RISK_THRESHOLDS,
+      expansionPolicy: DEFAULT_EXPANSION_POLICY,
+    });
   });
 
   it('has a variable for every lifecycle setting, each read by the configuration', () => {
     expect(Object.values(LIFECYCLE_VARIABLES).sort()).toEqual([...LIFECYCLE_SETTINGS].sort());
-    for (const variable of [...Object.keys(LIFECYCLE_VARIABLES), ...Object.keys(RISK_THRESHOLD_VARIABLES), ...Object.keys(EXPANSION_POLICY_VARIABLES)]) {
+    for (const variable of [
+      ...Object.keys(LIFECYCLE_VARIABLES),
+      ...Object.keys(RISK_THRESHOLD_VARIABLES),
+      ...Object.keys(EXPANSION_POLICY_VARIABLES),
+    ]) {
       expect(CONFIG_VARIABLES).toContain(variable);
     }
   });
@@ -74,11 +90,15 @@ describe('lifecycle settings from the environment', () => {
 describe('the link secret', () => {
   it('is required in production, where generated keys would differ between machines', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', ADMIT_PAYLOAD_KEY: key })).toThrow(/ADMIT_LINK_SECRET: required in production/);
-    expect(loadConfig({ NODE_ENV: 'production', ADMIT_PAYLOAD_KEY: key, ADMIT_LINK_SECRET: key, ADMIT_OAUTH_SIGNING_KEY: key }).NODE_ENV).toBe('production');
+    expect(loadConfig({ NODE_ENV: 'production', ADMIT_PAYLOAD_KEY: key, ADMIT_LINK_SECRET: key, ADMIT_OAUTH_SIGNING_KEY: key }).NODE_ENV).toBe(
+      'production',
+    );
   });
 
   it('must be at least 32 bytes of base64', () => {
-    expect(() => loadConfig({ ADMIT_LINK_SECRET: Buffer.alloc(16).toString('base64') })).toThrow(/ADMIT_LINK_SECRET: must be at least 32 random bytes/);
+    expect(() => loadConfig({ ADMIT_LINK_SECRET: Buffer.alloc(16).toString('base64') })).toThrow(
+      /ADMIT_LINK_SECRET: must be at least 32 random bytes/,
+    );
     expect(() => loadConfig({ ADMIT_LINK_SECRET: 'not base64 at all!' })).toThrow(/ADMIT_LINK_SECRET/);
   });
 
@@ -146,7 +166,9 @@ describe('gateway environments and clock skew (issue 9)', () => {
 
   it('refuse unknown gateways and environments', () => {
     expect(() => loadConfig({ ADMIT_GATEWAY_TOKENS: `kong:${token}`, ADMIT_GATEWAY_ENVIRONMENTS: 'nginx:sandbox' })).toThrow(/nginx has no token/);
-    expect(() => loadConfig({ ADMIT_GATEWAY_TOKENS: `kong:${token}`, ADMIT_GATEWAY_ENVIRONMENTS: 'kong:staging' })).toThrow(/"staging" is not one of/);
+    expect(() => loadConfig({ ADMIT_GATEWAY_TOKENS: `kong:${token}`, ADMIT_GATEWAY_ENVIRONMENTS: 'kong:staging' })).toThrow(
+      /"staging" is not one of/,
+    );
   });
 
   it('read the clock skew as a duration, 5 minutes by default, at most an hour', () => {

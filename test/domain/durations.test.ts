@@ -131,7 +131,9 @@ describe('lifecycleDurationProblems', () => {
   });
 
   it('refuses a reminder or escalation that is not before its expiry', () => {
-    expect(lifecycleDurationProblems({ ...D, contactReminderMs: D.contactExpiryMs })).toEqual(['contactReminderMs must be shorter than contactExpiryMs']);
+    expect(lifecycleDurationProblems({ ...D, contactReminderMs: D.contactExpiryMs })).toEqual([
+      'contactReminderMs must be shorter than contactExpiryMs',
+    ]);
     expect(lifecycleDurationProblems({ ...D, approvalEscalationMs: D.approvalExpiryMs + 1 })).toEqual([
       'approvalEscalationMs must be shorter than approvalExpiryMs',
     ]);

@@ -39,7 +39,19 @@ describe('the status table', () => {
   it('covers every LEI-CDF 3.1 registration status and entity status', () => {
     expect(Object.keys(REGISTRATION_STATUS_TABLE).sort()).toEqual([...REGISTRATION_STATUSES].sort());
     expect(REGISTRATION_STATUSES).toEqual(
-      expect.arrayContaining(['PENDING_VALIDATION', 'ISSUED', 'DUPLICATE', 'LAPSED', 'MERGED', 'RETIRED', 'ANNULLED', 'CANCELLED', 'TRANSFERRED', 'PENDING_TRANSFER', 'PENDING_ARCHIVAL']),
+      expect.arrayContaining([
+        'PENDING_VALIDATION',
+        'ISSUED',
+        'DUPLICATE',
+        'LAPSED',
+        'MERGED',
+        'RETIRED',
+        'ANNULLED',
+        'CANCELLED',
+        'TRANSFERRED',
+        'PENDING_TRANSFER',
+        'PENDING_ARCHIVAL',
+      ]),
     );
     expect(Object.keys(ENTITY_STATUS_TABLE).sort()).toEqual([...ENTITY_STATUSES].sort());
   });
@@ -78,7 +90,15 @@ describe('the status table', () => {
   });
 
   it('names the successor of a merged entity', () => {
-    const a = assessLeiRecord(claim, record({ registrationStatus: 'MERGED', entityStatus: 'INACTIVE', successorLei: '549300ABCDEFGHIJKL12', successorName: 'Successor Holdings LLC' }));
+    const a = assessLeiRecord(
+      claim,
+      record({
+        registrationStatus: 'MERGED',
+        entityStatus: 'INACTIVE',
+        successorLei: '549300ABCDEFGHIJKL12',
+        successorName: 'Successor Holdings LLC',
+      }),
+    );
     expect(a.outcome).toBe('refused');
     expect(a.reasons.find((r) => r.code === 'LEI_SUCCESSOR')?.message).toContain('Successor Holdings LLC, 549300ABCDEFGHIJKL12');
   });
@@ -119,7 +139,10 @@ describe('legal names', () => {
   });
 
   it('does not pass a name without its legal form, or with another one', () => {
-    expect(compareLegalName('Bloomberg Finance', 'Bloomberg Finance L.P.')).toMatchObject({ score: 0.9, reasons: [{ code: 'NAME_LEGAL_FORM_DIFFERS', outcome: 'needs-approval' }] });
+    expect(compareLegalName('Bloomberg Finance', 'Bloomberg Finance L.P.')).toMatchObject({
+      score: 0.9,
+      reasons: [{ code: 'NAME_LEGAL_FORM_DIFFERS', outcome: 'needs-approval' }],
+    });
     expect(compareLegalName('Acme Inc', 'Acme Ltd').reasons[0]).toMatchObject({ code: 'NAME_LEGAL_FORM_DIFFERS', outcome: 'needs-approval' });
   });
 
@@ -144,9 +167,18 @@ describe('legal names', () => {
       { name: 'SG', type: 'TRADING_OR_OPERATING_NAME' },
       { name: 'Old Bank SA', type: 'PREVIOUS_LEGAL_NAME' },
     ];
-    expect(compareLegalName('SOCIETE GENERALE', 'Société Générale', others).reasons[0]).toMatchObject({ code: 'NAME_MATCH_OTHER_LEGAL_NAME', outcome: 'pass' });
-    expect(compareLegalName('SG', 'Société Générale', others).reasons[0]).toMatchObject({ code: 'NAME_MATCHES_NON_LEGAL_NAME', outcome: 'needs-approval' });
-    expect(compareLegalName('Old Bank S.A.', 'Société Générale', others).reasons[0]).toMatchObject({ code: 'NAME_MATCHES_NON_LEGAL_NAME', outcome: 'needs-approval' });
+    expect(compareLegalName('SOCIETE GENERALE', 'Société Générale', others).reasons[0]).toMatchObject({
+      code: 'NAME_MATCH_OTHER_LEGAL_NAME',
+      outcome: 'pass',
+    });
+    expect(compareLegalName('SG', 'Société Générale', others).reasons[0]).toMatchObject({
+      code: 'NAME_MATCHES_NON_LEGAL_NAME',
+      outcome: 'needs-approval',
+    });
+    expect(compareLegalName('Old Bank S.A.', 'Société Générale', others).reasons[0]).toMatchObject({
+      code: 'NAME_MATCHES_NON_LEGAL_NAME',
+      outcome: 'needs-approval',
+    });
   });
 
   it('never passes an empty name', () => {
@@ -188,15 +220,28 @@ describe('re-checking during monitoring', () => {
     expect(leiRecheck(issued, issued)).toEqual({ trigger: null, action: 'none', changed: false, reason: null });
   });
   it('fires lei-lapsed for review when the LEI lapses', () => {
-    expect(leiRecheck(issued, { registrationStatus: 'LAPSED', entityStatus: 'ACTIVE' })).toMatchObject({ trigger: 'lei-lapsed', action: 'review', changed: true });
+    expect(leiRecheck(issued, { registrationStatus: 'LAPSED', entityStatus: 'ACTIVE' })).toMatchObject({
+      trigger: 'lei-lapsed',
+      action: 'review',
+      changed: true,
+    });
   });
   it('offboards when the entity is retired, merged or inactive, or the record vanished', () => {
-    expect(leiRecheck(issued, { registrationStatus: 'RETIRED', entityStatus: 'INACTIVE' })).toMatchObject({ trigger: 'lei-ended', action: 'offboard' });
+    expect(leiRecheck(issued, { registrationStatus: 'RETIRED', entityStatus: 'INACTIVE' })).toMatchObject({
+      trigger: 'lei-ended',
+      action: 'offboard',
+    });
     expect(leiRecheck(issued, { registrationStatus: 'MERGED', entityStatus: 'ACTIVE' })).toMatchObject({ trigger: 'lei-ended', action: 'offboard' });
-    expect(leiRecheck(issued, { registrationStatus: 'ISSUED', entityStatus: 'INACTIVE' })).toMatchObject({ trigger: 'lei-ended', action: 'offboard' });
+    expect(leiRecheck(issued, { registrationStatus: 'ISSUED', entityStatus: 'INACTIVE' })).toMatchObject({
+      trigger: 'lei-ended',
+      action: 'offboard',
+    });
     expect(leiRecheck(issued, 'not-found')).toMatchObject({ trigger: 'lei-ended', action: 'offboard' });
   });
   it('asks for a review of a status it does not know', () => {
-    expect(leiRecheck(issued, { registrationStatus: 'PENDING_TRANSFER', entityStatus: 'ACTIVE' })).toMatchObject({ trigger: 'lei-status', action: 'review' });
+    expect(leiRecheck(issued, { registrationStatus: 'PENDING_TRANSFER', entityStatus: 'ACTIVE' })).toMatchObject({
+      trigger: 'lei-status',
+      action: 'review',
+    });
   });
 });

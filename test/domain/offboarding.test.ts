@@ -32,7 +32,12 @@ describe('armTriggers', () => {
   });
 
   it('uses a full contract end timestamp as given', () => {
-    const [contractEnd] = armTriggers({ tier: 'LOW', contractEndDate: '2027-06-30T17:00:00+02:00', admittedAt: ADMITTED, durations: DEFAULT_LIFECYCLE_DURATIONS });
+    const [contractEnd] = armTriggers({
+      tier: 'LOW',
+      contractEndDate: '2027-06-30T17:00:00+02:00',
+      admittedAt: ADMITTED,
+      durations: DEFAULT_LIFECYCLE_DURATIONS,
+    });
     expect(contractEnd?.dueAt).toBe('2027-06-30T15:00:00.000Z');
   });
 
@@ -58,7 +63,9 @@ describe('armTriggers', () => {
 
   it('arms no contract-end trigger for an open-ended contract', () => {
     for (const contractEndDate of [undefined, null]) {
-      const kinds = armTriggers({ tier: 'HIGH', contractEndDate, admittedAt: ADMITTED, durations: DEFAULT_LIFECYCLE_DURATIONS }).map((trigger) => trigger.kind);
+      const kinds = armTriggers({ tier: 'HIGH', contractEndDate, admittedAt: ADMITTED, durations: DEFAULT_LIFECYCLE_DURATIONS }).map(
+        (trigger) => trigger.kind,
+      );
       expect(kinds).toEqual(['inactivity', 'anchor-reverification', 'key-compromise', 'manual']);
     }
   });
@@ -72,8 +79,10 @@ describe('armTriggers', () => {
   });
 
   it('refuses dates that are not dates', () => {
-    const attempt = (contractEndDate: string, admittedAt = ADMITTED) => () =>
-      armTriggers({ tier: 'LOW', contractEndDate, admittedAt, durations: DEFAULT_LIFECYCLE_DURATIONS });
+    const attempt =
+      (contractEndDate: string, admittedAt = ADMITTED) =>
+      () =>
+        armTriggers({ tier: 'LOW', contractEndDate, admittedAt, durations: DEFAULT_LIFECYCLE_DURATIONS });
     expect(attempt('2027-02-30')).toThrow(DomainInputError);
     expect(attempt('30/06/2027')).toThrow(/contract end date/);
     expect(attempt('2027-06-30', 'now')).toThrow(/admittedAt/);

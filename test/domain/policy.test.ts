@@ -83,9 +83,7 @@ describe('decide: time windows (UTC)', () => {
 
   it('denies at the end exclusive and before the start', () => {
     const atEnd = decide({ grant: business, request: request({ at: '2026-12-01T17:00:00.000Z' }) });
-    expect(atEnd.reasons).toEqual([
-      { code: 'OUTSIDE_TIME_WINDOW', message: '2026-12-01T17:00:00.000Z is outside every allowed time window (UTC)' },
-    ]);
+    expect(atEnd.reasons).toEqual([{ code: 'OUTSIDE_TIME_WINDOW', message: '2026-12-01T17:00:00.000Z is outside every allowed time window (UTC)' }]);
     expect(codes(decide({ grant: business, request: request({ at: '2026-12-01T08:59:59.999Z' }) }))).toEqual(['OUTSIDE_TIME_WINDOW']);
   });
 

@@ -94,7 +94,9 @@ describe('scoreRisk', () => {
   });
 
   it('forces REGULATED for a regulated sector whatever the score', () => {
-    const result = scoreRisk(answers({ regulatedSector: true, requestedScopes: [], dataSensitivity: 'public', expectedMonthlyCalls: 0, environment: 'sandbox' }));
+    const result = scoreRisk(
+      answers({ regulatedSector: true, requestedScopes: [], dataSensitivity: 'public', expectedMonthlyCalls: 0, environment: 'sandbox' }),
+    );
     expect(result.score).toBe(0);
     expect(result.tier).toBe('REGULATED');
     expect(result.reasons).toContainEqual({ factor: 'regulated-sector', points: 0, detail: 'regulated sector: REGULATED regardless of score' });
@@ -131,7 +133,13 @@ describe('scoreRisk', () => {
   });
 
   it('gives points that always sum to the score', () => {
-    const result = scoreRisk(answers({ requestedScopes: [...READS, 'payments:initiate', 'webhooks:manage'], dataSensitivity: 'restricted', expectedMonthlyCalls: 2_000_000 }));
+    const result = scoreRisk(
+      answers({
+        requestedScopes: [...READS, 'payments:initiate', 'webhooks:manage'],
+        dataSensitivity: 'restricted',
+        expectedMonthlyCalls: 2_000_000,
+      }),
+    );
     expect(result.reasons.reduce((sum, reason) => sum + reason.points, 0)).toBe(result.score);
     expect(result.score).toBe(3 + 6 + 3 + 8 + 5 + 2);
   });

@@ -40,12 +40,18 @@ describe('epochMs', () => {
     expect(epochMs(input)).toBe(expected);
   });
 
-  it.each(['2026-12-01T10:00:00', '2026-12-01 10:00:00Z', 'Tue, 01 Dec 2026 10:00:00 GMT', '2027-02-29', '2026-13-01', '2026-12-01T24:00Z', '', 'now'])(
-    'refuses %j',
-    (input) => {
-      expect(epochMs(input)).toBeUndefined();
-    },
-  );
+  it.each([
+    '2026-12-01T10:00:00',
+    '2026-12-01 10:00:00Z',
+    'Tue, 01 Dec 2026 10:00:00 GMT',
+    '2027-02-29',
+    '2026-13-01',
+    '2026-12-01T24:00Z',
+    '',
+    'now',
+  ])('refuses %j', (input) => {
+    expect(epochMs(input)).toBeUndefined();
+  });
 
   it('reads valid Dates and refuses invalid ones and other values', () => {
     expect(epochMs(new Date(5))).toBe(5);

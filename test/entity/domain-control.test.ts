@@ -43,7 +43,12 @@ describe('DNS TXT proof through a real DNS server', () => {
   });
 
   it('proves control with the exact value among other TXT records', async () => {
-    await dns.setRecords({ txt: [{ name: c.txtName, strings: ['v=spf1 -all'] }, { name: c.txtName, strings: [c.txtValue] }] });
+    await dns.setRecords({
+      txt: [
+        { name: c.txtName, strings: ['v=spf1 -all'] },
+        { name: c.txtName, strings: [c.txtValue] },
+      ],
+    });
     expect(await checkTxtChallenge(resolver(), c)).toMatchObject({ verified: true, method: 'dns-txt' });
   });
 
@@ -53,7 +58,7 @@ describe('DNS TXT proof through a real DNS server', () => {
   });
 
   it.each([
-    ['a value differing in case', (v: string) => v.toLowerCase() === v ? v.toUpperCase() : v.toLowerCase()],
+    ['a value differing in case', (v: string) => (v.toLowerCase() === v ? v.toUpperCase() : v.toLowerCase())],
     ['a value with a trailing space', (v: string) => `${v} `],
     ['the token instead of the digest', () => c.token],
     ['another round’s value', () => domainChallenge(secret, { workflowId: 'wf-dns', domain: 'acme.test', round: 1 }).txtValue],
@@ -63,7 +68,12 @@ describe('DNS TXT proof through a real DNS server', () => {
   });
 
   it('does not accept the value at another name', async () => {
-    await dns.setRecords({ txt: [{ name: 'acme.test', strings: [c.txtValue] }, { name: '_admit-challenge.other.test', strings: [c.txtValue] }] });
+    await dns.setRecords({
+      txt: [
+        { name: 'acme.test', strings: [c.txtValue] },
+        { name: '_admit-challenge.other.test', strings: [c.txtValue] },
+      ],
+    });
     expect((await checkTxtChallenge(resolver(), c)).verified).toBe(false);
   });
 
@@ -80,7 +90,12 @@ describe('https proof at the well-known URL, through the SSRF-safe fetcher and t
   const fetcher = () => createSafeFetcher({ allow: [`acme.test:${web.port}`], ca: [web.ca!], resolver: createDnsResolver({ server: dns.address }) });
 
   beforeAll(async () => {
-    await dns.setRecords({ addresses: [{ name: 'acme.test', address: '127.0.0.1' }, { name: 'nothing.test', address: '127.0.0.1' }] });
+    await dns.setRecords({
+      addresses: [
+        { name: 'acme.test', address: '127.0.0.1' },
+        { name: 'nothing.test', address: '127.0.0.1' },
+      ],
+    });
   });
 
   it('proves control when the URL serves the key authorization (trailing newline ignored)', async () => {

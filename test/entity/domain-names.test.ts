@@ -9,7 +9,9 @@ describe('canonical domain names', () => {
     ['bücher.example', 'xn--bcher-kva.example'],
     ['BÜCHER.example', 'xn--bcher-kva.example'],
   ])('%s → %s', (input, canonical) => expect(canonicalDomain(input)).toBe(canonical));
-  it.each(['', '.', 'a..b', '.example', '127.0.0.1', '[::1]', 'exa mple.com', '-bad.example', 'bad-.example'])('%j is no domain', (input) => expect(canonicalDomain(input)).toBeUndefined());
+  it.each(['', '.', 'a..b', '.example', '127.0.0.1', '[::1]', 'exa mple.com', '-bad.example', 'bad-.example'])('%j is no domain', (input) =>
+    expect(canonicalDomain(input)).toBeUndefined(),
+  );
 });
 
 describe('the primary domain', () => {
@@ -55,7 +57,10 @@ describe('contacts at the verified domain', () => {
 
   it('lists the contacts outside the domain by role', () => {
     expect(
-      contactsOutsideDomain({ business: { email: 'b@acme.example' }, technical: { email: 't@dev.acme.example' }, security: { email: 's@gmail.com' } }, 'acme.example'),
+      contactsOutsideDomain(
+        { business: { email: 'b@acme.example' }, technical: { email: 't@dev.acme.example' }, security: { email: 's@gmail.com' } },
+        'acme.example',
+      ),
     ).toEqual([{ role: 'security', email: 's@gmail.com' }]);
   });
 });

@@ -46,10 +46,20 @@ describe('GLEIF client against the HTTPS stand-in', () => {
   it('reads the successor of a merged entity and an entity status of NULL', async () => {
     const lei = randomLei();
     const successor = randomLei();
-    gleif.put({ lei, legalName: 'Merged Away Inc.', jurisdiction: 'US-NY', registrationStatus: 'MERGED', entityStatus: 'INACTIVE', successorEntity: { lei: successor, name: 'Survivor Corp.' } });
+    gleif.put({
+      lei,
+      legalName: 'Merged Away Inc.',
+      jurisdiction: 'US-NY',
+      registrationStatus: 'MERGED',
+      entityStatus: 'INACTIVE',
+      successorEntity: { lei: successor, name: 'Survivor Corp.' },
+    });
     const nullStatus = randomLei();
     gleif.put({ lei: nullStatus, legalName: 'Quiet Fund', jurisdiction: 'LU', registrationStatus: 'ISSUED', entityStatus: null });
-    expect(await client().lookup(lei)).toMatchObject({ kind: 'found', record: { registrationStatus: 'MERGED', entityStatus: 'INACTIVE', successorLei: successor, successorName: 'Survivor Corp.' } });
+    expect(await client().lookup(lei)).toMatchObject({
+      kind: 'found',
+      record: { registrationStatus: 'MERGED', entityStatus: 'INACTIVE', successorLei: successor, successorName: 'Survivor Corp.' },
+    });
     expect(await client().lookup(nullStatus)).toMatchObject({ kind: 'found', record: { entityStatus: 'NULL' } });
   });
 
@@ -102,7 +112,10 @@ describe('GLEIF client against the HTTPS stand-in', () => {
     const lei = randomLei();
     gleif.hang.add(lei);
     const started = Date.now();
-    expect(await client({ retries: 1, timeoutMs: 300 }).lookup(lei)).toMatchObject({ kind: 'unavailable', reason: expect.stringContaining('in time') });
+    expect(await client({ retries: 1, timeoutMs: 300 }).lookup(lei)).toMatchObject({
+      kind: 'unavailable',
+      reason: expect.stringContaining('in time'),
+    });
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
@@ -148,7 +161,13 @@ describe('GLEIF client against the HTTPS stand-in', () => {
   });
 
   it('is built from the configuration: ADMIT_GLEIF_URL, ADMIT_GLEIF_CA, timeout, retries, cache TTL', async () => {
-    const config = loadConfig({ ADMIT_GLEIF_URL: `${gleif.baseUrl}/`, ADMIT_GLEIF_CA: gleif.caFile, ADMIT_GLEIF_TIMEOUT: '2s', ADMIT_GLEIF_RETRIES: '0', ADMIT_GLEIF_CACHE_TTL: '0s' });
+    const config = loadConfig({
+      ADMIT_GLEIF_URL: `${gleif.baseUrl}/`,
+      ADMIT_GLEIF_CA: gleif.caFile,
+      ADMIT_GLEIF_TIMEOUT: '2s',
+      ADMIT_GLEIF_RETRIES: '0',
+      ADMIT_GLEIF_CACHE_TTL: '0s',
+    });
     expect(config.entity).toMatchObject({ gleifUrl: gleif.baseUrl, gleifTimeoutMs: 2000, gleifRetries: 0, gleifCacheTtlMs: 0 });
     const c = await gleifClientFromSettings(config.entity, undefined);
     const lei = randomLei();
@@ -166,6 +185,12 @@ describe('GLEIF client against the HTTPS stand-in', () => {
     expect(() => loadConfig({ ADMIT_GLEIF_TIMEOUT: '10' })).toThrow(/ADMIT_GLEIF_TIMEOUT/);
     expect(() => loadConfig({ ADMIT_GLEIF_RETRIES: '-1' })).toThrow(/ADMIT_GLEIF_RETRIES/);
     expect(() => loadConfig({ ADMIT_DNS_RESOLVER: 'dns.example:53' })).toThrow(/ADMIT_DNS_RESOLVER/);
-    expect(loadConfig({}).entity).toMatchObject({ gleifUrl: 'https://api.gleif.org/api/v1', gleifTimeoutMs: 10_000, gleifRetries: 2, gleifCacheTtlMs: 3_600_000, domainChallengeTtlMs: 7 * 86_400_000 });
+    expect(loadConfig({}).entity).toMatchObject({
+      gleifUrl: 'https://api.gleif.org/api/v1',
+      gleifTimeoutMs: 10_000,
+      gleifRetries: 2,
+      gleifCacheTtlMs: 3_600_000,
+      domainChallengeTtlMs: 7 * 86_400_000,
+    });
   });
 });

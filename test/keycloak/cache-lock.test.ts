@@ -30,13 +30,17 @@ describe('the Keycloak cache', () => {
     const order: number[] = [];
     await Promise.all(
       [1, 2, 3].map((n) =>
-        withLock(lock, () => undefined, async () => {
-          inside += 1;
-          most = Math.max(most, inside);
-          await new Promise((resolve) => setTimeout(resolve, 150));
-          order.push(n);
-          inside -= 1;
-        }),
+        withLock(
+          lock,
+          () => undefined,
+          async () => {
+            inside += 1;
+            most = Math.max(most, inside);
+            await new Promise((resolve) => setTimeout(resolve, 150));
+            order.push(n);
+            inside -= 1;
+          },
+        ),
       ),
     );
     expect(most).toBe(1);
@@ -51,7 +55,11 @@ describe('the Keycloak cache', () => {
     await mkdir(lock);
     await writeFile(path.join(lock, 'pid'), String(dead));
     const messages: string[] = [];
-    const result = await withLock(lock, (m) => messages.push(m), async () => 'acquired');
+    const result = await withLock(
+      lock,
+      (m) => messages.push(m),
+      async () => 'acquired',
+    );
     expect(result).toBe('acquired');
     expect(messages).toEqual([]);
   });
@@ -62,9 +70,13 @@ describe('the Keycloak cache', () => {
     await writeFile(path.join(lock, 'pid'), String(process.pid));
     const messages: string[] = [];
     let acquired = false;
-    const waiting = withLock(lock, (m) => messages.push(m), async () => {
-      acquired = true;
-    });
+    const waiting = withLock(
+      lock,
+      (m) => messages.push(m),
+      async () => {
+        acquired = true;
+      },
+    );
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(acquired).toBe(false);
     expect(messages[0]).toMatch(/Waiting for another process/);

@@ -40,7 +40,12 @@ describe('Keycloak configuration', () => {
     const config = loadConfig(env);
     expect(config.keycloak).toEqual({ url: 'https://keycloak.example', realm: 'partners', clientId: 'admit-provisioner', clientSecret: secret });
     expect(JSON.stringify(describeConfig(config))).not.toContain(secret);
-    const production = { ...env, NODE_ENV: 'production', ADMIT_PAYLOAD_KEY: Buffer.alloc(32, 1).toString('base64'), ADMIT_LINK_SECRET: Buffer.alloc(32, 2).toString('base64') };
+    const production = {
+      ...env,
+      NODE_ENV: 'production',
+      ADMIT_PAYLOAD_KEY: Buffer.alloc(32, 1).toString('base64'),
+      ADMIT_LINK_SECRET: Buffer.alloc(32, 2).toString('base64'),
+    };
     expect(() => loadConfig({ ...production, ADMIT_KEYCLOAK_URL: 'http://keycloak.example' })).toThrow(/ADMIT_KEYCLOAK_URL: must be https/);
     expect(loadConfig(production).keycloak?.url).toBe('https://keycloak.example');
     expect(() => loadConfig({ ...env, ADMIT_KEYCLOAK_REALM: 'a/b' })).toThrow(/ADMIT_KEYCLOAK_REALM/);
@@ -70,7 +75,10 @@ describe('RFC 2253 subject DNs for client-x509', () => {
   it('joins a multi-valued RDN with + and writes types without a keyword as OID=#hex of the value', () => {
     const email = new AttributeValue({ ia5String: 'ops@partner.example' });
     const name = new Name([
-      new RelativeDistinguishedName([ava('2.5.4.11', new AttributeValue({ utf8String: 'Ops' })), ava('2.5.4.3', new AttributeValue({ utf8String: 'svc' }))]),
+      new RelativeDistinguishedName([
+        ava('2.5.4.11', new AttributeValue({ utf8String: 'Ops' })),
+        ava('2.5.4.3', new AttributeValue({ utf8String: 'svc' })),
+      ]),
       new RelativeDistinguishedName([ava('1.2.840.113549.1.9.1', email)]),
     ]);
     const hex = Buffer.from(AsnConvert.serialize(email)).toString('hex');

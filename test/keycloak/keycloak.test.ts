@@ -51,7 +51,10 @@ beforeAll(async () => {
     subject: 'CN=localhost',
     issuer: serverCa,
     eku: [SERVER_AUTH],
-    san: [{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }],
+    san: [
+      { type: 'dns', value: 'localhost' },
+      { type: 'ip', value: '127.0.0.1' },
+    ],
     ...validity,
   });
   const partnerCa = await makeCert({ subject: 'CN=Admit Test Partner CA', ca: true, ...validity });
@@ -143,7 +146,11 @@ async function requestToken(partner: Partner, options: { signWith?: CryptoKey; d
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (options.dpop !== false) {
     headers.dpop = await new SignJWT({ htm: 'POST', htu: tokenEndpoint() })
-      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: { kty: partner.publicJwk.kty!, crv: partner.publicJwk.crv!, x: partner.publicJwk.x!, y: partner.publicJwk.y! } })
+      .setProtectedHeader({
+        alg: 'ES256',
+        typ: 'dpop+jwt',
+        jwk: { kty: partner.publicJwk.kty!, crv: partner.publicJwk.crv!, x: partner.publicJwk.x!, y: partner.publicJwk.y! },
+      })
       .setJti(randomUUID())
       .setIssuedAt(now)
       .sign(partner.privateKey);
@@ -220,7 +227,9 @@ describe('Keycloak provisioning (real Keycloak 26)', () => {
     // `basic` (sub) and `service_account` (client_id claim) are Keycloak's own; nothing else.
     expect(await defaultScopes(String(client?.id))).toEqual(['accounts:read', 'basic', 'service_account']);
     // The provisioning is evidence too, recorded once per distinct state.
-    const events = await harness.registry.auditEvent.findMany({ where: { applicationId: partner.applicationId, type: 'keycloak.client-provisioned' } });
+    const events = await harness.registry.auditEvent.findMany({
+      where: { applicationId: partner.applicationId, type: 'keycloak.client-provisioned' },
+    });
     expect(events).toHaveLength(1);
   });
 
@@ -249,7 +258,10 @@ describe('Keycloak provisioning (real Keycloak 26)', () => {
     expect(await requestToken(rotated)).toMatchObject({ status: 200 });
     expect(await requestToken(partner)).toMatchObject({ status: 200 });
 
-    await harness.registry.trustAnchor.updateMany({ where: { applicationId: partner.applicationId, id: { not: next.id } }, data: { status: 'RETIRED', retiredAt: new Date() } });
+    await harness.registry.trustAnchor.updateMany({
+      where: { applicationId: partner.applicationId, id: { not: next.id } },
+      data: { status: 'RETIRED', retiredAt: new Date() },
+    });
     await harness.activities.provisionKeycloakClient(input);
     expect((await requestToken(partner)).body).toMatchObject({ error: 'invalid_client' });
     expect(await requestToken(rotated)).toMatchObject({ status: 200 });
@@ -307,7 +319,10 @@ describe('Keycloak provisioning (real Keycloak 26)', () => {
 
     await harness.activities.reinstateAccess({ ...input, reason: 'anchor renewed', at: new Date().toISOString() });
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    expect(await harness.activities.provisionKeycloakClient(input)).toMatchObject({ state: 'enabled', scopes: ['accounts:read', 'transactions:read'] });
+    expect(await harness.activities.provisionKeycloakClient(input)).toMatchObject({
+      state: 'enabled',
+      scopes: ['accounts:read', 'transactions:read'],
+    });
     const again = await requestToken(partner);
     expect(again.status).toBe(200);
     expect((await introspect(again.body.access_token!)).active).toBe(true);
@@ -324,7 +339,14 @@ describe('Keycloak provisioning (real Keycloak 26)', () => {
 
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     const at = new Date().toISOString();
-    await harness.activities.closeApplication({ ...input, status: 'OFFBOARDED', trigger: 'key-compromise', reason: 'key reported compromised', actor: 'sec-ops', at });
+    await harness.activities.closeApplication({
+      ...input,
+      status: 'OFFBOARDED',
+      trigger: 'key-compromise',
+      reason: 'key reported compromised',
+      actor: 'sec-ops',
+      at,
+    });
     const removed = await harness.activities.removeKeycloakClient({ ...input, at, reason: 'key reported compromised' });
     expect(removed).toEqual({ provider: 'keycloak', clientId: partner.clientId, state: 'absent', scopes: [] });
     expect(await harness.activities.removeKeycloakClient({ ...input, at, reason: 'key reported compromised' })).toEqual(removed);
@@ -397,7 +419,15 @@ describe('certificate-bound clients over Keycloak HTTPS (client-x509)', () => {
     const leaf = await makeCert({ subject, issuer: certificates.partnerCa, keys: await keys('ec256', `leaf-${app.applicationId}`), ...validity });
     const fingerprint = `sha256:${createHash('sha256').update(leaf.der).digest('hex')}`;
     await harness.registry.trustAnchor.create({
-      data: { applicationId: app.applicationId, kind: 'X509', fingerprint, subject, material: { chainPem: leaf.pem + certificates.partnerCa.pem }, status: 'ACTIVE', verifiedAt: new Date() },
+      data: {
+        applicationId: app.applicationId,
+        kind: 'X509',
+        fingerprint,
+        subject,
+        material: { chainPem: leaf.pem + certificates.partnerCa.pem },
+        status: 'ACTIVE',
+        verifiedAt: new Date(),
+      },
     });
     const { clientId } = await harness.activities.grantAccess({
       applicationId: app.applicationId,
@@ -436,7 +466,12 @@ describe('certificate-bound clients over Keycloak HTTPS (client-x509)', () => {
     expect(noCertificate.body).toMatchObject({ error: expect.stringMatching(/invalid_client|unauthorized_client/) });
     expect(noCertificate.body.access_token).toBeUndefined();
 
-    const otherSubject = await makeCert({ subject: 'CN=someone-else,O=Partner Ltd,C=GB', issuer: certificates.partnerCa, keys: await keys('ec256', `other-${app.applicationId}`), ...validity });
+    const otherSubject = await makeCert({
+      subject: 'CN=someone-else,O=Partner Ltd,C=GB',
+      issuer: certificates.partnerCa,
+      keys: await keys('ec256', `other-${app.applicationId}`),
+      ...validity,
+    });
     const wrong = await mtlsTokenRequest(clientId, { cert: otherSubject, key: await privateKeyPem(otherSubject) });
     expect(wrong.body.access_token).toBeUndefined();
 
@@ -484,7 +519,14 @@ describe('approver sign-in against a Keycloak realm (Chromium)', () => {
           name: 'roles',
           protocol: 'openid-connect',
           protocolMapper: 'oidc-usermodel-realm-role-mapper',
-          config: { 'claim.name': 'roles', multivalued: 'true', 'jsonType.label': 'String', 'id.token.claim': 'true', 'access.token.claim': 'false', 'userinfo.token.claim': 'true' },
+          config: {
+            'claim.name': 'roles',
+            multivalued: 'true',
+            'jsonType.label': 'String',
+            'id.token.claim': 'true',
+            'access.token.claim': 'false',
+            'userinfo.token.claim': 'true',
+          },
         },
       ],
     });
@@ -500,7 +542,11 @@ describe('approver sign-in against a Keycloak realm (Chromium)', () => {
     });
     const { body: users } = await operator.admin<{ id: string }[]>('GET', `/${console_.realm}/users?username=kira&exact=true`);
     const { body: roles } = await operator.admin<{ id: string; name: string }[]>('GET', `/${console_.realm}/roles`);
-    await operator.admin('POST', `/${console_.realm}/users/${users[0]!.id}/role-mappings/realm`, roles.filter((r) => ['approver', 'security-reviewer'].includes(r.name)));
+    await operator.admin(
+      'POST',
+      `/${console_.realm}/users/${users[0]!.id}/role-mappings/realm`,
+      roles.filter((r) => ['approver', 'security-reviewer'].includes(r.name)),
+    );
     web = await startTestWeb(stack, { port, oidc: { issuer: console_.issuer, clientId: 'admit-console', rolesClaim: 'roles' } });
   }, 120_000);
 
@@ -589,7 +635,9 @@ describe('a whole lifecycle with Keycloak as the authorization server', () => {
       expect(issued.status).toBe(200);
       expect((await introspect(issued.body.access_token ?? '')).active).toBe(true);
 
-      await started.handle.executeUpdate(reportKeyCompromiseUpdate, { args: [{ reportedBy: approvers.rui, detail: 'The signing key was published by mistake.' }] });
+      await started.handle.executeUpdate(reportKeyCompromiseUpdate, {
+        args: [{ reportedBy: approvers.rui, detail: 'The signing key was published by mistake.' }],
+      });
       // No waiting: by the time the Update has answered, Keycloak has revoked and removed the client.
       expect((await introspect(issued.body.access_token ?? '')).active).toBe(false);
       expect((await requestToken(partner)).status).toBeGreaterThanOrEqual(400);

@@ -59,7 +59,9 @@ describe('admission of a LOW-risk application', () => {
     expect((await h.stack.registry.application.findUniqueOrThrow({ where: { id: applicationId } })).status).toBe('ADMITTED');
 
     const events = (await h.stack.registry.auditEvent.findMany({ where: { applicationId }, orderBy: { seq: 'asc' } })).map((e) => e.type);
-    expect(events).toEqual(expect.arrayContaining(['application.registered', 'contact.confirmed', 'anchor.bound', 'admission.approved', 'access.granted']));
+    expect(events).toEqual(
+      expect.arrayContaining(['application.registered', 'contact.confirmed', 'anchor.bound', 'admission.approved', 'access.granted']),
+    );
     expect((await verifyAuditChain(h.stack.registry)).ok).toBe(true);
     await eventually(async () => ((await mailsTo(body.contacts.business.email)).some((m) => /admitted/i.test(m.subject)) ? true : undefined));
     await recordHistory(handle, 'low-admitted');
@@ -97,7 +99,10 @@ describe('trust-anchor verification inside the lifecycle', () => {
     await confirmContacts(h, second.handle, second.body);
     await waitForStage(second.handle, 'AWAITING_ANCHOR');
     const reused = await h.stack.registry.trustAnchor.findFirstOrThrow({ where: { applicationId: first.applicationId } });
-    const attempt = await submitAnchor(second.handle, { kind: 'x509', certificateChainPem: String((reused.material as { chainPem: string }).chainPem) });
+    const attempt = await submitAnchor(second.handle, {
+      kind: 'x509',
+      certificateChainPem: String((reused.material as { chainPem: string }).chainPem),
+    });
     expect(attempt.ok).toBe(false);
     expect(attempt.reasons.map((r) => r.code)).toEqual(['ANCHOR_IN_USE']);
     expect(JSON.stringify(attempt)).not.toContain(first.applicationId);

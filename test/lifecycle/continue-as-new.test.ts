@@ -31,10 +31,14 @@ describe('a lifecycle that lives for years', () => {
     const admitted = await waitForStage(handle, 'ADMITTED');
     const first = await handle.describe();
 
-    const later = await eventually(async () => {
-      const description = await h.stack.temporal.workflow.getHandle(handle.workflowId).describe();
-      return description.runId !== first.runId && description.historyLength > 0 ? description : undefined;
-    }, 30_000, 'a continued run');
+    const later = await eventually(
+      async () => {
+        const description = await h.stack.temporal.workflow.getHandle(handle.workflowId).describe();
+        return description.runId !== first.runId && description.historyLength > 0 ? description : undefined;
+      },
+      30_000,
+      'a continued run',
+    );
     expect(later.status.name).toBe('RUNNING');
     await recordHistory(h.stack.temporal.workflow.getHandle(handle.workflowId, first.runId), 'continued-as-new');
 

@@ -31,12 +31,17 @@ describe('the request-time decision point', () => {
 
     const codes = async (body: Record<string, unknown>) => (await ask(body)).json<{ allow: boolean; reasons: { code: string }[] }>();
     expect(await codes({ ...base, scope: 'payments:initiate' })).toMatchObject({ allow: false, reasons: [{ code: 'SCOPE_NOT_GRANTED' }] });
-    expect((await codes({ ...base, scope: 'accounts:read', environment: 'production' })).reasons.map((r) => r.code)).toContain('ENVIRONMENT_NOT_ALLOWED');
+    expect((await codes({ ...base, scope: 'accounts:read', environment: 'production' })).reasons.map((r) => r.code)).toContain(
+      'ENVIRONMENT_NOT_ALLOWED',
+    );
     expect(await codes({ ...base, scope: 'accounts:read', confirmation: { method: 'x5t#S256', value: 'A'.repeat(43) } })).toMatchObject({
       allow: false,
       reasons: [{ code: 'CONFIRMATION_MISMATCH' }],
     });
-    expect(await codes({ ...base, clientId: 'admit-nobody', scope: 'accounts:read' })).toMatchObject({ allow: false, reasons: [{ code: 'CLIENT_UNKNOWN' }] });
+    expect(await codes({ ...base, clientId: 'admit-nobody', scope: 'accounts:read' })).toMatchObject({
+      allow: false,
+      reasons: [{ code: 'CLIENT_UNKNOWN' }],
+    });
     expect((await ask({ ...base, scope: 'accounts:read' }, 'wrong-token-0123456789abcdefghijkl')).statusCode).toBe(401);
     expect((await ask({ ...base, scope: 'accounts:read', extra: true })).statusCode).toBe(400);
 

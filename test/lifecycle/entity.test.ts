@@ -44,14 +44,18 @@ describe('the legal entity and its domain are verified before anyone is mailed a
     expect(contacts.entity?.domain).toMatchObject({ verified: true, method: 'dns-txt' });
     expect(contacts.entity?.approvalReasons.join(' ')).toMatch(/first enrolment/);
     // The technical contact was told how to prove the domain before any confirmation link was sent.
-    const mails = await eventually(async () => {
-      const received = await mailsTo(first.body.contacts.technical.email);
-      return received.some((m) => /\/confirm\//.test(m.text)) ? received : undefined;
-    }, 20_000, 'the confirmation link');
+    const mails = await eventually(
+      async () => {
+        const received = await mailsTo(first.body.contacts.technical.email);
+        return received.some((m) => /\/confirm\//.test(m.text)) ? received : undefined;
+      },
+      20_000,
+      'the confirmation link',
+    );
     const challengeMail = mails.find((m) => /controls/.test(m.subject));
     const linkMail = mails.find((m) => /\/confirm\//.test(m.text));
     expect(challengeMail?.text).toContain(contacts.entity?.domain.challenge?.txtValue ?? '(no challenge)');
-    expect(Date.parse(challengeMail?.receivedAt ?? "")).toBeLessThanOrEqual(Date.parse(linkMail?.receivedAt ?? ""));
+    expect(Date.parse(challengeMail?.receivedAt ?? '')).toBeLessThanOrEqual(Date.parse(linkMail?.receivedAt ?? ''));
 
     await toDecision(first);
     const pending = await waitForStage(first.handle, 'AWAITING_APPROVAL');
@@ -100,14 +104,22 @@ describe('the legal entity and its domain are verified before anyone is mailed a
     expect(claimed.transitions[0]?.stage).toBe('REGISTERING');
     const record = await h.stack.registry.application.findUniqueOrThrow({ where: { id: partner.applicationId } });
     expect(record).toMatchObject({ status: 'PENDING', requestedBy: `cfo@${organisation.primaryDomain}` });
-    const registrations = await h.stack.registry.auditEvent.findMany({ where: { applicationId: partner.applicationId, type: 'application.registered' } });
+    const registrations = await h.stack.registry.auditEvent.findMany({
+      where: { applicationId: partner.applicationId, type: 'application.registered' },
+    });
     expect(registrations).toHaveLength(2);
     await partner.handle.terminate('test over');
   });
 
   it('shows a name that differs from the LEI record to the approver, and records the decision', async () => {
     const lei = randomLei();
-    h.stack.entity.gleif.put({ lei, legalName: 'Quite Another Holding AG', jurisdiction: 'CH', registrationStatus: 'ISSUED', entityStatus: 'ACTIVE' });
+    h.stack.entity.gleif.put({
+      lei,
+      legalName: 'Quite Another Holding AG',
+      jurisdiction: 'CH',
+      registrationStatus: 'ISSUED',
+      entityStatus: 'ACTIVE',
+    });
     const started = await signup(h, {}, { lei });
     const contacts = await waitForStage(started.handle, 'AWAITING_CONTACTS');
     expect(contacts.entity?.lei?.outcome).toBe('needs-approval');
@@ -119,7 +131,9 @@ describe('the legal entity and its domain are verified before anyone is mailed a
     const closed = await waitForStage(started.handle, 'REJECTED');
     expect(closed.outcome?.reason).toBe('Not the entity on the LEI record.');
     await eventually(async () =>
-      (await h.stack.registry.auditEvent.count({ where: { applicationId: started.applicationId, type: { startsWith: 'entity.' } } })) > 0 ? true : undefined,
+      (await h.stack.registry.auditEvent.count({ where: { applicationId: started.applicationId, type: { startsWith: 'entity.' } } })) > 0
+        ? true
+        : undefined,
     );
   });
 
@@ -128,7 +142,7 @@ describe('the legal entity and its domain are verified before anyone is mailed a
     h.stack.entity.withheld.add(organisationFor(lei).primaryDomain);
     const started = await signup(h, {}, { lei });
     const waiting = await waitForStage(started.handle, 'VERIFYING_ENTITY');
-    await eventually(async () => ((await started.handle.query(stateQuery)).entity?.domain.reasons.length ?? 0) > 0 ? true : undefined);
+    await eventually(async () => (((await started.handle.query(stateQuery)).entity?.domain.reasons.length ?? 0) > 0 ? true : undefined));
     const state = await started.handle.query(stateQuery);
     expect(state.stage).toBe('VERIFYING_ENTITY');
     expect(state.waitingFor).toContain(`_admit-challenge.${organisationFor(lei).primaryDomain}`);

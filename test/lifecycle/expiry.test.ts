@@ -41,7 +41,9 @@ describe('contact confirmation that never completes', () => {
     expect(expired.outcome).toMatchObject({ stage: 'EXPIRED', trigger: 'contact-expiry' });
     expect(expired.outcome?.reason).toMatch(/technical, security/);
     expect((await h.stack.registry.application.findUniqueOrThrow({ where: { id: applicationId } })).status).toBe('EXPIRED');
-    await eventually(async () => ((await mailsTo(body.contacts.business.email)).some((m) => /did not confirm in time/i.test(m.subject)) ? true : undefined));
+    await eventually(async () =>
+      (await mailsTo(body.contacts.business.email)).some((m) => /did not confirm in time/i.test(m.subject)) ? true : undefined,
+    );
     // The technical contact's link has expired with the admission: the page refuses it before any workflow sees it.
     const [technicalLink] = await mailedTokens(body.contacts.technical.email);
     expect(await verifyContactLink(h.stack.linkSecret, technicalLink ?? '')).toEqual({ ok: false, reason: 'expired' });

@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestUsageBatch } from '../../usage/ingest';
 import { cascadeOrganisationEvent } from '../../operations/organisation-events';
-import {
-  offboardUpdate,
-  reportKeyCompromiseUpdate,
-  requestExpansionUpdate,
-  stateQuery,
-} from '../../workflows/messages';
+import { offboardUpdate, reportKeyCompromiseUpdate, requestExpansionUpdate, stateQuery } from '../../workflows/messages';
 import {
   approvers,
   createLifecycleHarness,

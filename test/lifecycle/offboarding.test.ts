@@ -44,7 +44,16 @@ describe('the inactivity trigger', () => {
     const report = async () => {
       const end = new Date();
       await ingestUsageBatch(quiet.stack.registry, 'gateway-a', [
-        { clientId, intervalStart: new Date(end.getTime() - 1000).toISOString(), intervalEnd: end.toISOString(), calls: 5, denials: 0, errors: 0, anomalies: 0, lastSeenAt: end.toISOString() },
+        {
+          clientId,
+          intervalStart: new Date(end.getTime() - 1000).toISOString(),
+          intervalEnd: end.toISOString(),
+          calls: 5,
+          denials: 0,
+          errors: 0,
+          anomalies: 0,
+          lastSeenAt: end.toISOString(),
+        },
       ]);
     };
     for (let i = 0; i < 6; i += 1) {
@@ -73,7 +82,11 @@ describe('the trust-anchor failure trigger', () => {
 
   it('warns before expiry, suspends on expiry, and a rotated certificate reinstates without a new admission', async () => {
     const { handle, applicationId, body } = await admittedWithShortCertificate(14);
-    await eventually(async () => ((await mailsTo(body.contacts.technical.email)).some((m) => /expir/i.test(m.subject)) ? true : undefined), 15_000, 'the expiry notice');
+    await eventually(
+      async () => ((await mailsTo(body.contacts.technical.email)).some((m) => /expir/i.test(m.subject)) ? true : undefined),
+      15_000,
+      'the expiry notice',
+    );
     const suspended = await waitForStage(handle, 'SUSPENDED', 30_000);
     expect(suspended.suspension?.reason).toMatch(/expired/);
     expect(suspended.anchor?.health).toBe('expired');
@@ -90,7 +103,10 @@ describe('the trust-anchor failure trigger', () => {
     const credential = await anchors.stack.registry.clientCredential.findFirstOrThrow({ where: { applicationId } });
     expect(credential.anchorFingerprint).toBe(reinstated.anchor?.fingerprint);
     // After the overlap the old certificate is retired.
-    await eventually(async () => ((await anchors.stack.registry.trustAnchor.count({ where: { applicationId, status: 'RETIRED' } })) === 1 ? true : undefined), 15_000);
+    await eventually(
+      async () => ((await anchors.stack.registry.trustAnchor.count({ where: { applicationId, status: 'RETIRED' } })) === 1 ? true : undefined),
+      15_000,
+    );
     await recordHistory(handle, 'suspended-then-rotated');
   });
 

@@ -22,8 +22,7 @@ afterAll(async () => {
   await stack.close();
 });
 
-const postSignup = (payload: unknown) =>
-  app.inject({ method: 'POST', url: '/signup', payload: payload as Record<string, unknown> });
+const postSignup = (payload: unknown) => app.inject({ method: 'POST', url: '/signup', payload: payload as Record<string, unknown> });
 
 describe('signup to registry', () => {
   it('starts the lifecycle, which enrols the organisation and application and records evidence', async () => {
@@ -34,13 +33,20 @@ describe('signup to registry', () => {
     expect(response.headers.location).toBe(`/applications/${applicationId}`);
     expect(workflowId).toBe(workflowIdFor(applicationId));
 
-    const status = await eventually(async () => {
-      const view = (await app.inject({ method: 'GET', url: `/applications/${applicationId}` })).json();
-      return view.workflow?.stage === 'AWAITING_CONTACTS' ? view : undefined;
-    }, 20_000, 'the registry entry');
+    const status = await eventually(
+      async () => {
+        const view = (await app.inject({ method: 'GET', url: `/applications/${applicationId}` })).json();
+        return view.workflow?.stage === 'AWAITING_CONTACTS' ? view : undefined;
+      },
+      20_000,
+      'the registry entry',
+    );
     // The public view names no one (issue 9): the registry holds the record.
     expect(status).toEqual({ applicationId, workflow: { status: 'RUNNING', stage: 'AWAITING_CONTACTS', waitingFor: 'contact confirmation' } });
-    const record = await stack.registry.application.findUniqueOrThrow({ where: { id: applicationId }, include: { organisation: true, contacts: { orderBy: { role: 'asc' } } } });
+    const record = await stack.registry.application.findUniqueOrThrow({
+      where: { id: applicationId },
+      include: { organisation: true, contacts: { orderBy: { role: 'asc' } } },
+    });
     expect(record.organisation).toMatchObject({ lei: body.organisation.lei, legalName: body.organisation.legalName });
     expect(record).toMatchObject({ name: 'Treasury Sync', status: 'PENDING', requestedScopes: ['accounts:read'] });
     expect(record.contacts.map((c) => c.role)).toEqual(['BUSINESS', 'TECHNICAL', 'SECURITY']);

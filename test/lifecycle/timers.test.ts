@@ -56,12 +56,18 @@ describe('scheduled recertification of a REGULATED partner', () => {
     await waitForStage(handle, 'ADMITTED');
 
     await server.skip(91 * DAY);
-    const due = await eventually(async () => {
-      const s = await handle.query(stateQuery);
-      return s.approval?.purpose === 'recertification' ? s : undefined;
-    }, 20_000, 'the recertification to open');
+    const due = await eventually(
+      async () => {
+        const s = await handle.query(stateQuery);
+        return s.approval?.purpose === 'recertification' ? s : undefined;
+      },
+      20_000,
+      'the recertification to open',
+    );
     expect(due.approval).toMatchObject({ required: 2, votes: [] });
-    await eventually(async () => ((await mailsTo(approvers.sam.email)).some((m) => /recertification due/i.test(m.subject) && m.text.includes(applicationId)) ? true : undefined));
+    await eventually(async () =>
+      (await mailsTo(approvers.sam.email)).some((m) => /recertification due/i.test(m.subject) && m.text.includes(applicationId)) ? true : undefined,
+    );
 
     await vote(handle, approvers.sam, 'approve', 'still needed');
     await vote(handle, approvers.rui, 'approve', 'controls still in place');

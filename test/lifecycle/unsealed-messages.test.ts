@@ -40,7 +40,10 @@ async function settled(applicationId: string) {
 
 describe('messages sent in clear with the temporal CLI', () => {
   it('a forged vote, confirmation and offboarding change nothing; a real vote still admits', async () => {
-    const { handle, applicationId, body } = await throughAnchor(h, { requestedScopes: ['accounts:read', 'webhooks:manage'], requestedBy: approvers.sam.email });
+    const { handle, applicationId, body } = await throughAnchor(h, {
+      requestedScopes: ['accounts:read', 'webhooks:manage'],
+      requestedBy: approvers.sam.email,
+    });
     await waitForStage(handle, 'AWAITING_APPROVAL');
     const before = await settled(applicationId);
     const stateBefore = await handle.query(stateQuery);
@@ -70,10 +73,17 @@ describe('messages sent in clear with the temporal CLI', () => {
   }, 120_000);
 
   it('a forged organisation event changes nothing but leaves evidence that it was ignored', async () => {
-    const { handle, applicationId } = await throughAnchor(h, { requestedScopes: ['accounts:read', 'webhooks:manage'], requestedBy: approvers.sam.email });
+    const { handle, applicationId } = await throughAnchor(h, {
+      requestedScopes: ['accounts:read', 'webhooks:manage'],
+      requestedBy: approvers.sam.email,
+    });
     await waitForStage(handle, 'AWAITING_APPROVAL');
     const before = await settled(applicationId);
-    const result = await sendUnsealedSignal({ workflowId: handle.workflowId, name: 'organisationEvent', args: [{ kind: 'offboarded', by: 'attacker', reason: 'forged' }] });
+    const result = await sendUnsealedSignal({
+      workflowId: handle.workflowId,
+      name: 'organisationEvent',
+      args: [{ kind: 'offboarded', by: 'attacker', reason: 'forged' }],
+    });
     expect(result.ok, result.stderr).toBe(true);
     await eventually(async () =>
       (await h.stack.registry.auditEvent.count({ where: { applicationId, type: 'lifecycle.unsealed-message-ignored' } })) === 1 ? true : undefined,
@@ -91,9 +101,15 @@ describe('messages sent in clear with the temporal CLI', () => {
   it('a forged start of an application id fails at once and leaves the id to the real signup', async () => {
     const body = signupBody();
     const applicationId = applicationIdFor(body.organisation.lei, body.application.name, body.application.environment);
-    const started = await startUnsealedWorkflow({ workflowId: workflowIdFor(applicationId), taskQueue: h.stack.taskQueue, input: { applicationId, signup: body, submittedAt: new Date().toISOString() } });
+    const started = await startUnsealedWorkflow({
+      workflowId: workflowIdFor(applicationId),
+      taskQueue: h.stack.taskQueue,
+      input: { applicationId, signup: body, submittedAt: new Date().toISOString() },
+    });
     expect(started.ok, started.stderr).toBe(true);
-    await eventually(async () => ((await h.stack.temporal.workflow.getHandle(workflowIdFor(applicationId)).describe()).status.name === 'FAILED' ? true : undefined));
+    await eventually(async () =>
+      (await h.stack.temporal.workflow.getHandle(workflowIdFor(applicationId)).describe()).status.name === 'FAILED' ? true : undefined,
+    );
     expect(await h.stack.registry.application.count({ where: { id: applicationId } })).toBe(0);
     const real = await h.app.inject({ method: 'POST', url: '/signup', payload: body });
     expect(real.statusCode).toBe(202);

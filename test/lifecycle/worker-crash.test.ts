@@ -41,12 +41,16 @@ describe('a worker killed with SIGKILL mid-run', () => {
     // Polled from another session: inside a transaction, pg_stat_activity is a snapshot.
     const observer = new pg.Client({ connectionString: stack.databaseUrl });
     await observer.connect();
-    await eventually(async () => {
-      const { rows } = await observer.query(
-        `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`,
-      );
-      return rows[0].n > 0 ? true : undefined;
-    }, 30_000, 'the activity to block on the registry');
+    await eventually(
+      async () => {
+        const { rows } = await observer.query(
+          `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`,
+        );
+        return rows[0].n > 0 ? true : undefined;
+      },
+      30_000,
+      'the activity to block on the registry',
+    );
     await observer.end();
 
     first.child.kill('SIGKILL');
@@ -57,10 +61,14 @@ describe('a worker killed with SIGKILL mid-run', () => {
 
     workers.push(await startWorkerProcess({ databaseUrl: stack.databaseUrl, taskQueue: stack.taskQueue, env: stack.workerEnv }));
     const handle = stack.temporal.workflow.getHandle(workflowIdFor(applicationId));
-    const state = await eventually(async () => {
-      const s = await handle.query<{ stage: string }>('state');
-      return s.stage === 'AWAITING_CONTACTS' ? s : undefined;
-    }, 45_000, 'the lifecycle to resume');
+    const state = await eventually(
+      async () => {
+        const s = await handle.query<{ stage: string }>('state');
+        return s.stage === 'AWAITING_CONTACTS' ? s : undefined;
+      },
+      45_000,
+      'the lifecycle to resume',
+    );
     expect(state.stage).toBe('AWAITING_CONTACTS');
     expect(await stack.registry.organisation.count({ where: { lei: body.organisation.lei } })).toBe(1);
     expect(await stack.registry.contact.count({ where: { applicationId } })).toBe(3);

@@ -12,7 +12,14 @@ afterAll(async () => registry.$disconnect());
 describe('the authorization server’s storage in the registry', () => {
   it('round-trips every field of oauth_artifacts through the generated client (the migration matches the schema)', async () => {
     const row = await registry.oAuthArtifact.create({
-      data: { model: 'ClientCredentials', id: 'tok-1', payload: { jti: 'tok-1', clientId: 'c' }, clientId: 'c', expiresAt: new Date('2030-01-01T00:00:00.123Z'), consumedAt: new Date('2029-01-01T00:00:00Z') },
+      data: {
+        model: 'ClientCredentials',
+        id: 'tok-1',
+        payload: { jti: 'tok-1', clientId: 'c' },
+        clientId: 'c',
+        expiresAt: new Date('2030-01-01T00:00:00.123Z'),
+        consumedAt: new Date('2029-01-01T00:00:00Z'),
+      },
     });
     expect(await registry.oAuthArtifact.findUniqueOrThrow({ where: { model_id: { model: 'ClientCredentials', id: 'tok-1' } } })).toEqual(row);
   });
@@ -21,7 +28,10 @@ describe('the authorization server’s storage in the registry', () => {
     const replay = new RegistryAdapter('ReplayDetection', registry, { gatewayTokens: [] });
     await replay.upsert('jti-1', { jti: 'jti-1', iss: 'x' }, 60);
     expect(await replay.find('jti-1')).toMatchObject({ jti: 'jti-1' });
-    await expect(replay.upsert('jti-1', { jti: 'jti-1', iss: 'x' }, 60)).rejects.toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/already used/) });
+    await expect(replay.upsert('jti-1', { jti: 'jti-1', iss: 'x' }, 60)).rejects.toMatchObject({
+      error: 'invalid_request',
+      error_description: expect.stringMatching(/already used/),
+    });
     // An expired entry may be recorded again.
     await replay.upsert('jti-2', { jti: 'jti-2', iss: 'x' }, 0.001);
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -93,7 +93,10 @@ describe('client assertions that are refused, with nothing issued', () => {
     const stranger = await keyPair('ES256');
     const assertion = await signed(stranger.privateJwk, 'ES256', claims(partner), { kid: partner.publicJwk.kid });
     const before = await issued(partner.clientId);
-    expect(await tokenAttempt(partner, { assertion, dpop: await dpopProof(stranger, 'POST', o.tokenEndpoint) })).toMatchObject({ status: 401, error: 'invalid_client' });
+    expect(await tokenAttempt(partner, { assertion, dpop: await dpopProof(stranger, 'POST', o.tokenEndpoint) })).toMatchObject({
+      status: 401,
+      error: 'invalid_client',
+    });
     expect(await issued(partner.clientId)).toBe(before);
   });
 });
@@ -102,7 +105,10 @@ describe('DPoP proofs that are refused at the token endpoint', () => {
   it('signed by a key other than the anchor (the token would be bound to the wrong key)', async () => {
     const stranger = await keyPair('ES256');
     const before = await issued(partner.clientId);
-    expect(await tokenAttempt(partner, { dpop: await dpopProof(stranger, 'POST', o.tokenEndpoint) })).toMatchObject({ status: 400, error: 'invalid_dpop_proof' });
+    expect(await tokenAttempt(partner, { dpop: await dpopProof(stranger, 'POST', o.tokenEndpoint) })).toMatchObject({
+      status: 400,
+      error: 'invalid_dpop_proof',
+    });
     expect(await issued(partner.clientId)).toBe(before);
   });
 
@@ -110,7 +116,11 @@ describe('DPoP proofs that are refused at the token endpoint', () => {
     ['missing', async (): Promise<string | null> => null, 'invalid_grant'],
     ['for another method', async (): Promise<string | null> => dpopProof(partner, 'GET', o.tokenEndpoint), 'invalid_dpop_proof'],
     ['for another URL', async (): Promise<string | null> => dpopProof(partner, 'POST', `${o.issuer}/elsewhere`), 'invalid_dpop_proof'],
-    ['stale', async (): Promise<string | null> => dpopProof(partner, 'POST', o.tokenEndpoint, { iat: Math.floor(Date.now() / 1000) - 600 }), 'invalid_dpop_proof'],
+    [
+      'stale',
+      async (): Promise<string | null> => dpopProof(partner, 'POST', o.tokenEndpoint, { iat: Math.floor(Date.now() / 1000) - 600 }),
+      'invalid_dpop_proof',
+    ],
   ] as const)('%s', async (_name, proof, error) => {
     const before = await issued(partner.clientId);
     expect(await tokenAttempt(partner, { dpop: await proof() })).toMatchObject({ status: 400, error });
@@ -141,14 +151,22 @@ describe('DPoP proofs that are refused where the token is used (POST /decisions)
     const proof = await dpopProof(partner, 'GET', htu, { accessToken: token.access_token });
     expect(await ask(proof)).toMatchObject({ allow: true });
     expect(await ask(proof)).toMatchObject({ allow: false, reasons: [{ code: 'DPOP_PROOF_REPLAYED' }] });
-    expect(await ask(await dpopProof(partner, 'GET', `${htu}/other`, { accessToken: token.access_token }))).toMatchObject({ reasons: [{ code: 'DPOP_PROOF_MISMATCH' }] });
-    expect(await ask(await dpopProof(partner, 'POST', htu, { accessToken: token.access_token }))).toMatchObject({ reasons: [{ code: 'DPOP_PROOF_MISMATCH' }] });
+    expect(await ask(await dpopProof(partner, 'GET', `${htu}/other`, { accessToken: token.access_token }))).toMatchObject({
+      reasons: [{ code: 'DPOP_PROOF_MISMATCH' }],
+    });
+    expect(await ask(await dpopProof(partner, 'POST', htu, { accessToken: token.access_token }))).toMatchObject({
+      reasons: [{ code: 'DPOP_PROOF_MISMATCH' }],
+    });
     expect(await ask(await dpopProof(partner, 'GET', htu))).toMatchObject({ reasons: [{ code: 'DPOP_PROOF_MISMATCH' }] });
-    expect(await ask(await dpopProof(partner, 'GET', htu, { accessToken: token.access_token, iat: Math.floor(Date.now() / 1000) - 600 }))).toMatchObject({
+    expect(
+      await ask(await dpopProof(partner, 'GET', htu, { accessToken: token.access_token, iat: Math.floor(Date.now() / 1000) - 600 })),
+    ).toMatchObject({
       reasons: [{ code: 'DPOP_PROOF_STALE' }],
     });
     const stranger = await keyPair('ES256');
-    expect(await ask(await dpopProof(stranger, 'GET', htu, { accessToken: token.access_token }))).toMatchObject({ reasons: [{ code: 'CONFIRMATION_MISMATCH' }] });
+    expect(await ask(await dpopProof(stranger, 'GET', htu, { accessToken: token.access_token }))).toMatchObject({
+      reasons: [{ code: 'CONFIRMATION_MISMATCH' }],
+    });
     const [header, payload, signature] = proof.split('.') as [string, string, string];
     const tampered = `${header}.${payload}.${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`;
     expect(await ask(tampered)).toMatchObject({ reasons: [{ code: 'DPOP_PROOF_INVALID' }] });
@@ -175,7 +193,11 @@ describe('requests outside what was granted', () => {
     const byPartner = await fetch(`${o.issuer}/oauth/introspect`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: token.access_token, client_assertion_type: CLIENT_ASSERTION_TYPE, client_assertion: await clientAssertion(partner, partner.clientId, o.issuer) }).toString(),
+      body: new URLSearchParams({
+        token: token.access_token,
+        client_assertion_type: CLIENT_ASSERTION_TYPE,
+        client_assertion: await clientAssertion(partner, partner.clientId, o.issuer),
+      }).toString(),
     });
     expect(await byPartner.json()).toEqual({ active: false });
     const wrongGateway = await fetch(`${o.issuer}/oauth/introspect`, {
@@ -190,7 +212,12 @@ describe('requests outside what was granted', () => {
 describe('clients that no longer exist', () => {
   it('a suspended client is refused at once, and its tokens are inactive', async () => {
     const suspended = await admitJwkPartner(o.h);
-    const token = await fetchToken(suspended, { clientId: suspended.clientId, issuer: o.issuer, tokenEndpoint: o.tokenEndpoint, scope: 'accounts:read' });
+    const token = await fetchToken(suspended, {
+      clientId: suspended.clientId,
+      issuer: o.issuer,
+      tokenEndpoint: o.tokenEndpoint,
+      scope: 'accounts:read',
+    });
     await grantActivities(o.h.stack.registry).suspendAccess({
       applicationId: suspended.applicationId,
       workflowId: suspended.handle.workflowId,

@@ -45,7 +45,9 @@ describe('a JWK-anchored partner, end to end', () => {
     expect(metadata.token_endpoint).toBe(`${o.issuer}/oauth/token`);
     // client_credentials, and the JWT bearer grant only where workload issuers are federated (none here).
     expect(metadata.grant_types_supported).toEqual(['client_credentials']);
-    expect(metadata.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth']));
+    expect(metadata.token_endpoint_auth_methods_supported).toEqual(
+      expect.arrayContaining(['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth']),
+    );
     expect(metadata.token_endpoint_auth_methods_supported).not.toContain('client_secret_post');
     expect(metadata.dpop_signing_alg_values_supported).toEqual(expect.arrayContaining(['ES256', 'PS256', 'EdDSA']));
     expect(metadata.tls_client_certificate_bound_access_tokens).toBe(true);
@@ -78,17 +80,29 @@ describe('a JWK-anchored partner, end to end', () => {
     expect(refused.status).toBe(403);
     expect(await refused.json()).toMatchObject({ reasons: ['TOKEN_INACTIVE'] });
     expect(await introspect(token.access_token)).toEqual({ active: false });
-    await expect(fetchToken(partner, { clientId: partner.clientId, issuer: o.issuer, tokenEndpoint: o.tokenEndpoint, scope: 'accounts:read' })).rejects.toThrow(
-      /^invalid_client/,
-    );
+    await expect(
+      fetchToken(partner, { clientId: partner.clientId, issuer: o.issuer, tokenEndpoint: o.tokenEndpoint, scope: 'accounts:read' }),
+    ).rejects.toThrow(/^invalid_client/);
   });
 
   it('issues RFC 9068 JWT access tokens for a JWT API, bound by jkt, refused at /decisions after revocation', async () => {
     const partner = await admitJwkPartner(o.h, 'EdDSA');
-    const token = await fetchToken(partner, { clientId: partner.clientId, issuer: o.issuer, tokenEndpoint: o.tokenEndpoint, scope: 'accounts:read', resource: JWT_API });
+    const token = await fetchToken(partner, {
+      clientId: partner.clientId,
+      issuer: o.issuer,
+      tokenEndpoint: o.tokenEndpoint,
+      scope: 'accounts:read',
+      resource: JWT_API,
+    });
     const claims = decodeJwt(token.access_token);
     const credential = await o.h.stack.registry.clientCredential.findUniqueOrThrow({ where: { clientId: partner.clientId } });
-    expect(claims).toMatchObject({ iss: o.issuer, aud: JWT_API, client_id: partner.clientId, scope: 'accounts:read', cnf: { jkt: credential.confirmationValue } });
+    expect(claims).toMatchObject({
+      iss: o.issuer,
+      aud: JWT_API,
+      client_id: partner.clientId,
+      scope: 'accounts:read',
+      cnf: { jkt: credential.confirmationValue },
+    });
     expect((claims.exp as number) - (claims.iat as number)).toBe(credential.tokenLifetimeSeconds);
     expect((await callApi(partner, token.access_token)).status).toBe(200);
 

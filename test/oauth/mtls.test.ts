@@ -35,9 +35,19 @@ describe('an X.509-anchored partner over mutual TLS, end to end', () => {
       headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token: accessToken }).toString(),
     });
-    expect(await introspection.json()).toMatchObject({ active: true, client_id: partner.clientId, aud: OPAQUE_API, cnf: { 'x5t#S256': credential.confirmationValue } });
+    expect(await introspection.json()).toMatchObject({
+      active: true,
+      client_id: partner.clientId,
+      aud: OPAQUE_API,
+      cnf: { 'x5t#S256': credential.confirmationValue },
+    });
 
-    const call = () => httpsWithCert(`${api.url.replace('127.0.0.1', 'localhost')}/accounts`, { method: 'GET', ...asPartner, headers: { authorization: `Bearer ${accessToken}` } });
+    const call = () =>
+      httpsWithCert(`${api.url.replace('127.0.0.1', 'localhost')}/accounts`, {
+        method: 'GET',
+        ...asPartner,
+        headers: { authorization: `Bearer ${accessToken}` },
+      });
     const ok = await call();
     expect(ok.status).toBe(200);
 
@@ -74,11 +84,17 @@ describe('an X.509-anchored partner over mutual TLS, end to end', () => {
     expect(answer).toMatchObject({ status: 401, json: { error: 'invalid_client' } });
     expect(await o.h.stack.registry.oAuthArtifact.count({ where: { clientId: partner.clientId } })).toBe(0);
     // Without any certificate, and on the plain listener, likewise.
-    expect(await httpsWithCert(`${o.mtls.url}/oauth/token`, { method: 'POST', caPem: o.serverCaPem, body: tokenForm(partner.clientId) })).toMatchObject({
+    expect(
+      await httpsWithCert(`${o.mtls.url}/oauth/token`, { method: 'POST', caPem: o.serverCaPem, body: tokenForm(partner.clientId) }),
+    ).toMatchObject({
       status: 401,
       json: { error: 'invalid_client' },
     });
-    const plain = await fetch(o.tokenEndpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: tokenForm(partner.clientId) });
+    const plain = await fetch(o.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: tokenForm(partner.clientId),
+    });
     expect(plain.status).toBe(401);
   });
 });

@@ -18,7 +18,12 @@ async function decide(token: string, key: Parameters<typeof dpopProof>[0]) {
   const response = await fetch(`${o.issuer}/decisions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${GATEWAY_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ accessToken: token, dpop: { proof: await dpopProof(key, 'GET', htu, { accessToken: token }), htm: 'GET', htu }, scope: 'accounts:read', environment: 'sandbox' }),
+    body: JSON.stringify({
+      accessToken: token,
+      dpop: { proof: await dpopProof(key, 'GET', htu, { accessToken: token }), htm: 'GET', htu },
+      scope: 'accounts:read',
+      environment: 'sandbox',
+    }),
   });
   return (await response.json()) as { allow: boolean; reasons: { code: string }[] };
 }
@@ -31,7 +36,9 @@ describe('key rotation', () => {
 
     const next = await keyPair('ES256');
     const attempt = await partner.handle.executeUpdate(rotateAnchorUpdate, {
-      args: [{ kind: 'jwk', jwks: { keys: [next.publicJwk] }, assertion: await anchorAssertion(partner.handle, partner.applicationId, next.privateJwk) }],
+      args: [
+        { kind: 'jwk', jwks: { keys: [next.publicJwk] }, assertion: await anchorAssertion(partner.handle, partner.applicationId, next.privateJwk) },
+      ],
     });
     expect(attempt.ok).toBe(true);
 
@@ -45,7 +52,10 @@ describe('key rotation', () => {
     expect(await decide(byNew.access_token, partner)).toMatchObject({ allow: false, reasons: [{ code: 'CONFIRMATION_MISMATCH' }] });
 
     // The overlap ends (the workflow's timer runs this activity).
-    await anchorActivities(o.h.stack.registry, o.h.stack.trust).retireRotatedAnchors({ applicationId: partner.applicationId, workflowId: partner.handle.workflowId });
+    await anchorActivities(o.h.stack.registry, o.h.stack.trust).retireRotatedAnchors({
+      applicationId: partner.applicationId,
+      workflowId: partner.handle.workflowId,
+    });
     await expect(fetchToken(partner, input)).rejects.toThrow(/^invalid_client/);
     expect(await decide(byOld.access_token, partner)).toMatchObject({ allow: false, reasons: [{ code: 'CONFIRMATION_MISMATCH' }] });
     expect(await decide((await fetchToken(next, input)).access_token, next)).toMatchObject({ allow: true });
@@ -70,7 +80,12 @@ describe('FAPI 2.0 algorithms', () => {
       .setJti(randomUUID())
       .sign(await importJWK(fapi.privateJwk, 'RS256'));
     const form = (assertion: string) =>
-      new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion, scope: 'accounts:read' }).toString();
+      new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: assertion,
+        scope: 'accounts:read',
+      }).toString();
     const refused = await fetch(o.tokenEndpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: await dpopProof(fapi, 'POST', o.tokenEndpoint) },

@@ -62,7 +62,12 @@ describe('a SPIFFE workload by the JWT bearer grant', () => {
     expect(token).toMatchObject({ status: 200, token_type: 'DPoP' });
     const url = `${api.url}/accounts`;
     const call = async () =>
-      fetch(url, { headers: { authorization: `DPoP ${token.access_token}`, dpop: await dpopProof(ephemeral, 'GET', url, { accessToken: token.access_token as string }) } });
+      fetch(url, {
+        headers: {
+          authorization: `DPoP ${token.access_token}`,
+          dpop: await dpopProof(ephemeral, 'GET', url, { accessToken: token.access_token as string }),
+        },
+      });
     expect((await call()).status).toBe(200);
 
     // Refused: the same SVID again, an SVID for Admit's anchor audience only, another workload's SVID.

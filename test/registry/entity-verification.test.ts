@@ -40,7 +40,10 @@ describe('the entity-verification migration', () => {
     );
     // This migration, then any that came after it.
     expect((await applyMigrations(url))[0]).toBe(MIGRATION);
-    const { rows } = await client.query('select verified, verified_at, lei_verified_at, domain_verified_at, domain_verification_method from organisations where lei = $1', [lei]);
+    const { rows } = await client.query(
+      'select verified, verified_at, lei_verified_at, domain_verified_at, domain_verification_method from organisations where lei = $1',
+      [lei],
+    );
     await client.end();
     expect(rows).toEqual([{ verified: false, verified_at: null, lei_verified_at: null, domain_verified_at: null, domain_verification_method: null }]);
   });
@@ -55,12 +58,25 @@ describe('LEI checks and domain challenges in the registry', () => {
 
   async function application() {
     const lei = randomLei();
-    const org = await registry.organisation.create({ data: { legalName: 'Round Trip Ltd', lei, jurisdiction: 'GB', primaryDomain: 'roundtrip.example' } });
+    const org = await registry.organisation.create({
+      data: { legalName: 'Round Trip Ltd', lei, jurisdiction: 'GB', primaryDomain: 'roundtrip.example' },
+    });
     const app = await registry.application.create({
       data: {
-        id: `app-${lei.toLowerCase()}`, organisationId: org.id, name: 'RT', nameKey: 'rt', environment: 'sandbox', purpose: 'p', requestedScopes: [],
-        dataSensitivity: 'public', regulatedSector: false, strategic: false, expectedMonthlyCalls: 1, contractEndDate: new Date('2030-01-01'),
-        requestedBy: 'a@roundtrip.example', workflowId: `wf-${lei}`,
+        id: `app-${lei.toLowerCase()}`,
+        organisationId: org.id,
+        name: 'RT',
+        nameKey: 'rt',
+        environment: 'sandbox',
+        purpose: 'p',
+        requestedScopes: [],
+        dataSensitivity: 'public',
+        regulatedSector: false,
+        strategic: false,
+        expectedMonthlyCalls: 1,
+        contractEndDate: new Date('2030-01-01'),
+        requestedBy: 'a@roundtrip.example',
+        workflowId: `wf-${lei}`,
       },
     });
     return { org, app, lei };
@@ -70,23 +86,51 @@ describe('LEI checks and domain challenges in the registry', () => {
     const { org, app, lei } = await application();
     const updated = await registry.organisation.update({
       where: { id: org.id },
-      data: { verified: true, verifiedAt: new Date('2026-12-03T10:00:00.001Z'), leiVerifiedAt: new Date('2026-12-03T09:00:00Z'), domainVerifiedAt: new Date('2026-12-03T10:00:00.001Z'), domainVerificationMethod: 'dns-txt' },
+      data: {
+        verified: true,
+        verifiedAt: new Date('2026-12-03T10:00:00.001Z'),
+        leiVerifiedAt: new Date('2026-12-03T09:00:00Z'),
+        domainVerifiedAt: new Date('2026-12-03T10:00:00.001Z'),
+        domainVerificationMethod: 'dns-txt',
+      },
     });
     expect(await registry.organisation.findUniqueOrThrow({ where: { id: org.id } })).toEqual(updated);
     const check = await registry.leiCheck.create({
       data: {
-        checkKey: `wf-${lei}:lei-check:0`, organisationId: org.id, applicationId: app.id, lei, outcome: 'needs-approval', registrationStatus: 'LAPSED', entityStatus: 'ACTIVE',
-        recordLegalName: 'Round Trip Limited', matchedName: null, recordJurisdiction: 'GB', claimedLegalName: 'Round Trip Ltd', claimedJurisdiction: 'GB', score: 0.875,
+        checkKey: `wf-${lei}:lei-check:0`,
+        organisationId: org.id,
+        applicationId: app.id,
+        lei,
+        outcome: 'needs-approval',
+        registrationStatus: 'LAPSED',
+        entityStatus: 'ACTIVE',
+        recordLegalName: 'Round Trip Limited',
+        matchedName: null,
+        recordJurisdiction: 'GB',
+        claimedLegalName: 'Round Trip Ltd',
+        claimedJurisdiction: 'GB',
+        score: 0.875,
         reasons: { nameScore: 1, jurisdictionScore: 1, reasons: [{ code: 'LEI_REGISTRATION_STATUS', outcome: 'needs-approval', message: 'm' }] },
-        record: { lei, nested: { n: 1 } }, source: 'https://api.gleif.org/api/v1/lei-records/x', checkedAt: new Date('2026-12-03T09:00:00.123Z'),
+        record: { lei, nested: { n: 1 } },
+        source: 'https://api.gleif.org/api/v1/lei-records/x',
+        checkedAt: new Date('2026-12-03T09:00:00.123Z'),
       },
     });
     expect(await registry.leiCheck.findUniqueOrThrow({ where: { id: check.id } })).toEqual(check);
     const challenge = await registry.domainChallenge.create({
       data: {
-        organisationId: org.id, applicationId: app.id, workflowId: app.workflowId, domain: 'roundtrip.example', round: 2, tokenHash: `h-${lei}`,
-        issuedAt: new Date('2026-12-03T09:00:00Z'), expiresAt: new Date('2026-12-10T09:00:00Z'), verifiedAt: new Date('2026-12-03T09:30:00Z'), method: 'https-well-known',
-        lastCheckedAt: new Date('2026-12-03T09:30:00Z'), lastReasons: [{ code: 'HTTPS_MATCH' }],
+        organisationId: org.id,
+        applicationId: app.id,
+        workflowId: app.workflowId,
+        domain: 'roundtrip.example',
+        round: 2,
+        tokenHash: `h-${lei}`,
+        issuedAt: new Date('2026-12-03T09:00:00Z'),
+        expiresAt: new Date('2026-12-10T09:00:00Z'),
+        verifiedAt: new Date('2026-12-03T09:30:00Z'),
+        method: 'https-well-known',
+        lastCheckedAt: new Date('2026-12-03T09:30:00Z'),
+        lastReasons: [{ code: 'HTTPS_MATCH' }],
       },
     });
     expect(await registry.domainChallenge.findUniqueOrThrow({ where: { tokenHash: `h-${lei}` } })).toEqual(challenge);
@@ -95,15 +139,38 @@ describe('LEI checks and domain challenges in the registry', () => {
   it('enforces the keys and checks in the database', async () => {
     const { org, app, lei } = await application();
     const check = {
-      checkKey: `k-${lei}`, organisationId: org.id, applicationId: app.id, lei, outcome: 'pass', claimedLegalName: 'x', claimedJurisdiction: 'GB', score: 1, reasons: [], source: 's', checkedAt: new Date(),
+      checkKey: `k-${lei}`,
+      organisationId: org.id,
+      applicationId: app.id,
+      lei,
+      outcome: 'pass',
+      claimedLegalName: 'x',
+      claimedJurisdiction: 'GB',
+      score: 1,
+      reasons: [],
+      source: 's',
+      checkedAt: new Date(),
     };
     await registry.leiCheck.create({ data: check });
     await expect(registry.leiCheck.create({ data: check })).rejects.toMatchObject({ code: 'P2002' });
-    await expect(registry.leiCheck.create({ data: { ...check, checkKey: `k2-${lei}`, outcome: 'maybe' } })).rejects.toThrow(/lei_checks_outcome_check/);
+    await expect(registry.leiCheck.create({ data: { ...check, checkKey: `k2-${lei}`, outcome: 'maybe' } })).rejects.toThrow(
+      /lei_checks_outcome_check/,
+    );
     await expect(registry.leiCheck.create({ data: { ...check, checkKey: `k3-${lei}`, score: 1.5 } })).rejects.toThrow(/lei_checks_score_check/);
-    const challenge = { organisationId: org.id, applicationId: app.id, workflowId: app.workflowId, domain: 'd.example', round: 0, tokenHash: `t-${lei}`, issuedAt: new Date(), expiresAt: new Date() };
+    const challenge = {
+      organisationId: org.id,
+      applicationId: app.id,
+      workflowId: app.workflowId,
+      domain: 'd.example',
+      round: 0,
+      tokenHash: `t-${lei}`,
+      issuedAt: new Date(),
+      expiresAt: new Date(),
+    };
     await registry.domainChallenge.create({ data: challenge });
     await expect(registry.domainChallenge.create({ data: { ...challenge, tokenHash: `t2-${lei}` } })).rejects.toMatchObject({ code: 'P2002' });
-    await expect(registry.domainChallenge.create({ data: { ...challenge, round: 1, tokenHash: `t3-${lei}`, method: 'carrier-pigeon' } })).rejects.toThrow(/domain_challenges_method_check/);
+    await expect(
+      registry.domainChallenge.create({ data: { ...challenge, round: 1, tokenHash: `t3-${lei}`, method: 'carrier-pigeon' } }),
+    ).rejects.toThrow(/domain_challenges_method_check/);
   });
 });

@@ -80,7 +80,13 @@ describe('the migrated database matches the Prisma schema', () => {
 
     for (const role of ['BUSINESS', 'TECHNICAL', 'SECURITY'] as const) {
       const contact = await registry.contact.create({
-        data: { applicationId: application.id, role, name: `${role} person`, email: `${role.toLowerCase()}@roundtrip.example`, confirmedAt: role === 'SECURITY' ? new Date() : null },
+        data: {
+          applicationId: application.id,
+          role,
+          name: `${role} person`,
+          email: `${role.toLowerCase()}@roundtrip.example`,
+          confirmedAt: role === 'SECURITY' ? new Date() : null,
+        },
       });
       expect(await registry.contact.findUniqueOrThrow({ where: { id: contact.id } })).toEqual(contact);
     }
@@ -178,7 +184,13 @@ describe('the migrated database matches the Prisma schema', () => {
     expect(await registry.usageReport.findUniqueOrThrow({ where: { id: usage.id } })).toEqual(usage);
 
     const approver = await registry.approver.create({
-      data: { subject: `https://idp.example ${lei}`, email: `approver-${lei}@roundtrip.example`, name: 'Round Trip Approver', roles: ['approver', 'security-reviewer'], active: false },
+      data: {
+        subject: `https://idp.example ${lei}`,
+        email: `approver-${lei}@roundtrip.example`,
+        name: 'Round Trip Approver',
+        roles: ['approver', 'security-reviewer'],
+        active: false,
+      },
     });
     expect(await registry.approver.findUniqueOrThrow({ where: { subject: approver.subject } })).toEqual(approver);
 
@@ -199,7 +211,9 @@ describe('the migrated database matches the Prisma schema', () => {
 
     const graph = await registry.organisation.findUniqueOrThrow({
       where: { id: org.id },
-      include: { applications: { include: { contacts: true, trustAnchors: true, confirmations: true, grants: true, credentials: true, notifications: true } } },
+      include: {
+        applications: { include: { contacts: true, trustAnchors: true, confirmations: true, grants: true, credentials: true, notifications: true } },
+      },
     });
     expect(graph.applications[0]?.contacts).toHaveLength(3);
     expect(graph.applications[0]?.trustAnchors).toHaveLength(1);
@@ -232,9 +246,9 @@ describe('the migrated database matches the Prisma schema', () => {
       requestedBy: 'a@unique.example',
     };
     await registry.application.create({ data: { ...base, id: `a1-${lei}`, workflowId: `w1-${lei}` } });
-    await expect(
-      registry.application.create({ data: { ...base, id: `a2-${lei}`, workflowId: `w2-${lei}` } }),
-    ).rejects.toMatchObject({ code: 'P2002' });
+    await expect(registry.application.create({ data: { ...base, id: `a2-${lei}`, workflowId: `w2-${lei}` } })).rejects.toMatchObject({
+      code: 'P2002',
+    });
     await registry.trustAnchor.create({
       data: { applicationId: `a1-${lei}`, kind: 'X509', fingerprint: `fp-${lei}`, material: {}, verifiedAt: new Date() },
     });
@@ -246,12 +260,31 @@ describe('the migrated database matches the Prisma schema', () => {
     const confirmation = { applicationId: `a1-${lei}`, role: 'BUSINESS' as const, round: 0, expiresAt: new Date(), sentAt: new Date() };
     await registry.contactConfirmation.create({ data: { ...confirmation, tokenHash: `h1-${lei}` } });
     await expect(registry.contactConfirmation.create({ data: { ...confirmation, tokenHash: `h2-${lei}` } })).rejects.toMatchObject({ code: 'P2002' });
-    await expect(registry.contactConfirmation.create({ data: { ...confirmation, round: 1, tokenHash: `h1-${lei}` } })).rejects.toMatchObject({ code: 'P2002' });
-    const usage = { clientId: `c-${lei}`, applicationId: `a1-${lei}`, source: 'kong', intervalStart: new Date('2026-01-01'), intervalEnd: new Date('2026-01-02'), calls: 1, denials: 0, errors: 0, anomalies: 0 };
+    await expect(registry.contactConfirmation.create({ data: { ...confirmation, round: 1, tokenHash: `h1-${lei}` } })).rejects.toMatchObject({
+      code: 'P2002',
+    });
+    const usage = {
+      clientId: `c-${lei}`,
+      applicationId: `a1-${lei}`,
+      source: 'kong',
+      intervalStart: new Date('2026-01-01'),
+      intervalEnd: new Date('2026-01-02'),
+      calls: 1,
+      denials: 0,
+      errors: 0,
+      anomalies: 0,
+    };
     await registry.usageReport.create({ data: usage });
     await expect(registry.usageReport.create({ data: usage })).rejects.toMatchObject({ code: 'P2002' });
     await registry.usageReport.create({ data: { ...usage, source: 'edge' } });
-    const delivery = { idempotencyKey: `n-${lei}`, applicationId: `a1-${lei}`, template: 'admitted', recipient: 'x@unique.example', messageId: '<m@x>', sentAt: new Date() };
+    const delivery = {
+      idempotencyKey: `n-${lei}`,
+      applicationId: `a1-${lei}`,
+      template: 'admitted',
+      recipient: 'x@unique.example',
+      messageId: '<m@x>',
+      sentAt: new Date(),
+    };
     await registry.notificationDelivery.create({ data: delivery });
     await expect(registry.notificationDelivery.create({ data: delivery })).rejects.toMatchObject({ code: 'P2002' });
   });

@@ -32,7 +32,17 @@ function resolved(environment: Record<string, string | number>): Record<string, 
 describe('docker-compose.yml', () => {
   it('has the multi-service shape: Temporal on PostgreSQL, its UI, the registry, SMTP, worker, web, migrations', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['admit-migrate', 'admit-web', 'admit-worker', 'mailpit', 'registry-postgresql', 'temporal', 'temporal-postgresql', 'temporal-search-attributes', 'temporal-ui'].sort(),
+      [
+        'admit-migrate',
+        'admit-web',
+        'admit-worker',
+        'mailpit',
+        'registry-postgresql',
+        'temporal',
+        'temporal-postgresql',
+        'temporal-search-attributes',
+        'temporal-ui',
+      ].sort(),
     );
     expect(compose.services.temporal?.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'temporal-postgresql' });
   });

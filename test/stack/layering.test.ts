@@ -63,7 +63,9 @@ describe('production loads no development code', () => {
 
   it('reaches the development identity provider from the web only by a dynamic import in web/app.ts', () => {
     const intoStack = Object.entries(metafile.inputs).flatMap(([file, input]) =>
-      DEVELOPMENT_CODE.test(file) ? [] : input.imports.filter((edge) => DEVELOPMENT_CODE.test(edge.path)).map((edge) => `${file} ${edge.kind} ${edge.path}`),
+      DEVELOPMENT_CODE.test(file)
+        ? []
+        : input.imports.filter((edge) => DEVELOPMENT_CODE.test(edge.path)).map((edge) => `${file} ${edge.kind} ${edge.path}`),
     );
     expect(intoStack.sort()).toEqual(['web/app.ts dynamic-import stack/dev-approvers.ts', 'web/app.ts dynamic-import stack/dev-idp.ts']);
   });

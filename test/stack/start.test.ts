@@ -71,10 +71,14 @@ describe('npm start', () => {
     });
     expect(signup.status).toBe(202);
     const { applicationId } = (await signup.json()) as { applicationId: string };
-    await eventually(async () => {
-      const view = (await (await fetch(`${web}/applications/${applicationId}`)).json()) as { registry: unknown };
-      return view.registry !== null ? true : undefined;
-    }, 30_000, 'the registry entry');
+    await eventually(
+      async () => {
+        const view = (await (await fetch(`${web}/applications/${applicationId}`)).json()) as { registry: unknown };
+        return view.registry !== null ? true : undefined;
+      },
+      30_000,
+      'the registry entry',
+    );
 
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
@@ -83,13 +87,17 @@ describe('npm start', () => {
     const second = await startStack(env);
     expect(second.recentOutput()).toContain('Registry schema is up to date.');
     // The restarted worker answers queries once it has bundled its workflows.
-    const view = await eventually(async () => {
-      const answer = (await (await fetch(`${web}/applications/${applicationId}`)).json()) as {
-        applicationId: string;
-        workflow: { stage?: string };
-      };
-      return answer.workflow?.stage === undefined || answer.workflow.stage === 'REGISTERING' ? undefined : answer;
-    }, 30_000, 'the restarted stack to answer');
+    const view = await eventually(
+      async () => {
+        const answer = (await (await fetch(`${web}/applications/${applicationId}`)).json()) as {
+          applicationId: string;
+          workflow: { stage?: string };
+        };
+        return answer.workflow?.stage === undefined || answer.workflow.stage === 'REGISTERING' ? undefined : answer;
+      },
+      30_000,
+      'the restarted stack to answer',
+    );
     expect(view.applicationId).toBe(applicationId);
     // The organisation is being verified at GLEIF: unreachable from a closed network, where the
     // workflow keeps asking; reachable, GLEIF knows no such LEI and the claim is refused.

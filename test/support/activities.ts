@@ -80,7 +80,8 @@ export function certificateFingerprint(): { fingerprint: string; der: Buffer } {
 export async function bindTestAnchor(
   registry: Registry,
   applicationId: string,
-  anchor: Pick<TrustAnchor, 'kind' | 'fingerprint'> & Partial<Pick<TrustAnchor, 'keyFingerprint' | 'subject' | 'status'>> & { material?: Record<string, string> },
+  anchor: Pick<TrustAnchor, 'kind' | 'fingerprint'> &
+    Partial<Pick<TrustAnchor, 'keyFingerprint' | 'subject' | 'status'>> & { material?: Record<string, string> },
 ): Promise<TrustAnchor> {
   return registry.trustAnchor.create({
     data: {

@@ -62,7 +62,10 @@ export async function startEntityWorld(): Promise<EntityWorld> {
   async function publishPending(temporal: Client, taskQueue: string): Promise<void> {
     let added = false;
     for (const workflowId of await verifying(temporal, taskQueue)) {
-      const state = await temporal.workflow.getHandle(workflowId).query(stateQuery).catch(() => undefined);
+      const state = await temporal.workflow
+        .getHandle(workflowId)
+        .query(stateQuery)
+        .catch(() => undefined);
       if (state !== undefined && state.stage !== 'REGISTERING' && state.stage !== 'VERIFYING_ENTITY') watched.delete(workflowId);
       const challenge = state?.entity?.domain.challenge;
       if (challenge === undefined || challenge === null || withheld.has(challenge.domain)) continue;

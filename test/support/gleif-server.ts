@@ -133,7 +133,9 @@ export async function startGleifStandIn(dir: string): Promise<GleifStandIn> {
       const match = /^\/api\/v1\/lei-records\/([^/?]+)$/.exec(url);
       if (failures.left > 0) {
         failures.left -= 1;
-        res.writeHead(failures.status, { 'content-type': 'application/vnd.api+json' }).end(JSON.stringify({ errors: [{ status: String(failures.status), title: 'Service Unavailable' }] }));
+        res
+          .writeHead(failures.status, { 'content-type': 'application/vnd.api+json' })
+          .end(JSON.stringify({ errors: [{ status: String(failures.status), title: 'Service Unavailable' }] }));
         return;
       }
       if (match === null) {

@@ -30,6 +30,8 @@ export async function recordHistory(handle: WorkflowHandle, name: string): Promi
     await writeFile(file, historyToJSON(history), { flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    throw new Error(`${path.relative(REPO_ROOT, file)} is already recorded; recorded histories are never overwritten (move RECORDING_ERA on with the next patch).`);
+    throw new Error(
+      `${path.relative(REPO_ROOT, file)} is already recorded; recorded histories are never overwritten (move RECORDING_ERA on with the next patch).`,
+    );
   }
 }

@@ -16,7 +16,12 @@ export class KeycloakOperator {
     const response = await fetch(`${this.server.url}/realms/master/protocol/openid-connect/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: this.server.admin.username, password: this.server.admin.password }),
+      body: new URLSearchParams({
+        grant_type: 'password',
+        client_id: 'admin-cli',
+        username: this.server.admin.username,
+        password: this.server.admin.password,
+      }),
     });
     if (!response.ok) throw new Error(`master admin sign-in: ${response.status} ${await response.text()}`);
     const body = (await response.json()) as { access_token: string; expires_in: number };
@@ -43,7 +48,10 @@ export class KeycloakOperator {
   }
 
   async clientByClientId(realm: string, clientId: string): Promise<Record<string, unknown> & { id: string }> {
-    const { body } = await this.admin<(Record<string, unknown> & { id: string })[]>('GET', `/${realm}/clients?clientId=${encodeURIComponent(clientId)}`);
+    const { body } = await this.admin<(Record<string, unknown> & { id: string })[]>(
+      'GET',
+      `/${realm}/clients?clientId=${encodeURIComponent(clientId)}`,
+    );
     const client = body.find((c) => c.clientId === clientId);
     if (client === undefined) throw new Error(`no client ${clientId} in ${realm}`);
     return client;

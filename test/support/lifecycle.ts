@@ -84,7 +84,10 @@ export async function createLifecycleHarness(
 
 /** The seeded approvers as their sessions would name them (the harness's web is at TEST_PUBLIC_URL). */
 export const approvers: Record<'ada' | 'rui' | 'sam', Actor> = Object.fromEntries(
-  developmentApproversFor(TEST_PUBLIC_URL).map((a) => [a.email.split('.')[0], { subject: a.subject, email: a.email, name: a.name, roles: [...a.roles] }]),
+  developmentApproversFor(TEST_PUBLIC_URL).map((a) => [
+    a.email.split('.')[0],
+    { subject: a.subject, email: a.email, name: a.name, roles: [...a.roles] },
+  ]),
 ) as Record<'ada' | 'rui' | 'sam', Actor>;
 
 export type SignupOverrides = Partial<ReturnType<typeof signupBody>['application']> & { requestedBy?: string };
@@ -117,10 +120,14 @@ export async function state(handle: LifecycleHandle): Promise<LifecycleState> {
 }
 
 export async function waitForStage(handle: LifecycleHandle, stage: Stage, timeoutMs = 30_000): Promise<LifecycleState> {
-  return eventually(async () => {
-    const s = await state(handle);
-    return s.stage === stage ? s : undefined;
-  }, timeoutMs, `stage ${stage}`);
+  return eventually(
+    async () => {
+      const s = await state(handle);
+      return s.stage === stage ? s : undefined;
+    },
+    timeoutMs,
+    `stage ${stage}`,
+  );
 }
 
 /** The confirmation tokens mailed to `email`, newest last. */
@@ -143,13 +150,17 @@ export async function confirmContacts(
   const applicationId = handle.workflowId.replace(/^partner-lifecycle-/, '');
   for (const role of roles) {
     const email = body.contacts[role].email;
-    const check = await eventually(async () => {
-      for (const token of (await mailedTokens(email)).reverse()) {
-        const candidate = await verifyContactLink(h.stack.linkSecret, token);
-        if (candidate.ok && candidate.claims.applicationId === applicationId && candidate.claims.role === role) return candidate;
-      }
-      return undefined;
-    }, 20_000, `the ${role} confirmation mail`);
+    const check = await eventually(
+      async () => {
+        for (const token of (await mailedTokens(email)).reverse()) {
+          const candidate = await verifyContactLink(h.stack.linkSecret, token);
+          if (candidate.ok && candidate.claims.applicationId === applicationId && candidate.claims.role === role) return candidate;
+        }
+        return undefined;
+      },
+      20_000,
+      `the ${role} confirmation mail`,
+    );
     await handle.executeUpdate(confirmContactUpdate, { args: [{ role: check.claims.role, tokenHash: check.tokenHash }] });
   }
 }

@@ -106,7 +106,11 @@ export async function keyPair(alg: 'ES256' | 'RS256' | 'PS256' | 'EdDSA' = 'ES25
 }
 
 /** LOW signup → three confirmations → a JWK anchor proven over Admit's challenge → ADMITTED. */
-export async function admitJwkPartner(h: LifecycleHarness, alg: 'ES256' | 'RS256' | 'PS256' | 'EdDSA' = 'ES256', overrides: SignupOverrides = {}): Promise<JwkPartner> {
+export async function admitJwkPartner(
+  h: LifecycleHarness,
+  alg: 'ES256' | 'RS256' | 'PS256' | 'EdDSA' = 'ES256',
+  overrides: SignupOverrides = {},
+): Promise<JwkPartner> {
   const { handle, applicationId, body } = await signup(h, overrides);
   await waitForStage(handle, 'AWAITING_CONTACTS');
   await confirmContacts(h, handle, body);
@@ -160,7 +164,10 @@ export async function clientChainWithKey(h: LifecycleHarness, subject: string): 
   const DAY = 24 * 3600 * 1000;
   const leaf = await makeCert({ subject, issuer: h.ca.issuing, notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 365 * DAY) });
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', leaf.keys.pair.privateKey as webcrypto.CryptoKey));
-  const keyPem = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').trim()}\n-----END PRIVATE KEY-----\n`;
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .trim()}\n-----END PRIVATE KEY-----\n`;
   return { chainPem: `${leaf.pem}${h.ca.issuing.pem}`, keyPem, leafPem: leaf.pem };
 }
 

@@ -40,10 +40,14 @@ async function cli(args: string[]): Promise<CliResult> {
 
 function common(message: UnsealedMessage): string[] {
   return [
-    '--address', message.address ?? inject('temporalAddress'),
-    '--namespace', message.namespace ?? 'default',
-    '--workflow-id', message.workflowId,
-    '--name', message.name,
+    '--address',
+    message.address ?? inject('temporalAddress'),
+    '--namespace',
+    message.namespace ?? 'default',
+    '--workflow-id',
+    message.workflowId,
+    '--name',
+    message.name,
     ...message.args.flatMap((arg) => ['--input', JSON.stringify(arg)]),
   ];
 }
@@ -61,12 +65,19 @@ export function sendUnsealedSignal(message: UnsealedMessage): Promise<CliResult>
 /** `temporal workflow start`: a partner lifecycle started with an input Admit never sealed. */
 export function startUnsealedWorkflow(start: { workflowId: string; taskQueue: string; input: unknown; address?: string }): Promise<CliResult> {
   return cli([
-    'workflow', 'start',
-    '--address', start.address ?? inject('temporalAddress'),
-    '--namespace', 'default',
-    '--type', 'partnerLifecycle',
-    '--task-queue', start.taskQueue,
-    '--workflow-id', start.workflowId,
-    '--input', JSON.stringify(start.input),
+    'workflow',
+    'start',
+    '--address',
+    start.address ?? inject('temporalAddress'),
+    '--namespace',
+    'default',
+    '--type',
+    'partnerLifecycle',
+    '--task-queue',
+    start.taskQueue,
+    '--workflow-id',
+    start.workflowId,
+    '--input',
+    JSON.stringify(start.input),
   ]);
 }

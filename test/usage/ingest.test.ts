@@ -18,7 +18,13 @@ let app: FastifyInstance;
 
 beforeAll(async () => {
   stack = await createTestStack();
-  activities = createActivities({ registry: stack.registry, mailer: stack.mailer, config: stack.config, linkSecret: stack.linkSecret, trust: stack.trust });
+  activities = createActivities({
+    registry: stack.registry,
+    mailer: stack.mailer,
+    config: stack.config,
+    linkSecret: stack.linkSecret,
+    trust: stack.trust,
+  });
   app = buildApp({
     ...testAppDependencies(stack),
     gatewayTokens: [
@@ -74,7 +80,9 @@ async function rejection(promise: Promise<unknown>): Promise<UsageBatchRejected>
 describe('ingestUsageBatch', () => {
   it('records each report under its client’s application and the gateway, replacing a resent interval', async () => {
     const { clientId, applicationId } = await admittedClient();
-    expect(await ingestUsageBatch(stack.registry, 'kong', [report(clientId, 0), report(clientId, 1, { calls: 50, denials: 0 })])).toEqual({ accepted: 2 });
+    expect(await ingestUsageBatch(stack.registry, 'kong', [report(clientId, 0), report(clientId, 1, { calls: 50, denials: 0 })])).toEqual({
+      accepted: 2,
+    });
     // The same interval again (a resend with a corrected count) replaces; another gateway's report is its own row.
     await ingestUsageBatch(stack.registry, 'kong', [report(clientId, 1, { calls: 60, denials: 0 })]);
     await ingestUsageBatch(stack.registry, 'edge', [report(clientId, 1, { calls: 5, denials: 0, errors: 0 })]);
@@ -100,7 +108,9 @@ describe('ingestUsageBatch', () => {
       actor: 'test',
       at: '2026-12-09T00:00:00Z',
     });
-    const error = await rejection(ingestUsageBatch(stack.registry, 'kong', [report(clientId, 2), report('admit-nobody', 3), report(revoked.clientId, 4)]));
+    const error = await rejection(
+      ingestUsageBatch(stack.registry, 'kong', [report(clientId, 2), report('admit-nobody', 3), report(revoked.clientId, 4)]),
+    );
     expect(error.errors).toEqual([
       { field: 'reports.1.clientId', message: 'is not a known client' },
       { field: 'reports.2.clientId', message: 'is revoked' },
@@ -127,16 +137,30 @@ describe('ingestUsageBatch', () => {
       ]),
     );
     const fields = error.errors.map((e) => e.field);
-    expect(fields).toEqual(expect.arrayContaining(['reports.1.intervalEnd', 'reports.2.calls', 'reports.3.calls', 'reports.4.denials', 'reports.5.intervalStart', 'reports.6', 'reports.7']));
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        'reports.1.intervalEnd',
+        'reports.2.calls',
+        'reports.3.calls',
+        'reports.4.denials',
+        'reports.5.intervalStart',
+        'reports.6',
+        'reports.7',
+      ]),
+    );
     expect(error.errors.find((e) => e.field === 'reports.6')?.message).toBe('repeats reports.0 (same clientId and intervalStart)');
     expect(await stack.registry.usageReport.count({ where: { clientId } })).toBe(0);
   });
 
   it('refuses an empty or oversized batch', async () => {
     const { clientId } = await admittedClient();
-    expect((await rejection(ingestUsageBatch(stack.registry, 'kong', []))).errors).toEqual([{ field: 'reports', message: 'a batch needs at least one report' }]);
+    expect((await rejection(ingestUsageBatch(stack.registry, 'kong', []))).errors).toEqual([
+      { field: 'reports', message: 'a batch needs at least one report' },
+    ]);
     const oversized = Array.from({ length: MAX_USAGE_BATCH + 1 }, () => report(clientId, 0));
-    expect((await rejection(ingestUsageBatch(stack.registry, 'kong', oversized))).errors).toEqual([{ field: 'reports', message: `at most ${MAX_USAGE_BATCH} reports per batch` }]);
+    expect((await rejection(ingestUsageBatch(stack.registry, 'kong', oversized))).errors).toEqual([
+      { field: 'reports', message: `at most ${MAX_USAGE_BATCH} reports per batch` },
+    ]);
     expect((await rejection(ingestUsageBatch(stack.registry, 'kong', { reports: [] }))).errors[0]?.field).toBe('reports');
   });
 
@@ -177,13 +201,24 @@ describe('readUsage', () => {
       lastSeenAt: '2026-11-10T02:00:00.000Z',
     });
     const unused = await admittedClient();
-    expect(await activities.readUsage({ applicationId: unused.applicationId, since: '2026-01-01T00:00:00Z' })).toEqual({ calls: 0, denials: 0, errors: 0, anomalies: 0, lastSeenAt: null });
+    expect(await activities.readUsage({ applicationId: unused.applicationId, since: '2026-01-01T00:00:00Z' })).toEqual({
+      calls: 0,
+      denials: 0,
+      errors: 0,
+      anomalies: 0,
+      lastSeenAt: null,
+    });
   });
 });
 
 describe('POST /usage', () => {
   const post = (authorization: string | undefined, payload: unknown) =>
-    app.inject({ method: 'POST', url: '/usage', headers: authorization === undefined ? {} : { authorization }, payload: payload as Record<string, unknown> });
+    app.inject({
+      method: 'POST',
+      url: '/usage',
+      headers: authorization === undefined ? {} : { authorization },
+      payload: payload as Record<string, unknown>,
+    });
 
   it('records a batch from an authenticated gateway under its name', async () => {
     const { clientId } = await admittedClient();
@@ -209,7 +244,10 @@ describe('POST /usage', () => {
     const { clientId } = await admittedClient();
     const unknown = await post(`Bearer ${KONG_TOKEN}`, { reports: [report(clientId, 14), report('admit-unknown', 14)] });
     expect(unknown.statusCode).toBe(400);
-    expect(unknown.json()).toMatchObject({ title: 'The usage batch has errors', errors: [{ field: 'reports.1.clientId', message: 'is not a known client' }] });
+    expect(unknown.json()).toMatchObject({
+      title: 'The usage batch has errors',
+      errors: [{ field: 'reports.1.clientId', message: 'is not a known client' }],
+    });
     const oversized = await post(`Bearer ${KONG_TOKEN}`, { reports: Array.from({ length: MAX_USAGE_BATCH + 1 }, () => report(clientId, 15)) });
     expect(oversized.statusCode).toBe(400);
     expect(oversized.json().errors).toEqual([{ field: 'reports', message: `at most ${MAX_USAGE_BATCH} reports per batch` }]);
@@ -241,7 +279,15 @@ describe('gateways report what has happened, for the clients they serve (issue 9
   afterAll(async () => bound.close());
   const post = (token: string, payload: unknown) =>
     bound.inject({ method: 'POST', url: '/usage', headers: { authorization: `Bearer ${token}` }, payload: payload as Record<string, unknown> });
-  const interval = (clientId: string, start: string, end: string) => ({ clientId, intervalStart: start, intervalEnd: end, calls: 1, denials: 0, errors: 0, anomalies: 0 });
+  const interval = (clientId: string, start: string, end: string) => ({
+    clientId,
+    intervalStart: start,
+    intervalEnd: end,
+    calls: 1,
+    denials: 0,
+    errors: 0,
+    anomalies: 0,
+  });
 
   it('refuses an interval ending after now plus the clock skew, accepts one within it', async () => {
     const { clientId } = await admittedClient();
@@ -258,14 +304,21 @@ describe('gateways report what has happened, for the clients they serve (issue 9
     const response = await post(SANDBOX_TOKEN, { reports: [interval(clientId, '0000-01-01T00:00:00Z', '0000-01-01T01:00:00Z')] });
     expect(response.statusCode).toBe(400);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(response.json().errors.map((e: { field: string }) => e.field).sort()).toEqual(['reports.0.intervalEnd', 'reports.0.intervalStart']);
+    expect(
+      response
+        .json()
+        .errors.map((e: { field: string }) => e.field)
+        .sort(),
+    ).toEqual(['reports.0.intervalEnd', 'reports.0.intervalStart']);
   });
 
   it('lets a gateway report only for clients in the environments it serves', async () => {
     const { clientId } = await admittedClient(); // a sandbox application
     const foreign = await post(PRODUCTION_TOKEN, { reports: [interval(clientId, '2026-11-20T10:00:00Z', '2026-11-20T11:00:00Z')] });
     expect(foreign.statusCode).toBe(400);
-    expect(foreign.json().errors).toEqual([{ field: 'reports.0.clientId', message: 'is a sandbox client, which gateway production-gw does not serve' }]);
+    expect(foreign.json().errors).toEqual([
+      { field: 'reports.0.clientId', message: 'is a sandbox client, which gateway production-gw does not serve' },
+    ]);
     expect(await stack.registry.usageReport.count({ where: { clientId } })).toBe(0);
   });
 

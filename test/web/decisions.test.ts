@@ -66,9 +66,17 @@ async function waitingForApproval(partner: PageClient, requestedBy?: string) {
     links.push(token);
   }
   await waitForStage(applicationId, 'AWAITING_ANCHOR');
-  const leaf = await makeCert({ subject: `CN=${applicationId}`, issuer: issuing, notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 365 * DAY) });
+  const leaf = await makeCert({
+    subject: `CN=${applicationId}`,
+    issuer: issuing,
+    notBefore: new Date(Date.now() - DAY),
+    notAfter: new Date(Date.now() + 365 * DAY),
+  });
   await partner.get(`/applications/${applicationId}/anchor`);
-  const anchored = await partner.post(`/applications/${applicationId}/anchor`, { kind: 'x509', 'x509.certificateChainPem': `${leaf.pem}${issuing.pem}` });
+  const anchored = await partner.post(`/applications/${applicationId}/anchor`, {
+    kind: 'x509',
+    'x509.certificateChainPem': `${leaf.pem}${issuing.pem}`,
+  });
   expect(anchored.statusCode).toBe(200);
   await waitForStage(applicationId, 'AWAITING_APPROVAL');
   const contactEmails = { business: body.contacts.business.email, technical: body.contacts.technical.email, security: body.contacts.security.email };
@@ -120,7 +128,9 @@ describe('decisions through the console', () => {
     expect(queue.body).toContain(`/console/applications/${applicationId}`);
     await rui.get(`/console/applications/${applicationId}`);
     expect((await rui.post(`/console/applications/${applicationId}/offboard`, { reason: '' })).statusCode).toBe(400);
-    expect((await rui.post(`/console/applications/${applicationId}/offboard`, { reason: 'Contract terminated early by the partner.' })).statusCode).toBe(303);
+    expect(
+      (await rui.post(`/console/applications/${applicationId}/offboard`, { reason: 'Contract terminated early by the partner.' })).statusCode,
+    ).toBe(303);
     await waitForStage(applicationId, 'OFFBOARDED');
   });
 
@@ -170,7 +180,11 @@ describe('decisions through the console', () => {
     expect(page.body).toContain('This decision is about an expansion adding:');
     expect((await vote(sam, applicationId, 'approve', 'usage looks clean')).statusCode).toBe(303);
     expect((await vote(rui, applicationId, 'approve', 'reviewed')).statusCode).toBe(303);
-    await eventually(async () => ((await stateOf(applicationId)).grant?.scopes.includes('statements:read') ? true : undefined), 20_000, 'the expanded grant');
+    await eventually(
+      async () => ((await stateOf(applicationId)).grant?.scopes.includes('statements:read') ? true : undefined),
+      20_000,
+      'the expanded grant',
+    );
   });
 
   it('records a key compromise from the console: access ends at once', async () => {
@@ -180,7 +194,9 @@ describe('decisions through the console', () => {
     expect((await vote(rui, applicationId, 'approve', 'fine')).statusCode).toBe(303);
     await waitForStage(applicationId, 'ADMITTED');
     await rui.get(`/console/applications/${applicationId}`);
-    const reported = await rui.post(`/console/applications/${applicationId}/key-compromise`, { detail: 'The private key was published in a public repository.' });
+    const reported = await rui.post(`/console/applications/${applicationId}/key-compromise`, {
+      detail: 'The private key was published in a public repository.',
+    });
     expect(reported.statusCode).toBe(303);
     await waitForStage(applicationId, 'OFFBOARDED');
     expect((await stateOf(applicationId)).outcome).toMatchObject({ trigger: 'key-compromise' });

@@ -116,11 +116,24 @@ describe('the whole journey in a browser', () => {
     await page.getByLabel('Purpose').fill('Initiate domestic payments on behalf of our business customers.');
     for (const scope of ['accounts:read', 'accounts:balances:read', 'payments:initiate']) await page.locator(`input[value="${scope}"]`).check();
     await page.getByLabel('Contract end date').fill('2029-03-31');
-    await page.getByRole('group', { name: /most sensitive data/i }).getByLabel('Confidential').check();
-    await page.getByRole('group', { name: /regulated sector/i }).getByLabel('Yes').check();
-    await page.getByRole('group', { name: /strategic partnership/i }).getByLabel('No').check();
+    await page
+      .getByRole('group', { name: /most sensitive data/i })
+      .getByLabel('Confidential')
+      .check();
+    await page
+      .getByRole('group', { name: /regulated sector/i })
+      .getByLabel('Yes')
+      .check();
+    await page
+      .getByRole('group', { name: /strategic partnership/i })
+      .getByLabel('No')
+      .check();
     await page.getByLabel('Expected API calls a month').fill('250,000');
-    for (const [role, legend] of [['business', 'Business owner'], ['technical', 'Technical owner'], ['security', 'Security contact']] as const) {
+    for (const [role, legend] of [
+      ['business', 'Business owner'],
+      ['technical', 'Technical owner'],
+      ['security', 'Security contact'],
+    ] as const) {
       const group = page.getByRole('group', { name: legend });
       await group.getByLabel('Full name').fill(contacts[role].name);
       await group.getByLabel('Email address').fill(contacts[role].email);
@@ -130,7 +143,10 @@ describe('the whole journey in a browser', () => {
     await visible(page.getByRole('alert').getByText('There is a problem'));
     await shots.shoot(page, '02-signup-error-summary');
     // The summary links to the field; following it puts the focus there.
-    await page.getByRole('alert').getByRole('link', { name: /Legal Entity Identifier|check digits/ }).click();
+    await page
+      .getByRole('alert')
+      .getByRole('link', { name: /Legal Entity Identifier|check digits/ })
+      .click();
     expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('field-organisation-lei');
     await page.getByLabel('Legal Entity Identifier (LEI)').fill(lei);
     await page.getByRole('button', { name: 'Submit application' }).click();
@@ -165,15 +181,28 @@ describe('the whole journey in a browser', () => {
     await page.goto(`${web.url}/applications/${applicationId}/anchor`);
     await reloadUntil(page, /accepts: X\.509 client certificate/);
     await shots.shoot(page, '08-anchor-page');
-    const stranger = await makeCert({ subject: 'CN=Self-signed stranger', notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 30 * DAY) });
-    await page.locator('#file-x509-certificateChainPem').setInputFiles({ name: 'untrusted.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(stranger.pem) });
+    const stranger = await makeCert({
+      subject: 'CN=Self-signed stranger',
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + 30 * DAY),
+    });
+    await page
+      .locator('#file-x509-certificateChainPem')
+      .setInputFiles({ name: 'untrusted.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(stranger.pem) });
     await page.getByRole('button', { name: 'Submit certificate chain' }).click();
     await visible(page.getByRole('heading', { name: 'The verifier refused this anchor' })).catch(async (error: unknown) => {
       throw new Error(`${String(error)}\n${await page.locator('main').innerText()}`);
     });
     await shots.shoot(page, '09-anchor-refused-with-reasons');
-    const leaf = await makeCert({ subject: `CN=${applicationId}`, issuer: ca.issuing, notBefore: new Date(Date.now() - DAY), notAfter: new Date(Date.now() + 365 * DAY) });
-    await page.locator('#file-x509-certificateChainPem').setInputFiles({ name: 'chain.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(`${leaf.pem}${ca.issuing.pem}`) });
+    const leaf = await makeCert({
+      subject: `CN=${applicationId}`,
+      issuer: ca.issuing,
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + 365 * DAY),
+    });
+    await page
+      .locator('#file-x509-certificateChainPem')
+      .setInputFiles({ name: 'chain.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(`${leaf.pem}${ca.issuing.pem}`) });
     await page.getByRole('button', { name: 'Submit certificate chain' }).click();
     await visible(page.getByRole('heading', { name: 'Trust anchor verified' }));
     await shots.shoot(page, '10-anchor-verified');
@@ -274,8 +303,12 @@ describe('the whole journey in a browser', () => {
     await reloadUntil(page, /Client id/).catch(async (error: unknown) => {
       const handle = stack.temporal.workflow.getHandle(workflowIdFor(applicationId));
       const history = await handle.fetchHistory();
-      const failures = (history.events ?? []).filter((e) => e.activityTaskFailedEventAttributes || e.workflowTaskFailedEventAttributes).map((e) => JSON.stringify(e.activityTaskFailedEventAttributes?.failure?.message ?? e.workflowTaskFailedEventAttributes?.failure?.message));
-      throw new Error(`${String(error).slice(0, 200)}\nstate: ${JSON.stringify(await handle.query(stateQuery)).slice(0, 800)}\nfailures: ${failures.join('\n')}`);
+      const failures = (history.events ?? [])
+        .filter((e) => e.activityTaskFailedEventAttributes || e.workflowTaskFailedEventAttributes)
+        .map((e) => JSON.stringify(e.activityTaskFailedEventAttributes?.failure?.message ?? e.workflowTaskFailedEventAttributes?.failure?.message));
+      throw new Error(
+        `${String(error).slice(0, 200)}\nstate: ${JSON.stringify(await handle.query(stateQuery)).slice(0, 800)}\nfailures: ${failures.join('\n')}`,
+      );
     });
     expect(await page.locator('main').innerText()).toMatch(/Admitted[\s\S]*jwk/);
     await shots.shoot(page, '19-pop-status-admitted-low');

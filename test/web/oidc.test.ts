@@ -76,7 +76,13 @@ describe('approver sign-in through OpenID Connect (development provider)', () =>
     const token = await fetch(`${web.url}/dev-idp/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code') ?? '', redirect_uri: `${web.url}/auth/callback`, client_id: 'admit-console', code_verifier: 'x'.repeat(43) }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code') ?? '',
+        redirect_uri: `${web.url}/auth/callback`,
+        client_id: 'admit-console',
+        code_verifier: 'x'.repeat(43),
+      }),
     });
     expect(token.status).toBe(400);
     expect(await token.json()).toMatchObject({ error: 'invalid_grant' });
@@ -92,7 +98,13 @@ describe('approver sign-in through OpenID Connect (development provider)', () =>
     const token = await fetch(`${web.url}/dev-idp/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: `${web.url}/auth/callback`, client_id: 'admit-console', code_verifier: 'y'.repeat(64) }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: `${web.url}/auth/callback`,
+        client_id: 'admit-console',
+        code_verifier: 'y'.repeat(64),
+      }),
     });
     expect(token.status).toBe(400);
     expect(await token.json()).toMatchObject({ error: 'invalid_grant', error_description: 'PKCE verification failed.' });
@@ -165,7 +177,12 @@ describe('ID token checks', () => {
 
   it('accepts a good token and names the approver by issuer and subject', async () => {
     nextIdToken = await token({});
-    expect(await client().completeSignIn('code', pending)).toEqual({ subject: `${issuer} ada`, email: 'ada@example.com', name: 'Ada', roles: ['approver'] });
+    expect(await client().completeSignIn('code', pending)).toEqual({
+      subject: `${issuer} ada`,
+      email: 'ada@example.com',
+      name: 'Ada',
+      roles: ['approver'],
+    });
   });
 
   it.each([
@@ -190,7 +207,10 @@ describe('ID token checks', () => {
 
   it('reads roles from the configured claim, as an array or a space-separated string', () => {
     expect(actorFromClaims({ sub: 's', groups: ['approver', 7] }, 'https://i', 'groups').roles).toEqual(['approver']);
-    expect(actorFromClaims({ sub: 's', scope_roles: 'approver security-reviewer' }, 'https://i', 'scope_roles').roles).toEqual(['approver', 'security-reviewer']);
+    expect(actorFromClaims({ sub: 's', scope_roles: 'approver security-reviewer' }, 'https://i', 'scope_roles').roles).toEqual([
+      'approver',
+      'security-reviewer',
+    ]);
     expect(actorFromClaims({ sub: 's', roles: ['approver'] }, 'https://i', 'groups').roles).toEqual([]);
   });
 });

@@ -43,7 +43,10 @@ describe('signup form accessibility', () => {
   it('answers an incomplete form with an error summary linking to each field, and keeps what was typed', async () => {
     const client = new PageClient(app);
     await client.get('/apply');
-    const response = await client.post('/apply', { 'organisation.legalName': 'Acme <script>alert(1)</script> Ltd', 'organisation.lei': 'NOT-AN-LEI' });
+    const response = await client.post('/apply', {
+      'organisation.legalName': 'Acme <script>alert(1)</script> Ltd',
+      'organisation.lei': 'NOT-AN-LEI',
+    });
     expect(response.statusCode).toBe(400);
     const html = response.body;
     expect(html).toContain('<title>Error: Apply for API access · Admit</title>');
@@ -65,7 +68,12 @@ describe('signup form accessibility', () => {
 
 describe('contact confirmation page', () => {
   const link = (secret: Uint8Array, expiresAt: Date) =>
-    signContactLink(secret, { applicationId: 'app-00000000000000000000-treasury-sync-sandbox', role: 'technical', round: 0 }, expiresAt, randomUUID());
+    signContactLink(
+      secret,
+      { applicationId: 'app-00000000000000000000-treasury-sync-sandbox', role: 'technical', round: 0 },
+      expiresAt,
+      randomUUID(),
+    );
 
   it('explains an invalid link clearly', async () => {
     for (const token of ['not-a-token', await link(new Uint8Array(Buffer.alloc(32, 99)), new Date(Date.now() + 3_600_000))]) {

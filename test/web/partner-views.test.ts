@@ -54,7 +54,11 @@ describe('the anchor page offers only configured kinds', () => {
 
   it('refuses an unconfigured kind at the edge, and it does not use up a submission', async () => {
     const csrf = contactBrowser.csrf();
-    const refused = await contactBrowser.post(`/applications/${applicationId}/anchor`, { kind: 'x509', 'x509.certificateChainPem': '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' }, { csrf });
+    const refused = await contactBrowser.post(
+      `/applications/${applicationId}/anchor`,
+      { kind: 'x509', 'x509.certificateChainPem': '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' },
+      { csrf },
+    );
     expect(refused.statusCode).toBe(400);
     expect(refused.body).toContain('cannot be verified by this service');
     expect(refused.body).toContain('did not count as a submission');
@@ -68,7 +72,10 @@ describe('the public status names no one', () => {
   it('GET /applications/:id gives the stage and what it waits for in general terms, nothing else', async () => {
     const response = await app.inject({ method: 'GET', url: `/applications/${applicationId}` });
     expect(response.statusCode).toBe(200);
-    expect(response.json()).toEqual({ applicationId, workflow: { status: 'RUNNING', stage: 'AWAITING_ANCHOR', waitingFor: 'trust-anchor verification' } });
+    expect(response.json()).toEqual({
+      applicationId,
+      workflow: { status: 'RUNNING', stage: 'AWAITING_ANCHOR', waitingFor: 'trust-anchor verification' },
+    });
     for (const secret of [body.requestedBy, body.contacts.business.name, body.organisation.legalName, body.application.purpose, '***@']) {
       expect(response.body).not.toContain(secret);
     }

@@ -66,7 +66,9 @@ describe('5xx answers become clear problems', () => {
 
 describe('/openapi.json', () => {
   const documented = (doc: { paths: Record<string, object> }) =>
-    Object.entries(doc.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`)).sort();
+    Object.entries(doc.paths)
+      .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`))
+      .sort();
   const registered = (app: FastifyInstance) => app.admitRoutes.map((r) => `${r.method} ${r.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`).sort();
 
   it('in production lists no development route, and exactly the routes production registers', async () => {

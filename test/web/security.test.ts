@@ -100,7 +100,12 @@ describe('CSRF protection', () => {
   });
 
   it('answers a refused form with a problem document when the client does not ask for HTML', async () => {
-    const response = await app.inject({ method: 'POST', url: '/auth/logout', payload: '', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/auth/logout',
+      payload: '',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(response.statusCode).toBe(403);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(response.json()).toMatchObject({ status: 403, title: 'Forbidden' });
@@ -250,7 +255,9 @@ describe('rate limits', () => {
     try {
       const post = (app: FastifyInstance, client: string) =>
         app.inject({ method: 'POST', url: '/signup', payload: { nothing: true }, headers: { 'x-forwarded-for': client } }).then((r) => r.statusCode);
-      expect([await post(proxied, '198.51.100.1'), await post(proxied, '198.51.100.2'), await post(proxied, '198.51.100.1')]).toEqual([400, 400, 429]);
+      expect([await post(proxied, '198.51.100.1'), await post(proxied, '198.51.100.2'), await post(proxied, '198.51.100.1')]).toEqual([
+        400, 400, 429,
+      ]);
       expect([await post(direct, '198.51.100.1'), await post(direct, '198.51.100.2')]).toEqual([400, 429]);
     } finally {
       await Promise.all([proxied.close(), direct.close()]);
@@ -276,7 +283,11 @@ describe('production', () => {
 
   it('serves neither the development identity provider nor the outbox with a real issuer', async () => {
     const production = buildApp(
-      testAppDependencies(stack, { production: true, publicUrl: 'https://admit.example.com', oidc: { issuer: 'https://idp.example.com', clientId: 'admit', rolesClaim: 'roles' } }),
+      testAppDependencies(stack, {
+        production: true,
+        publicUrl: 'https://admit.example.com',
+        oidc: { issuer: 'https://idp.example.com', clientId: 'admit', rolesClaim: 'roles' },
+      }),
     );
     try {
       for (const url of ['/dev/outbox', '/dev-idp/.well-known/openid-configuration', '/dev-idp/jwks']) {
@@ -288,7 +299,11 @@ describe('production', () => {
   });
 
   it('requires ADMIT_SESSION_SECRET instead of generating one', async () => {
-    const config = loadConfig({ NODE_ENV: 'production', ADMIT_PAYLOAD_KEY: Buffer.alloc(32, 1).toString('base64'), ADMIT_LINK_SECRET: Buffer.alloc(32, 2).toString('base64') });
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      ADMIT_PAYLOAD_KEY: Buffer.alloc(32, 1).toString('base64'),
+      ADMIT_LINK_SECRET: Buffer.alloc(32, 2).toString('base64'),
+    });
     await expect(sessionSecret(config)).rejects.toThrow(/ADMIT_SESSION_SECRET: required in production/);
   });
 });

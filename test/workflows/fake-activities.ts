@@ -147,7 +147,12 @@ export function fakeWorld(durations: Partial<LifecycleDurations> = {}): FakeWorl
     async issueAnchorChallenge(input) {
       await step('issueAnchorChallenge', input);
       const now = new Date();
-      return { nonce: randomUUID(), audience: 'https://admit.test', issuedAt: now.toISOString(), expiresAt: new Date(now.getTime() + 600_000).toISOString() };
+      return {
+        nonce: randomUUID(),
+        audience: 'https://admit.test',
+        issuedAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + 600_000).toISOString(),
+      };
     },
     async verifyAndBindAnchor(input) {
       await step('verifyAndBindAnchor', input);

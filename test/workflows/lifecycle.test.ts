@@ -84,7 +84,9 @@ describe('the lifecycle workflow, with activities faked in memory', () => {
       await gate.reached;
       const state = await handle.query(stateQuery);
       expect(state.stage).toBe('REGISTERING');
-      expect(await refusal(handle.executeUpdate(confirmContactUpdate, { args: [{ role: 'business', tokenHash: 'business-0' }] }))).toBe('WRONG_STAGE');
+      expect(await refusal(handle.executeUpdate(confirmContactUpdate, { args: [{ role: 'business', tokenHash: 'business-0' }] }))).toBe(
+        'WRONG_STAGE',
+      );
       gate.open();
       await until(handle, (s) => s.stage === 'AWAITING_CONTACTS', 'contacts');
       await handle.terminate('test over');
@@ -189,7 +191,11 @@ describe('the lifecycle workflow, with activities faked in memory', () => {
       const admitted = await admit(handle, world);
       const firstInactivity = admitted.triggers.find((t) => t.kind === 'inactivity')?.dueAt ?? '';
       // The gateways report calls: each check moves the inactivity deadline on, and the state shows it.
-      const moved = await until(handle, (s) => (s.triggers.find((t) => t.kind === 'inactivity')?.dueAt ?? '') > firstInactivity, 'a later inactivity deadline');
+      const moved = await until(
+        handle,
+        (s) => (s.triggers.find((t) => t.kind === 'inactivity')?.dueAt ?? '') > firstInactivity,
+        'a later inactivity deadline',
+      );
       expect(moved.stage).toBe('ADMITTED');
       await handle.executeUpdate(requestExpansionUpdate, { args: [{ scopes: ['transactions:read'], requestedBy: 'bea@example.com' }] });
       await until(handle, (s) => s.approval?.purpose === 'expansion', 'the expansion approval');
@@ -207,7 +213,11 @@ describe('the lifecycle workflow, with activities faked in memory', () => {
 
   it('ends a signup the registry refuses for good as REJECTED with its reason, instead of retrying forever', async () => {
     const world = fakeWorld();
-    world.registrationFailure = ApplicationFailure.create({ type: 'InvalidRegistryInput', message: 'name holds a NUL character', nonRetryable: true });
+    world.registrationFailure = ApplicationFailure.create({
+      type: 'InvalidRegistryInput',
+      message: 'name holds a NUL character',
+      nonRetryable: true,
+    });
     await bed.run(world, async (taskQueue) => {
       const handle = await start(taskQueue);
       const closed = await handle.result();

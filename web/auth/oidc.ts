@@ -82,7 +82,10 @@ export class OidcClient {
   private async discover(): Promise<Discovery> {
     this.discovery ??= (async () => {
       const url = `${this.options.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-      const response = await reach(this.options.issuer, url, { signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 10_000), redirect: 'error' });
+      const response = await reach(this.options.issuer, url, {
+        signal: AbortSignal.timeout(this.options.fetchTimeoutMs ?? 10_000),
+        redirect: 'error',
+      });
       if (!response.ok) throw new OidcError(`The identity provider's discovery document answered ${response.status}.`);
       const parsed = discoverySchema.safeParse(await response.json());
       if (!parsed.success) throw new OidcError('The identity provider published an unusable discovery document.');
@@ -163,7 +166,11 @@ export class OidcClient {
 
 export function actorFromClaims(payload: JWTPayload, issuer: string, rolesClaim: string): Actor {
   const rawRoles = payload[rolesClaim];
-  const roles = Array.isArray(rawRoles) ? rawRoles.filter((role): role is string => typeof role === 'string') : typeof rawRoles === 'string' ? rawRoles.split(/\s+/).filter(Boolean) : [];
+  const roles = Array.isArray(rawRoles)
+    ? rawRoles.filter((role): role is string => typeof role === 'string')
+    : typeof rawRoles === 'string'
+      ? rawRoles.split(/\s+/).filter(Boolean)
+      : [];
   const email = typeof payload.email === 'string' ? payload.email : '';
   return {
     subject: `${issuer} ${payload.sub ?? ''}`,

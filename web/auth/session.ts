@@ -94,12 +94,18 @@ export function registerSessions(app: FastifyInstance, options: SessionOptions):
       const { payload } = await jwtDecrypt(cookie, key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
       const data = payload.session as SessionData | undefined;
       // Only sessions of the current shape are kept; one sealed by an older version starts over.
-      if (data && typeof data.csrf === 'string' && Array.isArray(data.partnerOf) && data.partnerOf.every((c) => typeof c?.applicationId === 'string')) {
+      if (
+        data &&
+        typeof data.csrf === 'string' &&
+        Array.isArray(data.partnerOf) &&
+        data.partnerOf.every((c) => typeof c?.applicationId === 'string')
+      ) {
         const privileged = data.actor != null || data.partnerOf.length > 0;
         if (typeof data.sid === 'string') {
           // Privileges hold only while the registry row does: not revoked (sign-out), not expired.
           const row = await options.registry.browserSession.findUnique({ where: { id: rowId(data.sid) } });
-          if (row !== null && row.revokedAt === null && row.expiresAt.getTime() > Date.now()) request.session = { data, changed: false, fresh: false };
+          if (row !== null && row.revokedAt === null && row.expiresAt.getTime() > Date.now())
+            request.session = { data, changed: false, fresh: false };
         } else if (!privileged) {
           request.session = { data: { ...data, sid: null }, changed: false, fresh: false };
         }
@@ -160,7 +166,10 @@ export function rememberPartnerContact(request: FastifyRequest, contact: Partner
   }
   updateSession(request, (data) => ({
     ...data,
-    partnerOf: [contact, ...data.partnerOf.filter((c) => c.applicationId !== contact.applicationId || c.role !== contact.role)].slice(0, MAX_PARTNER_APPLICATIONS),
+    partnerOf: [contact, ...data.partnerOf.filter((c) => c.applicationId !== contact.applicationId || c.role !== contact.role)].slice(
+      0,
+      MAX_PARTNER_APPLICATIONS,
+    ),
   }));
 }
 

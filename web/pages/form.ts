@@ -22,7 +22,9 @@ export function errorFor(errors: readonly FieldError[], field: string): FieldErr
 }
 
 function errorMessage(error: FieldError | undefined, field: string): SafeHtml {
-  return error === undefined ? html`` : html`<p class="field-error" id="${fieldId(field)}-error"><span class="visually-hidden">Error:</span> ${error.message}</p>`;
+  return error === undefined
+    ? html``
+    : html`<p class="field-error" id="${fieldId(field)}-error"><span class="visually-hidden">Error:</span> ${error.message}</p>`;
 }
 
 function describedBy(field: string, hint: string | undefined, error: FieldError | undefined): SafeHtml {
@@ -41,23 +43,40 @@ export interface InputOptions {
 export function textInput(field: string, label: string, value: string, errors: readonly FieldError[], options: InputOptions = {}): SafeHtml {
   const error = errorFor(errors, field);
   return html`<div class="field${error ? ' field-invalid' : ''}">
-  <label for="${fieldId(field)}">${label}</label>
-  ${options.hint === undefined ? '' : html`<p class="hint" id="${fieldId(field)}-hint">${options.hint}</p>`}
-  ${errorMessage(error, field)}
-  <input class="input-${options.width ?? 'long'}" type="${options.type ?? 'text'}" id="${fieldId(field)}" name="${field}" value="${value}"${
-    options.autocomplete ? html` autocomplete="${options.autocomplete}"` : ''
-  }${options.inputmode ? html` inputmode="${options.inputmode}"` : ''}${error ? html` aria-invalid="true"` : ''}${describedBy(field, options.hint, error)}>
-</div>`;
+    <label for="${fieldId(field)}">${label}</label>
+    ${options.hint === undefined ? '' : html`<p class="hint" id="${fieldId(field)}-hint">${options.hint}</p>`} ${errorMessage(error, field)}
+    <input
+      class="input-${options.width ?? 'long'}"
+      type="${options.type ?? 'text'}"
+      id="${fieldId(field)}"
+      name="${field}"
+      value="${value}"
+      ${
+        options.autocomplete ? html` autocomplete="${options.autocomplete}"` : ''
+      }${options.inputmode ? html` inputmode="${options.inputmode}"` : ''}${error ? html` aria-invalid="true"` : ''}${describedBy(field, options.hint, error)}
+    />
+  </div>`;
 }
 
-export function textArea(field: string, label: string, value: string, errors: readonly FieldError[], options: { hint?: string; rows?: number; monospace?: boolean } = {}): SafeHtml {
+export function textArea(
+  field: string,
+  label: string,
+  value: string,
+  errors: readonly FieldError[],
+  options: { hint?: string; rows?: number; monospace?: boolean } = {},
+): SafeHtml {
   const error = errorFor(errors, field);
   return html`<div class="field${error ? ' field-invalid' : ''}">
-  <label for="${fieldId(field)}">${label}</label>
-  ${options.hint === undefined ? '' : html`<p class="hint" id="${fieldId(field)}-hint">${options.hint}</p>`}
-  ${errorMessage(error, field)}
-  <textarea id="${fieldId(field)}" name="${field}" rows="${options.rows ?? 4}"${options.monospace ? html` class="mono"` : ''}${error ? html` aria-invalid="true"` : ''}${describedBy(field, options.hint, error)}>${value}</textarea>
-</div>`;
+    <label for="${fieldId(field)}">${label}</label>
+    ${options.hint === undefined ? '' : html`<p class="hint" id="${fieldId(field)}-hint">${options.hint}</p>`} ${errorMessage(error, field)}
+    <textarea
+      id="${fieldId(field)}"
+      name="${field}"
+      rows="${options.rows ?? 4}"
+      ${options.monospace ? html` class="mono"` : ''}${error ? html` aria-invalid="true"` : ''}${describedBy(field, options.hint, error)}
+    >
+${value}</textarea>
+  </div>`;
 }
 
 export interface Choice {
@@ -77,16 +96,15 @@ export function choices(
   hint?: string,
 ): SafeHtml {
   const error = errorFor(errors, field);
-  return html`<fieldset class="field${error ? ' field-invalid' : ''}"${describedBy(field, hint, error)}>
-  <legend>${legend}</legend>
-  ${hint === undefined ? '' : html`<p class="hint" id="${fieldId(field)}-hint">${hint}</p>`}
-  ${errorMessage(error, field)}
-  ${options.map((option, index) => {
-    const id = index === 0 ? fieldId(field) : `${fieldId(field)}-${index}`;
-    return html`<div class="choice">
-    <input type="${kind}" id="${id}" name="${field}" value="${option.value}"${selected.includes(option.value) ? html` checked` : ''}>
-    <label for="${id}">${option.label}${option.hint === undefined ? '' : html` <span class="hint">${option.hint}</span>`}</label>
-  </div>`;
-  })}
-</fieldset>`;
+  return html`<fieldset class="field${error ? ' field-invalid' : ''}" ${describedBy(field, hint, error)}>
+    <legend>${legend}</legend>
+    ${hint === undefined ? '' : html`<p class="hint" id="${fieldId(field)}-hint">${hint}</p>`} ${errorMessage(error, field)}
+    ${options.map((option, index) => {
+      const id = index === 0 ? fieldId(field) : `${fieldId(field)}-${index}`;
+      return html`<div class="choice">
+        <input type="${kind}" id="${id}" name="${field}" value="${option.value}" ${selected.includes(option.value) ? html` checked` : ''} />
+        <label for="${id}">${option.label}${option.hint === undefined ? '' : html` <span class="hint">${option.hint}</span>`}</label>
+      </div>`;
+    })}
+  </fieldset>`;
 }

@@ -108,60 +108,71 @@ export function signupPage(context: PageContext, values: FormValues, errors: rea
     context,
     title,
     html`<h1>Apply for API access</h1>
-<p class="lede">Tell us who you are and what your application needs. We enrol your organisation and application, ask each contact to confirm by email, then ask you to prove your trust anchor. You start with the smallest useful set of scopes.</p>
-${errorSummary(errors, SIGNUP_FIELDS)}
-<form method="post" action="/apply" novalidate class="stack">
-  ${csrfField(context)}
-  <fieldset class="section">
-    <legend><h2>Organisation</h2></legend>
-    ${textInput('organisation.legalName', 'Legal name', v('organisation.legalName'), errors, { autocomplete: 'organization' })}
-    ${textInput('organisation.lei', 'Legal Entity Identifier (LEI)', v('organisation.lei'), errors, { hint: '20 characters, ISO 17442, for example 5493001KJTIIGC8Y1R12.', width: 'medium' })}
-    ${textInput('organisation.jurisdiction', 'Jurisdiction', v('organisation.jurisdiction'), errors, { hint: 'ISO 3166 country code such as GB, or subdivision such as US-DE.', width: 'short' })}
-    ${textInput('organisation.primaryDomain', 'Primary domain', v('organisation.primaryDomain'), errors, { hint: 'The domain your organisation owns, such as example.com.', width: 'medium' })}
-  </fieldset>
-  <fieldset class="section">
-    <legend><h2>Application</h2></legend>
-    ${textInput('application.name', 'Application name', v('application.name'), errors)}
-    ${choices('radio', 'application.environment', 'Environment', ENVIRONMENTS.map((e) => ({ value: e, label: e === 'sandbox' ? 'Sandbox' : 'Production' })), [v('application.environment')], errors)}
-    ${textArea('application.purpose', 'Purpose', v('application.purpose'), errors, { hint: 'What the application does with the API, in a sentence or two (at least 10 characters).' })}
-    ${choices(
-      'checkbox',
-      'application.requestedScopes',
-      'Requested scopes',
-      SCOPE_CATALOGUE.map((s) => ({ value: s.scope, label: s.scope, hint: `${s.description} (${s.sensitivity} sensitivity)` })),
-      formList(values, 'application.requestedScopes'),
-      errors,
-      'Ask for what the application needs. Sensitive scopes raise the risk tier; some are granted only after probation.',
-    )}
-    ${textInput('application.contractEndDate', 'Contract end date', v('application.contractEndDate'), errors, { type: 'date', hint: 'Access ends on this date. Format YYYY-MM-DD.', width: 'medium' })}
-  </fieldset>
-  <fieldset class="section">
-    <legend><h2>Risk questions</h2></legend>
-    ${choices(
-      'radio',
-      'application.dataSensitivity',
-      'Most sensitive data the application will handle',
-      DATA_SENSITIVITIES.map((d) => ({ value: d, label: d[0]!.toUpperCase() + d.slice(1) })),
-      [v('application.dataSensitivity')],
-      errors,
-    )}
-    ${choices('radio', 'application.regulatedSector', 'Is your organisation in a regulated sector (banking, payments, insurance)?', yesNoChoices, [v('application.regulatedSector')], errors)}
-    ${choices('radio', 'application.strategic', 'Is this a strategic partnership agreed with your partner manager?', yesNoChoices, [v('application.strategic')], errors)}
-    ${textInput('application.expectedMonthlyCalls', 'Expected API calls a month', v('application.expectedMonthlyCalls'), errors, { inputmode: 'numeric', width: 'medium' })}
-  </fieldset>
-  <fieldset class="section">
-    <legend><h2>Contacts</h2></legend>
-    <p class="hint">Each contact receives a confirmation link by email. All three must confirm before the application goes further.</p>
-    ${CONTACT_ROLES.map(
-      (role) => html`<fieldset class="subsection">
-      <legend>${ROLE_LABELS[role]}</legend>
-      ${textInput(`contacts.${role}.name`, 'Full name', v(`contacts.${role}.name`), errors, { autocomplete: 'off', width: 'medium' })}
-      ${textInput(`contacts.${role}.email`, 'Email address', v(`contacts.${role}.email`), errors, { type: 'email', autocomplete: 'off', width: 'medium' })}
-    </fieldset>`,
-    )}
-    ${textInput('requestedBy', 'Your email address', v('requestedBy'), errors, { type: 'email', autocomplete: 'email', hint: 'You, the person submitting this application. You cannot approve it yourself.', width: 'medium' })}
-  </fieldset>
-  <button type="submit">Submit application</button>
-</form>`,
+      <p class="lede">
+        Tell us who you are and what your application needs. We enrol your organisation and application, ask each contact to confirm by email, then
+        ask you to prove your trust anchor. You start with the smallest useful set of scopes.
+      </p>
+      ${errorSummary(errors, SIGNUP_FIELDS)}
+      <form method="post" action="/apply" novalidate class="stack">
+        ${csrfField(context)}
+        <fieldset class="section">
+          <legend><h2>Organisation</h2></legend>
+          ${textInput('organisation.legalName', 'Legal name', v('organisation.legalName'), errors, { autocomplete: 'organization' })}
+          ${textInput('organisation.lei', 'Legal Entity Identifier (LEI)', v('organisation.lei'), errors, { hint: '20 characters, ISO 17442, for example 5493001KJTIIGC8Y1R12.', width: 'medium' })}
+          ${textInput('organisation.jurisdiction', 'Jurisdiction', v('organisation.jurisdiction'), errors, { hint: 'ISO 3166 country code such as GB, or subdivision such as US-DE.', width: 'short' })}
+          ${textInput('organisation.primaryDomain', 'Primary domain', v('organisation.primaryDomain'), errors, { hint: 'The domain your organisation owns, such as example.com.', width: 'medium' })}
+        </fieldset>
+        <fieldset class="section">
+          <legend><h2>Application</h2></legend>
+          ${textInput('application.name', 'Application name', v('application.name'), errors)}
+          ${choices(
+            'radio',
+            'application.environment',
+            'Environment',
+            ENVIRONMENTS.map((e) => ({ value: e, label: e === 'sandbox' ? 'Sandbox' : 'Production' })),
+            [v('application.environment')],
+            errors,
+          )}
+          ${textArea('application.purpose', 'Purpose', v('application.purpose'), errors, { hint: 'What the application does with the API, in a sentence or two (at least 10 characters).' })}
+          ${choices(
+            'checkbox',
+            'application.requestedScopes',
+            'Requested scopes',
+            SCOPE_CATALOGUE.map((s) => ({ value: s.scope, label: s.scope, hint: `${s.description} (${s.sensitivity} sensitivity)` })),
+            formList(values, 'application.requestedScopes'),
+            errors,
+            'Ask for what the application needs. Sensitive scopes raise the risk tier; some are granted only after probation.',
+          )}
+          ${textInput('application.contractEndDate', 'Contract end date', v('application.contractEndDate'), errors, { type: 'date', hint: 'Access ends on this date. Format YYYY-MM-DD.', width: 'medium' })}
+        </fieldset>
+        <fieldset class="section">
+          <legend><h2>Risk questions</h2></legend>
+          ${choices(
+            'radio',
+            'application.dataSensitivity',
+            'Most sensitive data the application will handle',
+            DATA_SENSITIVITIES.map((d) => ({ value: d, label: d[0]!.toUpperCase() + d.slice(1) })),
+            [v('application.dataSensitivity')],
+            errors,
+          )}
+          ${choices('radio', 'application.regulatedSector', 'Is your organisation in a regulated sector (banking, payments, insurance)?', yesNoChoices, [v('application.regulatedSector')], errors)}
+          ${choices('radio', 'application.strategic', 'Is this a strategic partnership agreed with your partner manager?', yesNoChoices, [v('application.strategic')], errors)}
+          ${textInput('application.expectedMonthlyCalls', 'Expected API calls a month', v('application.expectedMonthlyCalls'), errors, { inputmode: 'numeric', width: 'medium' })}
+        </fieldset>
+        <fieldset class="section">
+          <legend><h2>Contacts</h2></legend>
+          <p class="hint">Each contact receives a confirmation link by email. All three must confirm before the application goes further.</p>
+          ${CONTACT_ROLES.map(
+            (role) =>
+              html`<fieldset class="subsection">
+                <legend>${ROLE_LABELS[role]}</legend>
+                ${textInput(`contacts.${role}.name`, 'Full name', v(`contacts.${role}.name`), errors, { autocomplete: 'off', width: 'medium' })}
+                ${textInput(`contacts.${role}.email`, 'Email address', v(`contacts.${role}.email`), errors, { type: 'email', autocomplete: 'off', width: 'medium' })}
+              </fieldset>`,
+          )}
+          ${textInput('requestedBy', 'Your email address', v('requestedBy'), errors, { type: 'email', autocomplete: 'email', hint: 'You, the person submitting this application. You cannot approve it yourself.', width: 'medium' })}
+        </fieldset>
+        <button type="submit">Submit application</button>
+      </form>`,
   );
 }

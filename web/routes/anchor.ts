@@ -58,10 +58,20 @@ export function submissionFromForm(values: FormValues): { ok: true; submission: 
       break;
     }
     case 'spiffe':
-      candidate = { kind, spiffeId: fieldText(values, 'spiffe.spiffeId'), svidPem: fieldText(values, 'spiffe.svidPem'), jwtSvid: fieldText(values, 'spiffe.jwtSvid') };
+      candidate = {
+        kind,
+        spiffeId: fieldText(values, 'spiffe.spiffeId'),
+        svidPem: fieldText(values, 'spiffe.svidPem'),
+        jwtSvid: fieldText(values, 'spiffe.jwtSvid'),
+      };
       break;
     case 'oidc':
-      candidate = { kind, issuer: fieldText(values, 'oidc.issuer'), subject: fieldText(values, 'oidc.subject'), token: fieldText(values, 'oidc.token') };
+      candidate = {
+        kind,
+        issuer: fieldText(values, 'oidc.issuer'),
+        subject: fieldText(values, 'oidc.subject'),
+        token: fieldText(values, 'oidc.token'),
+      };
       break;
   }
   const parsed = anchorSubmissionSchema.safeParse(candidate);
@@ -85,7 +95,10 @@ export function registerAnchorRoutes(app: FastifyInstance, pages: PagesContext):
   async function loadForPartner(request: FastifyRequest<Params>, reply: FastifyReply): Promise<{ state: ApplicationState; name: string } | null> {
     const { id } = request.params;
     const notFound = () => {
-      void pages.sendPage(reply.status(404), messagePage(pages.context(request), 'Application not found', 'error', 'There is no application with that id.'));
+      void pages.sendPage(
+        reply.status(404),
+        messagePage(pages.context(request), 'Application not found', 'error', 'There is no application with that id.'),
+      );
       return null;
     };
     if (!APPLICATION_ID.test(id)) return notFound();
@@ -106,7 +119,14 @@ export function registerAnchorRoutes(app: FastifyInstance, pages: PagesContext):
     return { state, name: record?.application.name ?? id };
   }
 
-  const render = (request: FastifyRequest<Params>, reply: FastifyReply, loaded: { state: ApplicationState; name: string }, values: FormValues, errors: FieldError[], result: AnchorAttempt | null) =>
+  const render = (
+    request: FastifyRequest<Params>,
+    reply: FastifyReply,
+    loaded: { state: ApplicationState; name: string },
+    values: FormValues,
+    errors: FieldError[],
+    result: AnchorAttempt | null,
+  ) =>
     pages.sendPage(
       reply,
       anchorPage(pages.context(request), {
@@ -141,7 +161,10 @@ export function registerAnchorRoutes(app: FastifyInstance, pages: PagesContext):
     const loaded = await loadForPartner(request, reply);
     if (loaded === null) return reply;
     if (loaded.state.challenge === null) {
-      return pages.sendPage(reply.status(404), messagePage(pages.context(request), 'No challenge yet', 'warning', 'Ask for a challenge on the trust-anchor page first.'));
+      return pages.sendPage(
+        reply.status(404),
+        messagePage(pages.context(request), 'No challenge yet', 'warning', 'Ask for a challenge on the trust-anchor page first.'),
+      );
     }
     return reply
       .header('content-disposition', 'attachment; filename="admit-challenge.json"')
@@ -150,29 +173,43 @@ export function registerAnchorRoutes(app: FastifyInstance, pages: PagesContext):
       .send(JSON.stringify(loaded.state.challenge, null, 2));
   });
 
-  app.post<Params>('/applications/:id/anchor', { bodyLimit: ANCHOR_BODY_LIMIT, onRequest: pages.deps.rateBudget('anchor') }, async (request, reply) => {
-    const loaded = await loadForPartner(request, reply);
-    if (loaded === null) return reply;
-    const values = (request.body ?? {}) as FormValues;
-    // Pasted text is echoed back on error; uploaded files are not (they arrive as buffers).
-    const echoed = Object.fromEntries(Object.entries(values).filter(([, value]) => typeof value === 'string'));
-    const parsed = submissionFromForm(values);
-    if (!parsed.ok) return render(request, reply.status(400), loaded, echoed, parsed.errors, null);
-    // Refused here, before the workflow counts it as a submission: a kind nobody here can verify, or the tier does not allow.
-    const offered = offeredKinds(loaded.state);
-    if (!offered.includes(parsed.submission.kind)) {
-      const why = configured.includes(parsed.submission.kind)
-        ? 'is not accepted for this application’s risk tier'
-        : 'cannot be verified by this service (it is not configured here)';
-      return render(request, reply.status(400), loaded, echoed, [
-        { field: 'kind', message: `${ANCHOR_KIND_LABELS[parsed.submission.kind]} ${why}; use one of: ${offered.map((k) => ANCHOR_KIND_LABELS[k]).join(', ')}. This did not count as a submission.` },
-      ], null);
-    }
-    const outcome = await sendUpdate(deps.temporal, request.params.id, submitAnchorUpdate, [parsed.submission]);
-    if (!outcome.ok) {
-      return render(request, reply.status(409), loaded, echoed, [{ field: 'kind', message: outcome.message }], null);
-    }
-    const state = (await readState(deps.temporal, request.params.id)) ?? loaded.state;
-    return render(request, reply.status(outcome.result.ok ? 200 : 422), { ...loaded, state }, outcome.result.ok ? {} : echoed, [], outcome.result);
-  });
+  app.post<Params>(
+    '/applications/:id/anchor',
+    { bodyLimit: ANCHOR_BODY_LIMIT, onRequest: pages.deps.rateBudget('anchor') },
+    async (request, reply) => {
+      const loaded = await loadForPartner(request, reply);
+      if (loaded === null) return reply;
+      const values = (request.body ?? {}) as FormValues;
+      // Pasted text is echoed back on error; uploaded files are not (they arrive as buffers).
+      const echoed = Object.fromEntries(Object.entries(values).filter(([, value]) => typeof value === 'string'));
+      const parsed = submissionFromForm(values);
+      if (!parsed.ok) return render(request, reply.status(400), loaded, echoed, parsed.errors, null);
+      // Refused here, before the workflow counts it as a submission: a kind nobody here can verify, or the tier does not allow.
+      const offered = offeredKinds(loaded.state);
+      if (!offered.includes(parsed.submission.kind)) {
+        const why = configured.includes(parsed.submission.kind)
+          ? 'is not accepted for this application’s risk tier'
+          : 'cannot be verified by this service (it is not configured here)';
+        return render(
+          request,
+          reply.status(400),
+          loaded,
+          echoed,
+          [
+            {
+              field: 'kind',
+              message: `${ANCHOR_KIND_LABELS[parsed.submission.kind]} ${why}; use one of: ${offered.map((k) => ANCHOR_KIND_LABELS[k]).join(', ')}. This did not count as a submission.`,
+            },
+          ],
+          null,
+        );
+      }
+      const outcome = await sendUpdate(deps.temporal, request.params.id, submitAnchorUpdate, [parsed.submission]);
+      if (!outcome.ok) {
+        return render(request, reply.status(409), loaded, echoed, [{ field: 'kind', message: outcome.message }], null);
+      }
+      const state = (await readState(deps.temporal, request.params.id)) ?? loaded.state;
+      return render(request, reply.status(outcome.result.ok ? 200 : 422), { ...loaded, state }, outcome.result.ok ? {} : echoed, [], outcome.result);
+    },
+  );
 }

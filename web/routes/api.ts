@@ -8,7 +8,10 @@ import { openApiDocumentFor } from '../openapi';
 import type { ServiceDependencies } from '../app';
 
 /** The workflow's state, or its status alone when no worker answers, so the status view never becomes an error. */
-async function workflowView(deps: ServiceDependencies, applicationId: string): Promise<ApplicationState | { status: string; stateUnavailable: string } | null> {
+async function workflowView(
+  deps: ServiceDependencies,
+  applicationId: string,
+): Promise<ApplicationState | { status: string; stateUnavailable: string } | null> {
   try {
     return await readState(deps.temporal, applicationId);
   } catch (error) {

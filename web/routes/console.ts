@@ -26,7 +26,14 @@ const voteForm = z.object({
   comment: z.string().trim().max(2000, { message: 'Keep the comment under 2,000 characters.' }).superRefine(storable).default(''),
 });
 const reasonForm = (field: 'reason' | 'detail', what: string) =>
-  z.object({ [field]: z.string({ message: `Say ${what}.` }).trim().min(3, { message: `Say ${what}.` }).max(2000).superRefine(storable) });
+  z.object({
+    [field]: z
+      .string({ message: `Say ${what}.` })
+      .trim()
+      .min(3, { message: `Say ${what}.` })
+      .max(2000)
+      .superRefine(storable),
+  });
 
 function fieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.map((issue) => ({ field: String(issue.path[0] ?? 'form'), message: issue.message }));
@@ -47,21 +54,42 @@ export function registerConsoleRoutes(app: FastifyInstance, pages: PagesContext)
     if (actor === null) {
       void pages.sendPage(
         reply.status(401),
-        messagePage(pages.context(request), 'Sign in to continue', 'warning', 'The approver console is for signed-in approvers.', signInLink(request.url)),
+        messagePage(
+          pages.context(request),
+          'Sign in to continue',
+          'warning',
+          'The approver console is for signed-in approvers.',
+          signInLink(request.url),
+        ),
       );
       return null;
     }
     if (!actor.roles.some((role) => CONSOLE_ROLES.includes(role))) {
-      void pages.sendPage(reply.status(403), messagePage(pages.context(request), 'Not an approver', 'error', 'You are signed in, but your account holds no approver role.'));
+      void pages.sendPage(
+        reply.status(403),
+        messagePage(pages.context(request), 'Not an approver', 'error', 'You are signed in, but your account holds no approver role.'),
+      );
       return null;
     }
     return actor;
   }
 
-  async function applicationPage(request: FastifyRequest<Params>, reply: FastifyReply, actor: Actor, errors: FieldError[], outcome: ConsoleApplicationInput['outcome']) {
+  async function applicationPage(
+    request: FastifyRequest<Params>,
+    reply: FastifyReply,
+    actor: Actor,
+    errors: FieldError[],
+    outcome: ConsoleApplicationInput['outcome'],
+  ) {
     const { id } = request.params;
-    const [state, record] = APPLICATION_ID.test(id) ? await Promise.all([readState(deps.temporal, id), readRegistryRecord(deps.registry, id)]) : [null, null];
-    if (state === null) return pages.sendPage(reply.status(404), messagePage(pages.context(request), 'Application not found', 'error', 'There is no application with that id.'));
+    const [state, record] = APPLICATION_ID.test(id)
+      ? await Promise.all([readState(deps.temporal, id), readRegistryRecord(deps.registry, id)])
+      : [null, null];
+    if (state === null)
+      return pages.sendPage(
+        reply.status(404),
+        messagePage(pages.context(request), 'Application not found', 'error', 'There is no application with that id.'),
+      );
     return pages.sendPage(reply, consoleApplicationPage(pages.context(request), { applicationId: id, record, state, actor, errors, outcome }));
   }
 
@@ -82,7 +110,9 @@ export function registerConsoleRoutes(app: FastifyInstance, pages: PagesContext)
       await Promise.all(
         ids.map(async (id): Promise<QueueEntry | null> => {
           const [state, record] = await Promise.all([readState(deps.temporal, id), readRegistryRecord(deps.registry, id)]);
-          return state === null ? null : { applicationId: id, state, name: record?.application.name ?? id, organisation: record?.organisation.legalName ?? '' };
+          return state === null
+            ? null
+            : { applicationId: id, state, name: record?.application.name ?? id, organisation: record?.organisation.legalName ?? '' };
         }),
       )
     ).filter((entry): entry is QueueEntry => entry !== null);
@@ -95,7 +125,13 @@ export function registerConsoleRoutes(app: FastifyInstance, pages: PagesContext)
     const actor = requireApprover(request, reply);
     if (actor === null) return reply;
     const flash = FLASHES[request.query.done ?? ''];
-    return applicationPage(request, reply.header('cache-control', 'no-store'), actor, [], flash === undefined ? null : { kind: 'success', title: 'Done', detail: flash });
+    return applicationPage(
+      request,
+      reply.header('cache-control', 'no-store'),
+      actor,
+      [],
+      flash === undefined ? null : { kind: 'success', title: 'Done', detail: flash },
+    );
   });
 
   app.post<Params>('/console/applications/:id/vote', async (request, reply) => {
@@ -114,7 +150,9 @@ export function registerConsoleRoutes(app: FastifyInstance, pages: PagesContext)
     if (actor === null) return reply;
     const parsed = reasonForm('reason', 'why the partner is offboarded').safeParse(request.body ?? {});
     if (!parsed.success) return applicationPage(request, reply.status(400), actor, fieldErrors(parsed.error), null);
-    return act(request, reply, actor, 'offboard', () => sendUpdate(deps.temporal, request.params.id, offboardUpdate, [{ by: actor, reason: String(parsed.data.reason) }]));
+    return act(request, reply, actor, 'offboard', () =>
+      sendUpdate(deps.temporal, request.params.id, offboardUpdate, [{ by: actor, reason: String(parsed.data.reason) }]),
+    );
   });
 
   app.post<Params>('/console/applications/:id/key-compromise', async (request, reply) => {

@@ -18,11 +18,14 @@ export function registerSignupFormRoutes(app: FastifyInstance, pages: PagesConte
         pages.context(request),
         'API partner admission',
         html`<h1>API partner admission</h1>
-<p class="lede">Admit enrols your organisation and application, confirms your contacts, verifies your trust anchor and only then grants the smallest useful set of scopes.</p>
-<ul class="actions">
-  <li><a class="button" href="/apply">Apply for API access</a></li>
-  <li><a href="/console">Approver console</a> (for the platform’s approvers)</li>
-</ul>`,
+          <p class="lede">
+            Admit enrols your organisation and application, confirms your contacts, verifies your trust anchor and only then grants the smallest
+            useful set of scopes.
+          </p>
+          <ul class="actions">
+            <li><a class="button" href="/apply">Apply for API access</a></li>
+            <li><a href="/console">Approver console</a> (for the platform’s approvers)</li>
+          </ul>`,
       ),
     ),
   );
@@ -40,7 +43,10 @@ export function registerSignupFormRoutes(app: FastifyInstance, pages: PagesConte
       return reply.redirect(`${pages.statusPath(applicationId)}?done=submitted`, 303);
     } catch (error) {
       if (error instanceof AdmissionClosedError) {
-        return pages.sendPage(reply.status(409), messagePage(pages.context(request), 'This application has already been through admission', 'error', error.message));
+        return pages.sendPage(
+          reply.status(409),
+          messagePage(pages.context(request), 'This application has already been through admission', 'error', error.message),
+        );
       }
       throw error;
     }

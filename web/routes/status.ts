@@ -54,7 +54,11 @@ export function registerStatusRoutes(app: FastifyInstance, pages: PagesContext):
 
   app.get<Params>('/applications/:id/status', { onRequest: pages.deps.rateBudget('status') }, async (request, reply) => {
     const page = await render(request, []);
-    if (page === null) return pages.sendPage(reply.status(404), messagePage(pages.context(request), 'Application not found', 'error', 'There is no application with that id.'));
+    if (page === null)
+      return pages.sendPage(
+        reply.status(404),
+        messagePage(pages.context(request), 'Application not found', 'error', 'There is no application with that id.'),
+      );
     return pages.sendPage(reply.header('cache-control', 'no-store'), page);
   });
 
@@ -62,7 +66,15 @@ export function registerStatusRoutes(app: FastifyInstance, pages: PagesContext):
     const { id } = request.params;
     const contact = APPLICATION_ID.test(id) ? partnerContactFor(request, id) : undefined;
     if (contact === undefined) {
-      return pages.sendPage(reply.status(403), messagePage(pages.context(request), 'Not allowed', 'error', 'Only a browser in which this application’s contacts confirmed may ask for its scopes.'));
+      return pages.sendPage(
+        reply.status(403),
+        messagePage(
+          pages.context(request),
+          'Not allowed',
+          'error',
+          'Only a browser in which this application’s contacts confirmed may ask for its scopes.',
+        ),
+      );
     }
     const scopes = formList((request.body ?? {}) as Record<string, unknown>, 'scopes');
     const errors: FieldError[] = [];

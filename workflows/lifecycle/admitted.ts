@@ -109,7 +109,12 @@ async function runDueTimers(lc: Lifecycle): Promise<void> {
     });
   }
   if (isDue(contract?.dueAt)) {
-    lc.internal.termination = { stage: 'OFFBOARDED', trigger: 'contract-end', reason: `the contract ended (${lc.internal.contractEndDate})`, actor: 'workflow' };
+    lc.internal.termination = {
+      stage: 'OFFBOARDED',
+      trigger: 'contract-end',
+      reason: `the contract ended (${lc.internal.contractEndDate})`,
+      actor: 'workflow',
+    };
     return;
   }
   if (isDue(lc.state.suspension?.graceEndsAt)) {

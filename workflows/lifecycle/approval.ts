@@ -34,7 +34,12 @@ export async function enterApproval(lc: Lifecycle): Promise<void> {
   await announceApproval(lc);
 }
 
-export async function openApproval(lc: Lifecycle, purpose: OpenApproval['purpose'], required: number, extra: Partial<OpenApproval> = {}): Promise<void> {
+export async function openApproval(
+  lc: Lifecycle,
+  purpose: OpenApproval['purpose'],
+  required: number,
+  extra: Partial<OpenApproval> = {},
+): Promise<void> {
   await prepareApproval(lc, purpose, required, extra);
   publishSearchAttributes(lc);
   await announceApproval(lc);
@@ -111,12 +116,7 @@ async function actOnAdmissionApproval(lc: Lifecycle, approval: OpenApproval): Pr
     lc.internal.approval = null;
     publishApproval(lc);
     const approvals = approval.state.votes.filter((v) => v.decision === 'approve');
-    await recordEntityDecision(
-      lc,
-      true,
-      approvals.map((v) => v.approverId).join(', '),
-      approvals.map((v) => v.comment).join(' / '),
-    );
+    await recordEntityDecision(lc, true, approvals.map((v) => v.approverId).join(', '), approvals.map((v) => v.comment).join(' / '));
     return admit(
       lc,
       approvals.map((v) => v.approverId),

@@ -35,7 +35,10 @@ export async function transition(lc: Lifecycle, stage: Stage, reason: string): P
   });
 }
 
-export async function audit(lc: Lifecycle, event: { key: string; type: string; actor: string; occurredAt?: string; data: Record<string, unknown> }): Promise<void> {
+export async function audit(
+  lc: Lifecycle,
+  event: { key: string; type: string; actor: string; occurredAt?: string; data: Record<string, unknown> },
+): Promise<void> {
   await registry.recordAudit({
     applicationId: lc.state.applicationId,
     idempotencyKey: `${lc.claimKey}:${event.key}`,

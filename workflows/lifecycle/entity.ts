@@ -26,7 +26,8 @@ function claimed(lc: Lifecycle): { lei: string; legalName: string; jurisdiction:
 }
 
 function view(lc: Lifecycle): EntityView {
-  if (lc.state.entity === undefined || lc.state.entity === null) throw ApplicationFailure.create({ message: 'entity verification has not started', nonRetryable: true });
+  if (lc.state.entity === undefined || lc.state.entity === null)
+    throw ApplicationFailure.create({ message: 'entity verification has not started', nonRetryable: true });
   return lc.state.entity;
 }
 
@@ -42,7 +43,9 @@ export async function enterEntityVerification(lc: Lifecycle, firstEnrolment: boo
     domain: { name: lc.internal.primaryDomain, challenge: null, verified: false, method: null, verifiedAt: null, reasons: [] },
     contactsOutsideDomain: [],
     firstEnrolment,
-    approvalReasons: firstEnrolment ? ['the first enrolment of this organisation: GLEIF holds no domain, so a person confirms that this domain belongs to this legal entity'] : [],
+    approvalReasons: firstEnrolment
+      ? ['the first enrolment of this organisation: GLEIF holds no domain, so a person confirms that this domain belongs to this legal entity']
+      : [],
   };
   await transition(lc, 'VERIFYING_ENTITY', 'registry entry written');
   const organisation = claimed(lc);
@@ -62,16 +65,29 @@ export async function enterEntityVerification(lc: Lifecycle, firstEnrolment: boo
     return refuseEntity(lc, 'entity-refused', failure.message);
   }
   view(lc).lei = lei;
-  entityTimers(lc).leiStatuses = lei.record === null ? null : { registrationStatus: lei.record.registrationStatus, entityStatus: lei.record.entityStatus };
+  entityTimers(lc).leiStatuses =
+    lei.record === null ? null : { registrationStatus: lei.record.registrationStatus, entityStatus: lei.record.entityStatus };
   if (lei.outcome === 'refused') {
-    return refuseEntity(lc, 'entity-refused', lei.reasons.filter((r) => r.outcome === 'refused').map((r) => r.message).join(' ') || 'the LEI cannot be admitted');
+    return refuseEntity(
+      lc,
+      'entity-refused',
+      lei.reasons
+        .filter((r) => r.outcome === 'refused')
+        .map((r) => r.message)
+        .join(' ') || 'the LEI cannot be admitted',
+    );
   }
   if (lei.outcome === 'needs-approval') {
     view(lc).approvalReasons.push(...lei.reasons.filter((r) => r.outcome === 'needs-approval').map((r) => `LEI: ${r.message}`));
   }
   let challenge;
   try {
-    challenge = await entity.issueDomainChallenge({ applicationId: lc.state.applicationId, workflowId: lc.claimKey, domain: lc.internal.primaryDomain, round: 0 });
+    challenge = await entity.issueDomainChallenge({
+      applicationId: lc.state.applicationId,
+      workflowId: lc.claimKey,
+      domain: lc.internal.primaryDomain,
+      round: 0,
+    });
   } catch (error) {
     const failure = permanent(error);
     if (failure === undefined) throw error;
@@ -199,7 +215,8 @@ export async function recheckLei(lc: Lifecycle): Promise<'none' | 'review' | 'of
     if (permanent(error) === undefined) throw error;
     return 'none';
   }
-  const current = result.record === null ? 'not-found' : { registrationStatus: result.record.registrationStatus, entityStatus: result.record.entityStatus };
+  const current =
+    result.record === null ? 'not-found' : { registrationStatus: result.record.registrationStatus, entityStatus: result.record.entityStatus };
   const recheck = leiRecheck(timers.leiStatuses, current);
   timers.leiStatuses = current === 'not-found' ? null : current;
   if (recheck.changed || recheck.action !== 'none') {
@@ -211,7 +228,12 @@ export async function recheckLei(lc: Lifecycle): Promise<'none' | 'review' | 'of
     });
   }
   if (recheck.action === 'offboard') {
-    lc.internal.termination = { stage: 'OFFBOARDED', trigger: recheck.trigger ?? 'lei-ended', reason: recheck.reason ?? 'the LEI has ended', actor: 'workflow' };
+    lc.internal.termination = {
+      stage: 'OFFBOARDED',
+      trigger: recheck.trigger ?? 'lei-ended',
+      reason: recheck.reason ?? 'the LEI has ended',
+      actor: 'workflow',
+    };
   }
   return recheck.action;
 }

@@ -63,7 +63,12 @@ async function ignoreUnsealedSignal(lc: Lifecycle): Promise<void> {
   lc.internal.unsealedSignals = (lc.internal.unsealedSignals ?? 0) + 1;
   const count = lc.internal.unsealedSignals;
   await lc.exclusive(() =>
-    audit(lc, { key: `unsealed-signal:${count}`, type: 'lifecycle.unsealed-message-ignored', actor: 'unknown', data: { message: 'organisationEvent', count } }),
+    audit(lc, {
+      key: `unsealed-signal:${count}`,
+      type: 'lifecycle.unsealed-message-ignored',
+      actor: 'unknown',
+      data: { message: 'organisationEvent', count },
+    }),
   );
 }
 
