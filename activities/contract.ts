@@ -18,6 +18,8 @@ import type { AnchorChallengeView } from '../workflows/messages';
 export type NotificationTemplate =
   | 'domain-challenge'
   | 'entity-refused'
+  | 'competing-signup'
+  | 'competing-signup-received'
   | 'contacts-expired'
   | 'anchor-requested'
   | 'anchor-refused'
@@ -36,8 +38,12 @@ export type NotificationTemplate =
 
 export interface NotifyInput {
   applicationId: string;
-  /** Which contacts receive it; `approvers` means every active approver. */
-  to: (ContactRoleKey | 'approvers')[];
+  /**
+   * Who receives it: contacts by role, `approvers` (every active approver), or
+   * people named by address who are not the application's contacts (the
+   * contacts of a competing signup).
+   */
+  to: (ContactRoleKey | 'approvers' | { email: string; name: string })[];
   template: NotificationTemplate;
   /** Template fields (reasons, scopes, dates…); rendered as text and escaped HTML. */
   data: Record<string, string | string[] | number | null>;

@@ -43,6 +43,18 @@ const TEMPLATES: Record<NotificationTemplate, (c: TemplateContext) => RenderedTe
       `Admit looks for the proof regularly until ${text(c.data, 'expiresAt', 'the deadline')}; the admission ends if none is found by then.`,
     ],
   }),
+  'competing-signup': (c) => ({
+    subject: `A competing signup for ${c.what}`,
+    paragraphs: [
+      `Someone else signed up for ${c.what} while a claim to it is being verified. Their signup did not change the claim; it is recorded with it, and shown in the console, for you to weigh when you decide.`,
+    ],
+  }),
+  'competing-signup-received': (c) => ({
+    subject: `Your signup for ${c.what} is waiting behind another claim`,
+    paragraphs: [
+      `You signed up for ${c.what}, which another party has already claimed; that claim is being verified (the organisation's legal entity and control of its domain). Your signup is recorded and shown to the approvers. If the other claim is not verified, it releases the application and you can sign up again; if you believe it is not legitimate, tell your partner manager.`,
+    ],
+  }),
   'entity-refused': (c) => ({
     subject: `The legal entity behind ${c.what} could not be verified`,
     paragraphs: [
@@ -186,6 +198,13 @@ export function notificationActivities(deps: NotificationActivityDependencies) {
 
       const recipients = new Map<string, Recipient>();
       for (const target of input.to) {
+        if (typeof target === 'object') {
+          if (typeof target.email !== 'string' || !target.email.includes('@')) {
+            throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, 'A recipient named by address needs an email address.');
+          }
+          recipients.set(target.email.toLowerCase(), { email: target.email, name: typeof target.name === 'string' ? target.name : target.email });
+          continue;
+        }
         if (target === 'approvers') {
           const approvers = await registry.approver.findMany({ where: { active: true }, orderBy: { subject: 'asc' } });
           for (const approver of approvers) recipients.set(approver.email.toLowerCase(), { email: approver.email, name: approver.name });

@@ -16,3 +16,11 @@ export function isEmailAtOrBelow(email: string, domain: string): boolean {
 function fold(name: string): string {
   return name.trim().toLowerCase().replace(/\.$/, '');
 }
+
+/** An address as people other than its owner may see it: the first letter and the domain (`b***@bank.example`). */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf('@');
+  const local = at < 0 ? email : email.slice(0, at);
+  const domain = at < 0 ? '' : email.slice(at + 1);
+  return `${local.slice(0, 1)}***@${domain}`;
+}

@@ -4,13 +4,16 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
+  type WorkflowHandle,
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Signup } from '../domain/signup';
 import type { Registry } from '../registry/client';
 import { applicationIdFor, workflowIdFor } from '../domain/identity';
 import { partnerLifecycle } from '../workflows/partner-lifecycle';
-import { stateQuery, type LifecycleState, type Stage } from '../workflows/messages';
+import { noteCompetingSignupUpdate, stateQuery, type LifecycleState, type Stage } from '../workflows/messages';
+import { CONTACT_ROLES } from '../domain/contacts';
+import { REGISTRY_CONTACT_ROLE } from '../registry/contact-roles';
 
 /**
  * The HTTP service's conversation with the partner-lifecycle workflow: start
@@ -39,6 +42,32 @@ async function releasedClaims(registry: Registry, applicationId: string): Promis
   if (record === null) return undefined;
   if (record.admittedAt !== null || (record.status !== 'REJECTED' && record.status !== 'EXPIRED')) return null;
   return registry.auditEvent.count({ where: { applicationId, type: 'application.registered' } });
+}
+
+/**
+ * A signup that joined a claim it does not match (another requester, other contacts, other
+ * organisation details) competes with it: the claim records it, shows it to approvers and tells
+ * its people. The same signup sent again changes nothing.
+ */
+async function noteIfCompeting(registry: Registry, handle: WorkflowHandle, applicationId: string, signup: Signup, at: Date): Promise<void> {
+  const record = await registry.application.findUnique({ where: { id: applicationId }, include: { contacts: true, organisation: true } });
+  if (record === null) return;
+  const same = (a: string, b: string) => a.trim().toLowerCase() === b.trim().toLowerCase();
+  const contactsMatch = CONTACT_ROLES.every((role) => {
+    const held = record.contacts.find((c) => c.role === REGISTRY_CONTACT_ROLE[role]);
+    return held !== undefined && same(held.email, signup.contacts[role].email);
+  });
+  const organisationMatches =
+    same(record.organisation.primaryDomain, signup.organisation.primaryDomain) && same(record.organisation.legalName, signup.organisation.legalName);
+  if (same(record.requestedBy, signup.requestedBy) && contactsMatch && organisationMatches) return;
+  try {
+    await handle.executeUpdate(noteCompetingSignupUpdate, {
+      args: [{ at: at.toISOString(), requestedBy: signup.requestedBy, organisation: signup.organisation, contacts: signup.contacts }],
+    });
+  } catch (error) {
+    // A claim that has just closed or is still registering records nothing; the signup itself was accepted.
+    if (!(error instanceof WorkflowUpdateFailedError || error instanceof WorkflowNotFoundError)) throw error;
+  }
 }
 
 /** How long a signup waits for a released claim's lifecycle to finish closing (its last mail) before it claims again. */
@@ -77,6 +106,7 @@ export async function startAdmission(
   // Joined a lifecycle whose claim has just ended unverified and is still closing: once it has
   // closed, this signup makes the next claim.
   const released = await releasedClaims(registry, applicationId);
+  if (released === null) await noteIfCompeting(registry, joined, applicationId, signup, submittedAt);
   if (typeof released === 'number') {
     await Promise.race([joined.result().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, CLOSING_WAIT_MS))]);
     try {

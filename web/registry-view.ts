@@ -1,12 +1,10 @@
 import type { Registry } from '../registry/client';
+import { maskEmail } from '../domain/email-domain';
 
 /** Application ids as domain/identity.ts makes them; anything else is not looked up. */
 export const APPLICATION_ID = /^app-[a-z0-9]{20}-[a-z0-9-]{2,80}-(sandbox|production)$/;
 
-export function maskEmail(email: string): string {
-  const [local = '', domain = ''] = email.split('@');
-  return `${local.slice(0, 1)}***@${domain}`;
-}
+export { maskEmail };
 
 export interface RegistryView {
   organisation: { id: string; legalName: string; lei: string; jurisdiction: string; primaryDomain: string; status: string };

@@ -115,6 +115,23 @@ export interface OrganisationEvent {
   reason: string;
 }
 
+/** A second signup for an application id someone else's claim holds (the web notices it). */
+export interface CompetingSignupInput {
+  /** When it reached the HTTP edge (ISO 8601). */
+  at: string;
+  requestedBy: string;
+  organisation: { legalName: string; jurisdiction: string; primaryDomain: string };
+  contacts: Record<ContactRoleKey, { name: string; email: string }>;
+}
+
+/** A competing signup as the state shows it: addresses masked. */
+export interface CompetingSignupView {
+  at: string;
+  requestedBy: string;
+  organisation: { legalName: string; jurisdiction: string; primaryDomain: string };
+  contacts: string[];
+}
+
 /** An operator applies the worker's current settings to a running lifecycle (`npx admit settings apply`). */
 export interface ApplySettingsInput {
   settings: LifecycleSettings;
@@ -159,6 +176,8 @@ export interface LifecycleState {
   risk: RiskAssessment;
   /** Lifecycles started before entity verification have none. */
   entity?: EntityView | null;
+  /** Other parties' signups for this application id while this claim holds it (the latest ten). */
+  competingSignups?: CompetingSignupView[];
   requestedScopes: string[];
   contacts: Record<ContactRoleKey, { confirmedAt: string | null }>;
   contactsDeadline: string | null;
@@ -215,5 +234,6 @@ export const requestExpansionUpdate = defineUpdate<ExpansionView, [ExpansionInpu
 export const reportKeyCompromiseUpdate = defineUpdate<void, [KeyCompromiseInput]>('reportKeyCompromise');
 export const offboardUpdate = defineUpdate<void, [OffboardInput]>('offboard');
 export const rotateAnchorUpdate = defineUpdate<AnchorAttempt, [AnchorSubmission]>('rotateAnchor');
+export const noteCompetingSignupUpdate = defineUpdate<{ recorded: boolean }, [CompetingSignupInput]>('noteCompetingSignup');
 export const applySettingsUpdate = defineUpdate<SettingsApplied, [ApplySettingsInput]>('applySettings');
 export const organisationEventSignal = defineSignal<[OrganisationEvent]>('organisationEvent');

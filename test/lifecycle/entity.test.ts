@@ -111,6 +111,53 @@ describe('the legal entity and its domain are verified before anyone is mailed a
     await partner.handle.terminate('test over');
   });
 
+  it('records a competing signup for a held id, shows it to approvers, and tells its people; the claim is unchanged', async () => {
+    const lei = randomLei();
+    const organisation = organisationFor(lei);
+    const holder = await signup(h, {}, { lei });
+    await waitForStage(holder.handle, 'AWAITING_CONTACTS');
+    const rival = {
+      ...holder.body,
+      organisation: { ...holder.body.organisation, primaryDomain: 'rival-payments.test' },
+      contacts: {
+        business: { name: 'Rita Rival', email: 'rita@rival-payments.test' },
+        technical: { name: 'Tim Rival', email: 'tim@rival-payments.test' },
+        security: { name: 'Sue Rival', email: 'sue@rival-payments.test' },
+      },
+      requestedBy: 'rita@rival-payments.test',
+    };
+    const response = await h.app.inject({ method: 'POST', url: '/signup', payload: rival });
+    expect(response.statusCode).toBe(202);
+    expect(response.json<{ applicationId: string }>().applicationId).toBe(holder.applicationId);
+    const state = await eventually(
+      async () => {
+        const s = await holder.handle.query(stateQuery);
+        return (s.competingSignups?.length ?? 0) > 0 ? s : undefined;
+      },
+      20_000,
+      'the competing signup to be recorded',
+    );
+    expect(state.competingSignups?.[0]).toMatchObject({
+      requestedBy: 'r***@rival-payments.test',
+      organisation: { primaryDomain: 'rival-payments.test' },
+    });
+    expect(JSON.stringify(state)).not.toContain('rita@rival-payments.test');
+    // The claim itself is the holder's, untouched.
+    const record = await h.stack.registry.application.findUniqueOrThrow({ where: { id: holder.applicationId }, include: { contacts: true } });
+    expect(record.requestedBy).toBe(holder.body.requestedBy);
+    expect(record.contacts.map((c) => c.email)).not.toContain('rita@rival-payments.test');
+    expect(await h.stack.registry.auditEvent.count({ where: { applicationId: holder.applicationId, type: 'application.competing-signup' } })).toBe(1);
+    await eventually(async () =>
+      (await mailsTo('rita@rival-payments.test')).some((m) => /waiting behind another claim/.test(m.subject)) ? true : undefined,
+    );
+    await eventually(async () => ((await mailsTo(approvers.ada.email)).some((m) => /competing signup/i.test(m.subject)) ? true : undefined));
+    // The same holder signing up again competes with nobody.
+    await h.app.inject({ method: 'POST', url: '/signup', payload: holder.body });
+    expect((await holder.handle.query(stateQuery)).competingSignups).toHaveLength(1);
+    expect(organisation.primaryDomain).toBe(holder.body.organisation.primaryDomain);
+    await holder.handle.terminate('test over');
+  });
+
   it('shows a name that differs from the LEI record to the approver, and records the decision', async () => {
     const lei = randomLei();
     h.stack.entity.gleif.put({

@@ -73,6 +73,23 @@ export interface ConsoleApplicationInput {
 
 export const VOTE_FIELDS: ReadonlySet<string> = new Set(['decision', 'comment', 'reason', 'detail']);
 
+/** Other parties' signups for this application id while this claim holds it. */
+function competingSignups(state: LifecycleState): SafeHtml {
+  const signups = state.competingSignups ?? [];
+  if (signups.length === 0) return html``;
+  return html`<h3>Competing signups (${signups.length})</h3>
+    <p>Other parties signed up for this application while this claim holds it. They changed nothing; weigh them when you decide.</p>
+    <ul>
+      ${signups.map(
+        (c) =>
+          html`<li>
+            <time datetime="${c.at}">${c.at}</time>: ${c.requestedBy} for ${c.organisation.legalName} (${c.organisation.primaryDomain},
+            ${c.organisation.jurisdiction}); contacts ${c.contacts.join(', ')}
+          </li>`,
+      )}
+    </ul>`;
+}
+
 /** What was verified about the organisation, and what is left for the approver to judge. */
 function entitySection(state: LifecycleState): SafeHtml {
   const entity = state.entity;
@@ -124,6 +141,7 @@ function entitySection(state: LifecycleState): SafeHtml {
             ${lei.reasons.map((r) => html`<li><code>${r.code}</code> ${r.outcome}: ${r.message}</li>`)}
           </ul>`
     }
+    ${competingSignups(state)}
   </section>`;
 }
 

@@ -2,6 +2,7 @@ import { condition, setHandler } from '@temporalio/workflow';
 import type { UpdateDefinition } from '@temporalio/common';
 import {
   applySettingsUpdate,
+  noteCompetingSignupUpdate,
   confirmContactUpdate,
   offboardUpdate,
   organisationEventSignal,
@@ -24,6 +25,7 @@ import { UPDATE_REFUSALS } from '../messages';
 import { audit } from './effects';
 import { hasUnauthenticatedPayload, isUnauthenticatedPayload, UNAUTHENTICATED_MESSAGE } from '../../domain/unauthenticated';
 import { requestExpansion, validateExpansion } from './expansion';
+import { noteCompetingSignup, validateCompetingSignup } from './competing';
 import { applySettings, validateApplySettings } from './settings';
 
 /**
@@ -121,6 +123,11 @@ export function registerHandlers(lc: Lifecycle): void {
     applySettingsUpdate,
     (input) => lc.exclusive(() => applySettings(lc, input)),
     (input) => validateApplySettings(lc, input),
+  );
+  setSealedUpdate(
+    noteCompetingSignupUpdate,
+    (input) => lc.exclusive(() => noteCompetingSignup(lc, input)),
+    (input) => validateCompetingSignup(lc, input),
   );
   // These two wait for the main loop to close, which needs the mutex: they must not hold it.
   setSealedUpdate(

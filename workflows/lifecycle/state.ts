@@ -75,6 +75,8 @@ export interface InternalState {
    * this reason (lifecycles under the serialised-handlers patch; absent before).
    */
   reinstatement?: string | null;
+  /** Competing signups recorded so far (their evidence keys count them). */
+  competingSignups?: number;
   /** Signals ignored because the codec could not open them (evidence keys count them). */
   unsealedSignals?: number;
   /** The claim of the application id (LifecycleInput.claim); absent means the first. */
