@@ -41,6 +41,66 @@ function materialString(anchor: TrustAnchor, key: string): string | undefined {
  * JWK by its RFC 7638 thumbprint, an OIDC workload by issuer and subject, a
  * JWT-SVID by its SPIFFE ID. Undefined when the anchor lacks what is needed.
  */
+/**
+ * The organisation's registry record takes its attributes from verification,
+ * not from whoever signed up first: when the first application of an
+ * organisation is admitted (by a person, since a first enrolment always needs
+ * one), its legal name and jurisdiction become GLEIF's, and its primary domain
+ * the one this claim proved. Later admissions change nothing. Lifecycles
+ * without entity verification (no LEI check, no proven domain) leave it as is.
+ */
+async function adoptVerifiedAttributes(
+  tx: Prisma.TransactionClient,
+  application: { id: string; organisationId: string },
+  claimKey: string,
+  at: Date,
+): Promise<void> {
+  const admittedBefore = await tx.application.count({
+    where: { organisationId: application.organisationId, id: { not: application.id }, admittedAt: { not: null } },
+  });
+  if (admittedBefore > 0) return;
+  const lei = await tx.leiCheck.findFirst({
+    where: { applicationId: application.id, outcome: { not: 'refused' }, recordLegalName: { not: null } },
+    orderBy: { checkedAt: 'desc' },
+  });
+  const domain = await tx.domainChallenge.findFirst({
+    where: { applicationId: application.id, workflowId: claimKey, verifiedAt: { not: null } },
+    orderBy: { verifiedAt: 'desc' },
+  });
+  if (lei === null || domain === null || lei.recordLegalName === null) return;
+  const before = await tx.organisation.findUniqueOrThrow({ where: { id: application.organisationId } });
+  const after = {
+    legalName: lei.recordLegalName,
+    jurisdiction: lei.recordJurisdiction ?? before.jurisdiction,
+    primaryDomain: domain.domain,
+  };
+  await tx.organisation.update({
+    where: { id: before.id },
+    data: {
+      ...after,
+      leiVerifiedAt: before.leiVerifiedAt ?? at,
+      domainVerifiedAt: domain.verifiedAt,
+      domainVerificationMethod: domain.method,
+      verified: true,
+      verifiedAt: before.verifiedAt ?? at,
+    },
+  });
+  await appendAuditEvent(tx, {
+    idempotencyKey: `${claimKey}:organisation-verified`,
+    type: 'organisation.attributes-verified',
+    actor: 'workflow',
+    organisationId: before.id,
+    applicationId: application.id,
+    occurredAt: at,
+    data: {
+      before: { legalName: before.legalName, jurisdiction: before.jurisdiction, primaryDomain: before.primaryDomain },
+      after,
+      leiCheck: lei.checkKey,
+      domainMethod: domain.method,
+    },
+  });
+}
+
 export function confirmationFor(anchor: TrustAnchor): ConfirmationBinding | undefined {
   switch (anchor.kind) {
     case 'X509': {
@@ -178,6 +238,7 @@ export function grantActivities(registry: Registry) {
             credentialLifetimeSeconds: lifetime,
           },
         });
+        await adoptVerifiedAttributes(tx, application, input.workflowId, grantedAt);
         return { grantId: grant.id, clientId };
       });
     },

@@ -35,6 +35,15 @@ async function toDecision(started: Awaited<ReturnType<typeof signup>>) {
 describe('the legal entity and its domain are verified before anyone is mailed a link', () => {
   it('a first enrolment goes to an approver whatever its tier, who must say why; its next application is LOW and automatic', async () => {
     const lei = randomLei();
+    const claimed = organisationFor(lei);
+    // GLEIF spells the name its own way; the registry record ends with GLEIF's spelling, not the signup's.
+    h.stack.entity.gleif.put({
+      lei,
+      legalName: claimed.legalName.toUpperCase().replace(/ LTD$/, ' LIMITED'),
+      jurisdiction: 'GB',
+      registrationStatus: 'ISSUED',
+      entityStatus: 'ACTIVE',
+    });
     const first = await signup(h, {}, { lei, firstEnrolment: true });
     const verifying = await waitForStage(first.handle, 'VERIFYING_ENTITY');
     expect(verifying.entity?.firstEnrolment).toBe(true);
@@ -64,7 +73,12 @@ describe('the legal entity and its domain are verified before anyone is mailed a
     await vote(first.handle, approvers.ada, 'approve', 'The domain is the one on the company’s filings.');
     await waitForStage(first.handle, 'ADMITTED');
     const organisation = await h.stack.registry.organisation.findUniqueOrThrow({ where: { lei } });
-    expect(organisation.verified).toBe(true);
+    expect(organisation).toMatchObject({
+      verified: true,
+      legalName: claimed.legalName.toUpperCase().replace(/ LTD$/, ' LIMITED'),
+      primaryDomain: claimed.primaryDomain,
+    });
+    expect(await h.stack.registry.auditEvent.count({ where: { organisationId: organisation.id, type: 'organisation.attributes-verified' } })).toBe(1);
 
     // The organisation is now established: a LOW application of it needs nobody.
     const second = await signup(h, {}, { lei, name: 'Statement Export', firstEnrolment: true });
