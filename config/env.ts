@@ -407,7 +407,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.NODE_ENV === 'production') {
     // Outside production these are generated once under the data directory; a
     // generated key on one of several production machines would split them.
-    for (const variable of ['ADMIT_PAYLOAD_KEY', 'ADMIT_LINK_SECRET', 'ADMIT_OAUTH_SIGNING_KEY'] as const) {
+    // The embedded authorization server's signing key only matters when it issues partners' tokens.
+    const required = [
+      'ADMIT_PAYLOAD_KEY',
+      'ADMIT_LINK_SECRET',
+      ...(config.ADMIT_AUTHORIZATION_SERVER === 'embedded' ? (['ADMIT_OAUTH_SIGNING_KEY'] as const) : []),
+    ] as const;
+    for (const variable of required) {
       if (config[variable] === undefined) problems.push(`${variable}: required in production (openssl rand -base64 32)`);
     }
   }

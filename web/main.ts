@@ -17,12 +17,17 @@ async function main(): Promise<void> {
   const production = config.NODE_ENV === 'production';
   // The partners' authorization server: clients from the registry, JWK anchors fetched by URL through the SSRF-safe fetcher.
   const trust = await loadAnchorTrust(config);
-  const authorizationServer = await buildAuthorizationServer(config, registry, {
-    fetcher: trust.fetcher,
-    workloads: { spiffeBundles: trust.spiffeBundles, oidcIssuers: trust.oidcIssuers, fetcher: trust.fetcher },
-  });
-  const serverTls =
-    config.ADMIT_OAUTH_TLS_CERT !== undefined && config.ADMIT_OAUTH_TLS_KEY !== undefined
+  // With Keycloak as the authorization server (docs/keycloak.md), Admit issues no tokens itself.
+  const embedded = config.ADMIT_AUTHORIZATION_SERVER === 'embedded';
+  const authorizationServer = embedded
+    ? await buildAuthorizationServer(config, registry, {
+        fetcher: trust.fetcher,
+        workloads: { spiffeBundles: trust.spiffeBundles, oidcIssuers: trust.oidcIssuers, fetcher: trust.fetcher },
+      })
+    : undefined;
+  const serverTls = !embedded
+    ? undefined
+    : config.ADMIT_OAUTH_TLS_CERT !== undefined && config.ADMIT_OAUTH_TLS_KEY !== undefined
       ? { certPem: await readFile(config.ADMIT_OAUTH_TLS_CERT, 'utf8'), keyPem: await readFile(config.ADMIT_OAUTH_TLS_KEY, 'utf8') }
       : production
         ? undefined
@@ -48,12 +53,12 @@ async function main(): Promise<void> {
     clockSkewMs: config.clockSkewMs,
     anchorKinds: configuredAnchorKinds(config),
     trustedProxies: config.ADMIT_TRUST_PROXY,
-    authorizationServer,
+    ...(authorizationServer === undefined ? {} : { authorizationServer }),
   });
   await app.listen({ host: config.ADMIT_HTTP_HOST, port: config.PORT });
   console.error(`web: listening on http://${config.ADMIT_HTTP_HOST}:${config.PORT} (public URL ${config.publicUrl})`);
   const mtls =
-    serverTls === undefined
+    serverTls === undefined || authorizationServer === undefined
       ? undefined
       : await startMtlsListener({
           provider: authorizationServer.provider,
@@ -63,7 +68,8 @@ async function main(): Promise<void> {
           host: config.ADMIT_HTTP_HOST,
           port: config.ADMIT_OAUTH_MTLS_PORT,
         });
-  if (mtls === undefined)
+  if (!embedded) console.error('web: partners get their tokens from Keycloak (ADMIT_AUTHORIZATION_SERVER=keycloak)');
+  else if (mtls === undefined)
     console.error('web: no mTLS listener (set ADMIT_OAUTH_TLS_CERT and ADMIT_OAUTH_TLS_KEY); certificate-anchored partners cannot get tokens');
   else
     console.error(
