@@ -303,6 +303,7 @@ describe('production', () => {
       NODE_ENV: 'production',
       ADMIT_PAYLOAD_KEY: Buffer.alloc(32, 1).toString('base64'),
       ADMIT_LINK_SECRET: Buffer.alloc(32, 2).toString('base64'),
+      ADMIT_OAUTH_SIGNING_KEY: Buffer.alloc(32, 3).toString('base64'),
     });
     await expect(sessionSecret(config)).rejects.toThrow(/ADMIT_SESSION_SECRET: required in production/);
   });
