@@ -280,6 +280,20 @@ describe('the lifecycle workflow, with activities faked in memory', () => {
     });
   });
 
+  it('offboards an admitted partner whose LEI GLEIF has since retired', async () => {
+    const world = fakeWorld({ leiRecheckEveryMs: 1_500 });
+    await bed.run(world, async (taskQueue) => {
+      const handle = await start(taskQueue);
+      await admit(handle, world);
+      world.leiOutcome = 'refused';
+      const closed = await handle.result();
+      expect(closed.stage).toBe('OFFBOARDED');
+      expect(closed.outcome?.trigger).toBe('lei-ended');
+      expect(world.audit.some((e) => e.type === 'entity.lei-rechecked')).toBe(true);
+      expect(world.called('closeApplication')).toHaveLength(1);
+    });
+  });
+
   it('applies new settings to a running lifecycle, with evidence, and refuses unusable ones', async () => {
     const world = fakeWorld();
     await bed.run(world, async (taskQueue) => {
