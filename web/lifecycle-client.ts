@@ -45,8 +45,8 @@ async function releasedClaims(registry: Registry, applicationId: string): Promis
 }
 
 /**
- * A signup that joined a claim it does not match (another requester, other contacts, other
- * organisation details) competes with it: the claim records it, shows it to approvers and tells
+ * A signup that joined a claim it does not match (another requester, other contacts, another
+ * domain) competes with it: the claim records it, shows it to approvers and tells
  * its people. The same signup sent again changes nothing.
  */
 async function noteIfCompeting(registry: Registry, handle: WorkflowHandle, applicationId: string, signup: Signup, at: Date): Promise<void> {
@@ -57,8 +57,8 @@ async function noteIfCompeting(registry: Registry, handle: WorkflowHandle, appli
     const held = record.contacts.find((c) => c.role === REGISTRY_CONTACT_ROLE[role]);
     return held !== undefined && same(held.email, signup.contacts[role].email);
   });
-  const organisationMatches =
-    same(record.organisation.primaryDomain, signup.organisation.primaryDomain) && same(record.organisation.legalName, signup.organisation.legalName);
+  // The legal name is not compared: once verified, the record holds GLEIF's spelling, not the signup's.
+  const organisationMatches = same(record.organisation.primaryDomain, signup.organisation.primaryDomain);
   if (same(record.requestedBy, signup.requestedBy) && contactsMatch && organisationMatches) return;
   try {
     await handle.executeUpdate(noteCompetingSignupUpdate, {
