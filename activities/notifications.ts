@@ -206,8 +206,9 @@ export function notificationActivities(deps: NotificationActivityDependencies) {
         });
         await mailer.send({ to: recipient.email, subject: rendered.subject, text: body, html, messageId });
         // skipDuplicates: an overlapping attempt may have recorded it first.
+        const acceptedAt = now();
         await registry.notificationDelivery.createMany({
-          data: [{ idempotencyKey: input.idempotencyKey, applicationId: application.id, template: input.template, recipient: address, messageId, sentAt: now() }],
+          data: [{ idempotencyKey: input.idempotencyKey, applicationId: application.id, template: input.template, recipient: address, messageId, sentAt: acceptedAt, acceptedAt }],
           skipDuplicates: true,
         });
       }
