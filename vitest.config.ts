@@ -15,6 +15,7 @@ const UNIT = [
   'test/web/anchor-form.test.ts',
   'test/stack/readme.test.ts',
   'test/stack/compose.test.ts',
+  'test/stack/supervise.test.ts',
 ];
 const WORKFLOW = ['test/workflows/**/*.test.ts'];
 

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/env';
 import type { Mailer } from '../mail/transport';
 import type { Registry } from '../registry/client';
 import { appendAuditEvent } from '../registry/audit';
-import { signContactLink, tokenHash as hashOfToken } from '../links/contact-confirmation';
+import { contactLinkFor, tokenHash as hashOfToken } from '../links/contact-confirmation';
 import { CONTACT_ROLES, type ContactRoleKey } from '../domain/contacts';
 import { REGISTRY_CONTACT_ROLE } from '../registry/contact-roles';
 import { ACTIVITY_FAILURES, instant, permanentFailure } from './errors';
@@ -31,15 +30,24 @@ export function contactActivities(deps: ContactActivityDependencies) {
   return {
     /**
      * One signed, expiring link per role for this round, stored as its hash.
-     * Idempotent per (application, role, round): the row is unique on it, so a
-     * retry never adds a second one. Since only the hash is kept, a retry
-     * cannot resend the old link; it replaces the unused hash with a fresh
-     * link's and mails that one (the earlier link stops working: the workflow
-     * only knows the hashes this call returns). A link already used is left
-     * alone and not mailed again.
+     * The link is derived, not drawn: the same (claim, role, round, expiry)
+     * always gives the same token, so every attempt of this activity mails the
+     * link its first attempt stored, and a contact holding an earlier copy
+     * still holds the working link. `workflowId` is the workflow's claim key
+     * (an application id claimed again restarts its rounds at 0); without it
+     * the application's first claim is assumed.
+     *
+     * Mail is at-least-once: each mail is first recorded in the outbox
+     * (`notification_deliveries`, in the same transaction as the hash) with a
+     * Message-ID derived from the link, then sent, then marked accepted. A
+     * retry skips an accepted delivery and re-sends one that was only
+     * recorded (the worker died between the two), with the same link and
+     * Message-ID, so a duplicate is harmless and recognisable. A link already
+     * used is left alone and not mailed again.
      */
     async sendContactConfirmations(input: {
       applicationId: string;
+      workflowId?: string;
       roles: ContactRoleKey[];
       round: number;
       expiresAt: string;
@@ -47,6 +55,9 @@ export function contactActivities(deps: ContactActivityDependencies) {
       const expiresAt = instant(input.expiresAt, 'expiresAt');
       if (!Number.isSafeInteger(input.round) || input.round < 0) {
         throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `round must be a non-negative whole number, not ${input.round}.`);
+      }
+      if (input.workflowId !== undefined && input.workflowId.trim() === '') {
+        throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, 'workflowId, when given, must not be empty.');
       }
       const unknownRoles = input.roles.filter((role) => !(CONTACT_ROLES as readonly string[]).includes(role));
       if (unknownRoles.length > 0) {
@@ -68,6 +79,7 @@ export function contactActivities(deps: ContactActivityDependencies) {
           `There is no application ${input.applicationId}; register it before mailing its contacts.`,
         );
       }
+      const claim = input.workflowId ?? application.workflowId;
 
       const results: { role: ContactRoleKey; tokenHash: string }[] = [];
       for (const role of [...new Set(input.roles)]) {
@@ -75,23 +87,45 @@ export function contactActivities(deps: ContactActivityDependencies) {
         if (contact === undefined) {
           throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `Application ${application.id} has no ${ROLE_DESCRIPTION[role]} on record.`);
         }
-        const token = await signContactLink(linkSecret, { applicationId: application.id, role, round: input.round }, expiresAt, randomUUID());
+        const token = await contactLinkFor(linkSecret, claim, { applicationId: application.id, role, round: input.round }, expiresAt);
         const hash = hashOfToken(token);
+        const messageId = stableMessageId(['contact', application.id, role, String(input.round), hash], config.publicUrl);
+        const delivery = { idempotencyKey: `${claim}:contact-link:${role}:${input.round}`, recipient: contact.email.toLowerCase() };
         const sentAt = now();
-        // The row (and its evidence) commit before the mail goes out: a link is
-        // never in a mailbox without its hash in the registry.
+        // The row, its evidence and the outbox entry commit before the mail goes
+        // out: a link is never in a mailbox without its hash in the registry.
         const stored = await registry.$transaction(async (tx) => {
           await lockApplication(tx, application.id);
-          const key = { applicationId_role_round: { applicationId: application.id, role: contact.role, round: input.round } };
+          const key = {
+            applicationId_workflowId_role_round: { applicationId: application.id, workflowId: claim, role: contact.role, round: input.round },
+          };
           const existing = await tx.contactConfirmation.findUnique({ where: key });
           if (existing?.usedAt != null) return { tokenHash: existing.tokenHash, send: false };
-          await tx.contactConfirmation.upsert({
-            where: key,
-            create: { applicationId: application.id, role: contact.role, round: input.round, tokenHash: hash, expiresAt, sentAt },
-            update: { tokenHash: hash, expiresAt, sentAt },
-          });
+          if (existing === null) {
+            await tx.contactConfirmation.create({
+              data: { applicationId: application.id, workflowId: claim, role: contact.role, round: input.round, tokenHash: hash, expiresAt, sentAt },
+            });
+          } else if (existing.tokenHash !== hash) {
+            // Only a link minted before links were derived (or under another
+            // link secret) differs; it cannot be re-sent, so this one replaces it.
+            await tx.contactConfirmation.update({ where: { id: existing.id }, data: { tokenHash: hash, expiresAt, sentAt } });
+          }
+          const outbox = await tx.notificationDelivery.findUnique({ where: { idempotencyKey_recipient: delivery } });
+          if (outbox === null) {
+            await tx.notificationDelivery.create({
+              data: { ...delivery, applicationId: application.id, template: 'contact-confirmation', messageId, sentAt },
+            });
+          } else if (outbox.messageId !== messageId) {
+            await tx.notificationDelivery.update({ where: { id: outbox.id }, data: { messageId, sentAt, acceptedAt: null } });
+          } else if (outbox.acceptedAt !== null) {
+            return { tokenHash: hash, send: false };
+          }
           await appendAuditEvent(tx, {
-            idempotencyKey: `contact-link:${application.id}:${role}:${input.round}`,
+            // The first claim keeps the key it always had.
+            idempotencyKey:
+              input.workflowId === undefined
+                ? `contact-link:${application.id}:${role}:${input.round}`
+                : `${claim}:contact-link:${role}:${input.round}`,
             type: 'contact.confirmation-sent',
             actor: 'workflow',
             organisationId: application.organisationId,
@@ -126,8 +160,9 @@ export function contactActivities(deps: ContactActivityDependencies) {
             subject: `${input.round > 0 ? 'Reminder: confirm' : 'Confirm'} you are the ${ROLE_DESCRIPTION[role]} of ${what}`,
             text,
             html,
-            messageId: stableMessageId(['contact', application.id, role, String(input.round), stored.tokenHash], config.publicUrl),
+            messageId,
           });
+          await registry.notificationDelivery.updateMany({ where: { ...delivery, messageId, acceptedAt: null }, data: { acceptedAt: now() } });
         }
         results.push({ role, tokenHash: stored.tokenHash });
       }

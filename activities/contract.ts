@@ -166,10 +166,13 @@ export interface LifecycleActivities {
   /**
    * Emails each role a single-use, signed, expiring link (round 0 the first
    * time, then one round per reminder) and returns the SHA-256 of each token;
-   * only the hash is stored.
+   * only the hash is stored. Every attempt mails the same link with the same
+   * Message-ID (at-least-once: a retry may mail it again, never a different one).
    */
   sendContactConfirmations(input: {
     applicationId: string;
+    /** The workflow's claim key: links of a later claim of the same application differ. Absent: its first claim. */
+    workflowId?: string;
     roles: ContactRoleKey[];
     round: number;
     expiresAt: string;

@@ -241,6 +241,7 @@ export function notificationActivities(deps: NotificationActivityDependencies) {
         });
         await mailer.send({ to: recipient.email, subject: rendered.subject, text: body, html, messageId });
         // skipDuplicates: an overlapping attempt may have recorded it first.
+        const acceptedAt = now();
         await registry.notificationDelivery.createMany({
           data: [
             {
@@ -249,7 +250,8 @@ export function notificationActivities(deps: NotificationActivityDependencies) {
               template: input.template,
               recipient: address,
               messageId,
-              sentAt: now(),
+              sentAt: acceptedAt,
+              acceptedAt,
             },
           ],
           skipDuplicates: true,

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { SignJWT, jwtVerify, errors } from 'jose';
 import { CONTACT_ROLES, type ContactRoleKey } from '../domain/contacts';
 
@@ -28,6 +28,29 @@ export async function signContactLink(secret: Uint8Array, claims: ContactLinkCla
     .setSubject(claims.applicationId)
     .setJti(jti)
     .setIssuedAt()
+    .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+    .sign(secret);
+}
+
+/**
+ * The link of one (claim, application, role, round, expiry): the same token on
+ * every call. Its jti is an HMAC, under the link secret, of that identity, and
+ * it carries no iat, so a retried mail activity mails (and stores the hash of)
+ * exactly the link its first attempt did. `claim` is the workflow's claim key:
+ * an application id claimed again restarts its rounds at 0, and the two
+ * claims' links must differ. Knowing the identity does not give the link: the
+ * jti and the signature both need the secret.
+ */
+export async function contactLinkFor(secret: Uint8Array, claim: string, claims: ContactLinkClaims, expiresAt: Date): Promise<string> {
+  const jti = createHmac('sha256', secret)
+    .update(['contact-link', claim, claims.applicationId, claims.role, String(claims.round), expiresAt.toISOString()].join('\u0000'))
+    .digest('base64url');
+  return new SignJWT({ role: claims.role, round: claims.round })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setSubject(claims.applicationId)
+    .setJti(jti)
     .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
     .sign(secret);
 }

@@ -11,15 +11,18 @@ import { startSmtpSink } from './smtp-sink';
 import { startLocalPostgres } from './postgres';
 import { startTemporalDevServer } from './temporal';
 import { startProcess, waitUntilReady, type ManagedProcess } from './processes';
+import { supervise, type SupervisedProcess } from './supervise';
 
 /**
  * `npm start`: the whole system on one machine. Each service whose address is
  * not configured is started here on embedded defaults (Temporal dev server,
  * PostgreSQL, SMTP sink), with data under ADMIT_DATA_DIR so the next start
- * finds everything again; then the worker and the HTTP service.
+ * finds everything again; then the worker and the HTTP service, which are
+ * supervised (restarted with backoff when they die) until Ctrl-C or SIGTERM.
  */
 const log = (message: string): void => console.error(message);
 const stops: { name: string; stop: () => Promise<void> }[] = [];
+const supervised: SupervisedProcess[] = [];
 
 async function assertPortFree(port: number, variable: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
@@ -95,36 +98,25 @@ async function main(): Promise<void> {
   await linkSecret(loadConfig(env));
   await assertPortFree(config.PORT, 'PORT');
 
-  const children: ManagedProcess[] = [];
+  // Worker and web are supervised: one that dies is restarted with backoff,
+  // and only Ctrl-C or SIGTERM stops the stack.
   for (const [name, entry] of [
     ['worker', 'worker/main.ts'],
     ['web', 'web/main.ts'],
   ] as const) {
-    const child = startProcess(name, process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entry)], {
-      env,
-      cwd: REPO_ROOT,
-      echo: true,
-    });
-    children.push(child);
-    stops.unshift({ name, stop: () => child.stop() });
+    const start = (): ManagedProcess =>
+      startProcess(name, process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entry)], { env, cwd: REPO_ROOT, echo: true });
+    supervised.push(supervise(name, start, { log }));
   }
-  const web = children[1] as ManagedProcess;
+  const web = supervised[1] as SupervisedProcess;
   const httpUrl = `http://${config.ADMIT_HTTP_HOST}:${config.PORT}`;
-  await waitUntilReady(web, async () => (await fetch(`${httpUrl}/healthz`)).ok, 60_000);
+  // The first start must succeed: a web that dies before it is ready is misconfigured, not crashed.
+  await waitUntilReady(web.current(), async () => (await fetch(`${httpUrl}/healthz`)).ok, 60_000);
   urls.unshift(`Admit HTTP        ${httpUrl}`);
 
   log(`\nAdmit is running (configuration: ${JSON.stringify(describeConfig(loadConfig(env)))})\n`);
   for (const line of urls) log(`  ${line}`);
   log('\nPress Ctrl-C to stop everything.');
-
-  for (const child of children) {
-    void child.exited.then((code) => {
-      if (!stopping) {
-        log(`${child.name} exited unexpectedly (code ${code}); stopping the stack.`);
-        void shutdown(1);
-      }
-    });
-  }
 }
 
 let stopping = false;
@@ -132,6 +124,8 @@ async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   log('Stopping…');
+  // Together, so that none is restarted while another stops (Ctrl-C reaches the children too).
+  await Promise.all(supervised.map((child) => child.stop().catch((error: unknown) => log(`  could not stop ${child.name}: ${String(error)}`))));
   for (const { name, stop } of stops) {
     await stop().catch((error: unknown) => log(`  could not stop ${name}: ${String(error)}`));
   }

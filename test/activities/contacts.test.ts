@@ -58,23 +58,87 @@ describe('sendContactConfirmations', () => {
     expect(await messageIdOf(message!)).toMatch(/^<contact\..+@admit\.test>$/);
   });
 
-  it('on a retry of the same round replaces the unused hash and re-sends, never adding a row', async () => {
+  it('on a retry after the worker died between sending and recording it, re-sends the same link with the same Message-ID, and the first mail’s link confirms', async () => {
     const app = await registerTestApplication(harness.activities);
-    const input = { applicationId: app.applicationId, roles: ['technical' as const], round: 0, expiresAt: inAWeek() };
+    const input = { applicationId: app.applicationId, workflowId: app.workflowId, roles: ['technical' as const], round: 0, expiresAt: inAWeek() };
     const [first] = await harness.activities.sendContactConfirmations(input);
+    const outbox = { idempotencyKey: `${app.workflowId}:contact-link:technical:0`, recipient: app.signup.contacts.technical.email.toLowerCase() };
+    const recorded = await harness.registry.notificationDelivery.findUniqueOrThrow({ where: { idempotencyKey_recipient: outbox } });
+    expect(recorded).toMatchObject({ applicationId: app.applicationId, template: 'contact-confirmation' });
+    expect(recorded.acceptedAt).not.toBeNull();
+    // The state a crash between the SMTP answer and the outbox update leaves behind.
+    await harness.registry.notificationDelivery.update({ where: { id: recorded.id }, data: { acceptedAt: null } });
     const [second] = await harness.activities.sendContactConfirmations(input);
-    expect(second?.tokenHash).not.toBe(first?.tokenHash);
-    const rows = await harness.registry.contactConfirmation.findMany({ where: { applicationId: app.applicationId } });
-    expect(rows).toHaveLength(1);
-    expect(rows[0]?.tokenHash).toBe(second?.tokenHash);
 
+    expect(second?.tokenHash).toBe(first?.tokenHash);
+    const rows = await harness.registry.contactConfirmation.findMany({ where: { applicationId: app.applicationId } });
+    expect(rows.map((r) => r.tokenHash)).toEqual([first?.tokenHash]);
     const mails = await mailTo(app.signup.contacts.technical.email);
     expect(mails).toHaveLength(2);
-    const latest = await verifyContactLink(harness.linkSecret, linkIn(mails[1]?.text ?? ''));
-    expect(latest.ok && latest.tokenHash).toBe(second?.tokenHash);
+    const [firstToken, secondToken] = mails.map((m) => linkIn(m.text ?? ''));
+    expect(secondToken).toBe(firstToken);
+    expect(mails[1]?.html).toBe(mails[0]?.html);
     const ids = await Promise.all(mails.map(messageIdOf));
-    expect(new Set(ids).size).toBe(2);
+    expect(ids[1]).toBe(ids[0]);
+    expect(ids[0]).toBe(recorded.messageId);
+    expect(
+      (await harness.registry.notificationDelivery.findUniqueOrThrow({ where: { idempotencyKey_recipient: outbox } })).acceptedAt,
+    ).not.toBeNull();
     expect(await auditEvents(harness.registry, app.applicationId, 'contact.confirmation-sent')).toHaveLength(1);
+
+    // The first mail's link is the one the registry (and the workflow, given either attempt's answer) holds.
+    const check = await verifyContactLink(harness.linkSecret, firstToken!);
+    expect(check).toMatchObject({ ok: true, tokenHash: rows[0]?.tokenHash });
+    await harness.activities.recordContactConfirmation({
+      applicationId: app.applicationId,
+      workflowId: app.workflowId,
+      role: 'technical',
+      tokenHash: check.ok ? check.tokenHash : '',
+      confirmedAt: new Date().toISOString(),
+    });
+    const contact = await harness.registry.contact.findUniqueOrThrow({
+      where: { applicationId_role: { applicationId: app.applicationId, role: 'TECHNICAL' } },
+    });
+    expect(contact.confirmedAt).not.toBeNull();
+  });
+
+  it('on a retry after the mail was accepted and recorded, answers the same hash without mailing again', async () => {
+    const app = await registerTestApplication(harness.activities);
+    const input = { applicationId: app.applicationId, roles: ['business' as const, 'security' as const], round: 0, expiresAt: inAWeek() };
+    const first = await harness.activities.sendContactConfirmations(input);
+    const second = await harness.activities.sendContactConfirmations(input);
+    expect(second).toEqual(first);
+    expect(await mailTo(app.signup.contacts.business.email)).toHaveLength(1);
+    expect(await mailTo(app.signup.contacts.security.email)).toHaveLength(1);
+    expect(await harness.registry.contactConfirmation.count({ where: { applicationId: app.applicationId } })).toBe(2);
+  });
+
+  it('mails a later claim of the same application its own links, even where the earlier claim’s were used', async () => {
+    const app = await registerTestApplication(harness.activities);
+    const expiresAt = inAWeek();
+    const base = { applicationId: app.applicationId, roles: ['security' as const], round: 0, expiresAt };
+    const [earlier] = await harness.activities.sendContactConfirmations({ ...base, workflowId: app.workflowId });
+    await harness.activities.recordContactConfirmation({
+      applicationId: app.applicationId,
+      workflowId: app.workflowId,
+      role: 'security',
+      tokenHash: earlier!.tokenHash,
+      confirmedAt: new Date().toISOString(),
+    });
+    const [later] = await harness.activities.sendContactConfirmations({ ...base, workflowId: `${app.workflowId}#2` });
+    expect(later?.tokenHash).not.toBe(earlier?.tokenHash);
+    const mails = await mailTo(app.signup.contacts.security.email);
+    expect(mails).toHaveLength(2);
+    const links = mails.map((m) => linkIn(m.text ?? ''));
+    expect(links[1]).not.toBe(links[0]);
+    expect(await verifyContactLink(harness.linkSecret, links[1]!)).toMatchObject({ ok: true, tokenHash: later?.tokenHash });
+    expect(new Set(await Promise.all(mails.map(messageIdOf))).size).toBe(2);
+    const rows = await harness.registry.contactConfirmation.findMany({ where: { applicationId: app.applicationId }, orderBy: { sentAt: 'asc' } });
+    expect(rows.map((r) => [r.workflowId, r.usedAt === null])).toEqual([
+      [app.workflowId, false],
+      [`${app.workflowId}#2`, true],
+    ]);
+    expect(await auditEvents(harness.registry, app.applicationId, 'contact.confirmation-sent')).toHaveLength(2);
   });
 
   it('sends a reminder round as a new link and says it replaces the earlier one', async () => {

@@ -127,6 +127,7 @@ describe('the migrated database matches the Prisma schema', () => {
     const confirmation = await registry.contactConfirmation.create({
       data: {
         applicationId: application.id,
+        workflowId: application.workflowId,
         role: 'TECHNICAL',
         round: 2,
         tokenHash: `hash-${lei}`,
@@ -205,6 +206,7 @@ describe('the migrated database matches the Prisma schema', () => {
         recipient: 'business@roundtrip.example',
         messageId: `<notify.${lei}@admit.test>`,
         sentAt: new Date('2026-12-06T00:00:00.001Z'),
+        acceptedAt: new Date('2026-12-06T00:00:01.002Z'),
       },
     });
     expect(await registry.notificationDelivery.findUniqueOrThrow({ where: { id: delivery.id } })).toEqual(delivery);
@@ -257,12 +259,21 @@ describe('the migrated database matches the Prisma schema', () => {
         data: { applicationId: `a1-${lei}`, kind: 'JWK', fingerprint: `fp-${lei}`, material: {}, verifiedAt: new Date() },
       }),
     ).rejects.toMatchObject({ code: 'P2002' });
-    const confirmation = { applicationId: `a1-${lei}`, role: 'BUSINESS' as const, round: 0, expiresAt: new Date(), sentAt: new Date() };
+    const confirmation = {
+      applicationId: `a1-${lei}`,
+      workflowId: `w1-${lei}`,
+      role: 'BUSINESS' as const,
+      round: 0,
+      expiresAt: new Date(),
+      sentAt: new Date(),
+    };
     await registry.contactConfirmation.create({ data: { ...confirmation, tokenHash: `h1-${lei}` } });
     await expect(registry.contactConfirmation.create({ data: { ...confirmation, tokenHash: `h2-${lei}` } })).rejects.toMatchObject({ code: 'P2002' });
     await expect(registry.contactConfirmation.create({ data: { ...confirmation, round: 1, tokenHash: `h1-${lei}` } })).rejects.toMatchObject({
       code: 'P2002',
     });
+    // A later claim of the same application restarts its rounds at 0 beside the earlier claim's links.
+    await registry.contactConfirmation.create({ data: { ...confirmation, workflowId: `w1-${lei}#2`, tokenHash: `h3-${lei}` } });
     const usage = {
       clientId: `c-${lei}`,
       applicationId: `a1-${lei}`,

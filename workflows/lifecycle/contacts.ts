@@ -22,6 +22,9 @@ async function sendConfirmations(lc: Lifecycle, roles: ContactRoleKey[]): Promis
   let sent;
   try {
     sent = await mail.sendContactConfirmations({
+      // Links are per claim. For a first claim this is the workflow id, which the activity also
+      // falls back to without it: no lifecycle already running sees a different link.
+      workflowId: lc.claimKey,
       applicationId: lc.state.applicationId,
       roles,
       round: lc.internal.contactRound,
