@@ -212,4 +212,23 @@ export async function clientMetadataFor(registry: Registry, clientId: string, so
   }
 }
 
+/**
+ * Whether an application's tokens are issued under the FAPI 2.0 profile: its key anchors in
+ * service all sign with PS256, ES256 or EdDSA. Certificate-anchored clients (mTLS) are; null when
+ * the application has no anchor in service. Keys published only by URL are judged by what the URL
+ * serves now, so without a fetcher they count as not known (null).
+ */
+export async function tokenProfileOf(
+  registry: Registry,
+  applicationId: string,
+  sources: Pick<ClientSources, 'fetcher'> = {},
+): Promise<'fapi2' | 'non-fapi' | null> {
+  const anchors = await registry.trustAnchor.findMany({ where: { applicationId, status: { in: ['ACTIVE', 'ROTATING_OUT'] } } });
+  if (anchors.length === 0) return null;
+  const keyAnchors = anchors.filter((a) => a.kind === 'JWK');
+  if (keyAnchors.length === 0) return 'fapi2';
+  const keys = (await Promise.all(keyAnchors.map((a) => anchorKeys(a, { gatewayTokens: [], ...sources })))).flat();
+  return keys.length === 0 ? null : profileOf(keys);
+}
+
 export { FAPI_ALGS };

@@ -3,6 +3,7 @@ import { rotateAnchorUpdate } from '../../workflows/messages';
 import { anchorActivities } from '../../activities/anchors';
 import { clientAssertion, dpopProof, fetchToken } from '../../cli/token';
 import { GATEWAY_TOKEN } from '../support/lifecycle';
+import { tokenProfileOf } from '../../oauth/clients';
 import { admitJwkPartner, anchorAssertion, createOAuthHarness, keyPair, type OAuthHarness } from '../support/oauth';
 import { SignJWT, importJWK } from 'jose';
 import { randomUUID } from 'node:crypto';
@@ -99,5 +100,9 @@ describe('FAPI 2.0 algorithms', () => {
       body: form(await clientAssertion(fapi, fapi.clientId, o.issuer)),
     });
     expect(accepted.status).toBe(200);
+
+    // Their status says which profile their tokens are under.
+    expect(await tokenProfileOf(o.h.stack.registry, legacy.applicationId)).toBe('non-fapi');
+    expect(await tokenProfileOf(o.h.stack.registry, fapi.applicationId)).toBe('fapi2');
   });
 });

@@ -48,6 +48,8 @@ export interface StatusPageInput {
   partner: boolean;
   expansionErrors: readonly FieldError[];
   flash: string | null;
+  /** Whether its tokens are issued under the FAPI 2.0 profile (docs/credentials.md); null when not known. */
+  tokenProfile?: 'fapi2' | 'non-fapi' | null;
 }
 
 export function statusPage(context: PageContext, input: StatusPageInput): SafeHtml {
@@ -118,6 +120,18 @@ export function statusPage(context: PageContext, input: StatusPageInput): SafeHt
                 }
                 <dt>Health</dt>
                 <dd>${state.anchor.health}</dd>
+                ${
+                  input.tokenProfile === undefined || input.tokenProfile === null
+                    ? ''
+                    : html`<dt>Token profile</dt>
+                        <dd>
+                          ${
+                            input.tokenProfile === 'fapi2'
+                              ? 'FAPI 2.0'
+                              : 'Not FAPI 2.0: an RS256 key. Tokens are still issued and sender-constrained; rotate to a PS256, ES256 or EdDSA key to conform.'
+                          }
+                        </dd>`
+                }
               </dl>`
         }
       </section>

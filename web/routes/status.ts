@@ -8,6 +8,7 @@ import { partnerContactFor } from '../auth/session';
 import { messagePage } from '../pages/layout';
 import { formList } from '../pages/form';
 import { publicStatusPage, statusPage } from '../pages/status';
+import { tokenProfileOf } from '../../oauth/clients';
 import { publicApplicationView } from '../public-view';
 import type { FieldError } from '../../domain/signup';
 import type { PagesContext } from './pages-context';
@@ -40,12 +41,17 @@ export function registerStatusRoutes(app: FastifyInstance, pages: PagesContext):
       const state = await readState(deps.temporal, id);
       return state === null ? null : publicStatusPage(pages.context(request), publicApplicationView(id, state));
     }
-    const [state, record] = await Promise.all([readState(deps.temporal, id), readRegistryRecord(deps.registry, id)]);
+    const [state, record, tokenProfile] = await Promise.all([
+      readState(deps.temporal, id),
+      readRegistryRecord(deps.registry, id),
+      tokenProfileOf(deps.registry, id),
+    ]);
     if (state === null) return null;
     return statusPage(pages.context(request), {
       applicationId: id,
       record,
       state,
+      tokenProfile,
       partner,
       expansionErrors,
       flash: FLASHES[request.query.done ?? ''] ?? null,
