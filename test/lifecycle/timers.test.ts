@@ -9,24 +9,33 @@ import { eventually } from '../support/wait';
 // Production-scale timers (a contract ending in 2028, recertification every 90 days) fired on
 // Temporal's time-skipping test server. Time is held still while the test drives the admission,
 // and released only to let the lifecycle's own timers run.
+//
+// Each scenario gets a server of its own, starting at today: activities run on the wall clock,
+// so on a server whose clock earlier skips had moved years ahead, a domain challenge issued
+// today would already be past its deadline on the workflow's clock, and the signup would
+// expire unless its first DNS check happened to win a race with the test's TXT publisher.
 const DAY = 24 * 3600 * 1000;
 let server: TimeSkippingServer;
 let h: LifecycleHarness;
 
-beforeAll(async () => {
-  server = await startTestTimeSkippingServer();
-  h = await createLifecycleHarness(
-    // Only the timers under test fire within the skipped span.
-    { ADMIT_INACTIVITY: '3650d', ADMIT_ANCHOR_REVERIFY_EVERY: '400d' },
-    { temporalAddress: server.address },
-  );
-});
-afterAll(async () => {
-  await h.close();
-  await server.stop();
-});
+function withOwnTimeSkippingServer(): void {
+  beforeAll(async () => {
+    server = await startTestTimeSkippingServer();
+    h = await createLifecycleHarness(
+      // Only the timers under test fire within the skipped span.
+      { ADMIT_INACTIVITY: '3650d', ADMIT_ANCHOR_REVERIFY_EVERY: '400d' },
+      { temporalAddress: server.address },
+    );
+  });
+  afterAll(async () => {
+    await h?.close();
+    await server?.stop();
+  });
+}
 
 describe('the contract-end trigger', () => {
+  withOwnTimeSkippingServer();
+
   it('notifies the contacts before the contract end date, then offboards on it', async () => {
     const { handle, applicationId, body } = await throughAnchor(h);
     const admitted = await waitForStage(handle, 'ADMITTED');
@@ -46,8 +55,10 @@ describe('the contract-end trigger', () => {
 });
 
 describe('scheduled recertification of a REGULATED partner', () => {
+  withOwnTimeSkippingServer();
+
   it('asks two approvers every 90 days; recertified it carries on, unrecertified it is offboarded', async () => {
-    // The server's clock has moved on in earlier tests: this contract ends five years after its now.
+    // Five years after the server's now, so recertification, not the contract end, ends this lifecycle.
     const contractEndDate = new Date((await server.currentTime()).getTime() + 5 * 365 * DAY).toISOString().slice(0, 10);
     const { handle, applicationId } = await throughAnchor(h, { regulatedSector: true, contractEndDate });
     await waitForStage(handle, 'AWAITING_APPROVAL');

@@ -9,6 +9,9 @@ import type { Registry } from '../../registry/client';
 import { startGleifStandIn, type GleifStandIn } from './gleif-server';
 import { organisationFor } from './signups';
 
+/** How long the TXT publisher waits on one workflow's answer: a busy or stopped worker must not stall it. */
+const QUERY_DEADLINE_MS = 5_000;
+
 /**
  * The world outside Admit that entity verification asks, for one test stack:
  * GLEIF (a local HTTPS stand-in in GLEIF's wire format, knowing every
@@ -52,7 +55,9 @@ export async function startEntityWorld(): Promise<EntityWorld> {
     const ids = new Set(watched);
     const query = `TaskQueue = "${taskQueue}" AND AdmitStage = "VERIFYING_ENTITY" AND ExecutionStatus = "Running"`;
     try {
-      for await (const execution of temporal.workflow.list({ query })) ids.add(execution.workflowId);
+      await temporal.withDeadline(Date.now() + QUERY_DEADLINE_MS, async () => {
+        for await (const execution of temporal.workflow.list({ query })) ids.add(execution.workflowId);
+      });
     } catch {
       // No visibility on this server: the watched workflows are all there is.
     }
@@ -62,9 +67,9 @@ export async function startEntityWorld(): Promise<EntityWorld> {
   async function publishPending(temporal: Client, taskQueue: string): Promise<void> {
     let added = false;
     for (const workflowId of await verifying(temporal, taskQueue)) {
-      const state = await temporal.workflow
-        .getHandle(workflowId)
-        .query(stateQuery)
+      if (stopped) return;
+      const state = await temporal
+        .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => temporal.workflow.getHandle(workflowId).query(stateQuery))
         .catch(() => undefined);
       if (state !== undefined && state.stage !== 'REGISTERING' && state.stage !== 'VERIFYING_ENTITY') watched.delete(workflowId);
       const challenge = state?.entity?.domain.challenge;

@@ -109,12 +109,14 @@ export async function createTestStack(env: Record<string, string> = {}, options:
       return worker;
     },
     async close() {
+      // The TXT publisher queries workflows: stopped first, while their worker still answers,
+      // since a query to a workflow with no worker waits out its whole deadline.
+      await entity.close();
       for (const { worker, running, connection: c } of workers) {
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running;
         await c.close();
       }
-      await entity.close();
       await connection.close();
       await registry.$disconnect();
       mailer.close();
