@@ -16,6 +16,8 @@ export interface ChaosOptions {
   /** Keep the stack's folder (logs, mail, databases) for a post-mortem. */
   keep?: boolean;
   progress?: (message: string) => void;
+  /** Told the stack once it runs, so a Ctrl-C can stop it. */
+  onStack?: (stack: ChaosStack) => void;
 }
 
 export interface ChaosReport {
@@ -101,6 +103,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const progress = options.progress ?? (() => undefined);
   const began = Date.now();
   const stack = await startChaosStack({ keep: options.keep ?? false });
+  options.onStack?.(stack);
   progress(`stack up in ${((Date.now() - began) / 1000).toFixed(1)}s (web ${stack.webUrl})`);
   try {
     const mailbox = new Mailbox(stack.mailDir);

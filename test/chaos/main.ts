@@ -37,6 +37,15 @@ const report = await runChaos({
   smtpOutageMs: positive('smtp-outage', values['smtp-outage']) * 1000,
   keep: values.keep,
   progress: (message) => console.error(`chaos: ${message}`),
+  // Ctrl-C stops every process the run started, as npm start does.
+  onStack: (stack) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        console.error(`chaos: ${signal}, stopping the stack…`);
+        void stack.close().finally(() => process.exit(130));
+      });
+    }
+  },
 });
 
 console.log(`\n${report.admitted}/${report.admissions} admitted in ${report.seconds.toFixed(0)}s`);
