@@ -21,6 +21,8 @@ export interface AdmitWorkerOptions {
   payloadKey: Buffer;
   /** A prebuilt bundle (tests build one and share it); otherwise workflows/ is bundled. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** How many lifecycles stay cached, and how long a cached one's task waits for this worker (ADMIT_WORKFLOW_CACHE_SIZE, ADMIT_STICKY_QUEUE_TIMEOUT). */
+  cache?: { maxCachedWorkflows: number; stickyQueueTimeoutMs: number };
 }
 
 /** The Admit worker: the lifecycle workflow and the activities that do its I/O. */
@@ -31,6 +33,9 @@ export async function createAdmitWorker(options: AdmitWorkerOptions): Promise<Wo
     taskQueue: options.taskQueue,
     activities: options.activities,
     dataConverter: dataConverter(options.payloadKey),
+    ...(options.cache === undefined
+      ? {}
+      : { maxCachedWorkflows: options.cache.maxCachedWorkflows, stickyQueueScheduleToStartTimeout: options.cache.stickyQueueTimeoutMs }),
     ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
 }

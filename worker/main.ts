@@ -24,6 +24,7 @@ async function main(): Promise<void> {
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       activities: createActivities({ registry, mailer, config, linkSecret: await linkSecret(config), trust: await loadAnchorTrust(config) }),
       payloadKey: await payloadKey(config),
+      cache: { maxCachedWorkflows: config.ADMIT_WORKFLOW_CACHE_SIZE, stickyQueueTimeoutMs: config.ADMIT_STICKY_QUEUE_TIMEOUT },
     });
     console.error(`worker: polling task queue ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
     await worker.run();
