@@ -1,9 +1,9 @@
 import { verifyAuditChain } from '../../registry/audit';
 import { Mailbox } from './mailbox';
 import { admitPartner, type PartnerRun } from './partner';
-import { startChaosStack, type ChaosStack } from './stack';
+import { startChaosStack, type ChaosStack, type ChaosTemporal } from './stack';
 
-export const FAULTS = ['worker', 'temporal', 'postgres', 'smtp', 'web'] as const;
+export const FAULTS = ['worker', 'temporal', 'temporal-node', 'postgres', 'smtp', 'web'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 export interface ChaosOptions {
@@ -13,6 +13,8 @@ export interface ChaosOptions {
   /** Each fault in this list is injected once, in order, spread over the run; repeats are allowed. */
   faults: Fault[];
   smtpOutageMs: number;
+  /** Which Temporal runs under the stack (default: the dev server). */
+  temporal?: ChaosTemporal;
   /** Keep the stack's folder (logs, mail, databases) for a post-mortem. */
   keep?: boolean;
   progress?: (message: string) => void;
@@ -39,6 +41,8 @@ async function inject(stack: ChaosStack, fault: Fault, smtpOutageMs: number): Pr
       return stack.killWeb();
     case 'temporal':
       return stack.restartTemporal();
+    case 'temporal-node':
+      return stack.killTemporalNode(30_000);
     case 'postgres':
       return stack.restartPostgres();
     case 'smtp':
@@ -102,7 +106,7 @@ function quantile(values: number[], q: number): number {
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const progress = options.progress ?? (() => undefined);
   const began = Date.now();
-  const stack = await startChaosStack({ keep: options.keep ?? false });
+  const stack = await startChaosStack({ keep: options.keep ?? false, temporal: options.temporal ?? 'dev' });
   options.onStack?.(stack);
   progress(`stack up in ${((Date.now() - began) / 1000).toFixed(1)}s (web ${stack.webUrl})`);
   try {

@@ -13,6 +13,7 @@ const { values } = parseArgs({
     faults: { type: 'string', default: 'worker,temporal,worker,postgres,smtp,web,worker' },
     'smtp-outage': { type: 'string', default: '30' },
     keep: { type: 'boolean', default: false },
+    temporal: { type: 'string', default: process.env.ADMIT_TEMPORAL ?? 'dev' },
   },
 });
 
@@ -30,7 +31,14 @@ for (const fault of faults) {
   if (!(FAULTS as readonly string[]).includes(fault)) throw new Error(`unknown fault ${JSON.stringify(fault)}; use some of ${FAULTS.join(', ')}`);
 }
 
+if (values.temporal !== 'dev' && values.temporal !== 'cluster')
+  throw new Error(`--temporal takes dev or cluster, not ${JSON.stringify(values.temporal)}`);
+// On the cluster, one node is also killed while admissions run, unless the faults are given.
+const defaultFaults = values.temporal === 'cluster' && !process.argv.some((a) => a.startsWith('--faults'));
+if (defaultFaults) faults.splice(2, 0, 'temporal-node');
+
 const report = await runChaos({
+  temporal: values.temporal,
   admissions: positive('admissions', values.admissions),
   concurrency: positive('concurrency', values.concurrency),
   faults: faults as Fault[],

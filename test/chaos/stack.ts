@@ -10,6 +10,7 @@ import { freePort, startProcess, type ManagedProcess } from '../../stack/process
 import { startSmtpSink, type SmtpSink } from '../../stack/smtp-sink';
 import { supervise, type SupervisedProcess } from '../../stack/supervise';
 import { startTemporalDevServer, type TemporalDevServer } from '../../stack/temporal';
+import { startTemporalCluster, type TemporalCluster } from '../../stack/temporal-cluster';
 import { dataConverter } from '../../temporal/connection';
 import { startEntityWorld, type EntityWorld } from '../support/entity';
 import { TEST_PAYLOAD_KEY } from '../support/keys';
@@ -35,20 +36,32 @@ export interface ChaosStack {
   killWorker(): Promise<void>;
   /** SIGKILL to the web, whatever requests it is serving; its supervisor restarts it. */
   killWeb(): Promise<void>;
-  /** SIGKILL to the Temporal server, then a restart on the same port and database file. */
+  /** SIGKILL to the Temporal server (every node of a cluster), then a restart on the same ports and database. */
   restartTemporal(): Promise<void>;
+  /** SIGKILL to one node of the cluster while the other serves; it is restarted `downMs` later. */
+  killTemporalNode(downMs: number): Promise<void>;
   /** PostgreSQL's immediate shutdown (SIGQUIT: no checkpoint, crash recovery on start), then a restart. */
   restartPostgres(): Promise<void>;
   /** The SMTP server gone for `ms`, then back on the same port. */
   smtpOutage(ms: number): Promise<void>;
   /** What the faults did, for the report. */
   readonly log: string[];
+  /** The Temporal server processes (one dev server, or the cluster's nodes), for measurements. */
+  temporalPids(): number[];
+  /** The databases Temporal persists to: a SQLite file, or PostgreSQL databases on the stack's server. */
+  readonly temporalStore: { sqliteFile: string } | { databases: string[] };
+  readonly databaseUrl: string;
   close(): Promise<void>;
 }
 
 const say = (log: string[]) => (message: string) => log.push(`${new Date().toISOString()} ${message}`);
 
-export async function startChaosStack(options: { keep?: boolean } = {}): Promise<ChaosStack> {
+/** `dev`: the Temporal dev server (SQLite); `cluster`: two Temporal servers on PostgreSQL behind a TCP balancer. */
+export type ChaosTemporal = 'dev' | 'cluster';
+
+export async function startChaosStack(
+  options: { keep?: boolean; temporal?: ChaosTemporal; /** More configuration for the worker and the web. */ env?: Record<string, string> } = {},
+): Promise<ChaosStack> {
   const root = await mkdtemp(path.join(tmpdir(), 'admit-chaos-'));
   const log: string[] = [];
   const note = say(log);
@@ -61,7 +74,14 @@ export async function startChaosStack(options: { keep?: boolean } = {}): Promise
 
   const temporalDb = path.join(root, 'temporal', 'temporal.db');
   const startTemporal = () => startTemporalDevServer({ dbFile: temporalDb, port: ports.temporal, headless: true });
-  let temporalServer: TemporalDevServer = await startTemporal();
+  let temporalServer: TemporalDevServer | undefined;
+  let cluster: TemporalCluster | undefined;
+  if (options.temporal === 'cluster') {
+    cluster = await startTemporalCluster({ postgres, dir: path.join(root, 'temporal-cluster'), nodes: 2, log: note });
+  } else {
+    temporalServer = await startTemporal();
+  }
+  const temporalAddress = cluster?.address ?? (temporalServer as TemporalDevServer).address;
 
   const mailDir = path.join(root, 'mail');
   await mkdir(mailDir, { recursive: true });
@@ -76,7 +96,7 @@ export async function startChaosStack(options: { keep?: boolean } = {}): Promise
     NODE_ENV: 'test',
     ADMIT_DATA_DIR: path.join(root, 'data'),
     DATABASE_URL: databaseUrl,
-    TEMPORAL_ADDRESS: temporalServer.address,
+    TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,
     SMTP_URL: `smtp://127.0.0.1:${ports.smtp}`,
     ADMIT_PAYLOAD_KEY: TEST_PAYLOAD_KEY,
@@ -88,6 +108,7 @@ export async function startChaosStack(options: { keep?: boolean } = {}): Promise
     // so the per-address budgets apply to each as they would in production.
     ADMIT_TRUST_PROXY: '127.0.0.1',
     ...entity.env,
+    ...options.env,
   };
   const processLog = (name: string) => (message: string) => note(`${name}: ${message}`);
   const start = (name: string, entry: string) => (): ManagedProcess =>
@@ -96,7 +117,7 @@ export async function startChaosStack(options: { keep?: boolean } = {}): Promise
   const web = supervise('web', start('web', 'web/main.ts'), { log: processLog('supervisor'), initialBackoffMs: 500 });
 
   const registry = createRegistry(databaseUrl, { maxConnections: 8 });
-  const connection = await Connection.connect({ address: temporalServer.address });
+  const connection = await Connection.connect({ address: temporalAddress });
   const temporal = new Client({ connection, dataConverter: dataConverter(Buffer.from(TEST_PAYLOAD_KEY, 'base64')) });
   entity.autoProve(temporal, taskQueue);
 
@@ -124,6 +145,12 @@ export async function startChaosStack(options: { keep?: boolean } = {}): Promise
     worker,
     web,
     log,
+    databaseUrl,
+    temporalStore: cluster === undefined ? { sqliteFile: temporalDb } : { databases: ['temporal', 'temporal_visibility'] },
+    temporalPids: () =>
+      (cluster === undefined ? [temporalServer?.process.child.pid] : cluster.nodes.map((n) => n.process().child.pid)).filter(
+        (pid): pid is number => pid !== undefined,
+      ),
     async killWorker() {
       await kill(worker);
     },
@@ -132,11 +159,28 @@ export async function startChaosStack(options: { keep?: boolean } = {}): Promise
       await eventually(webAnswers, 60_000, 'the restarted web to answer');
     },
     async restartTemporal() {
-      temporalServer.process.child.kill('SIGKILL');
-      await temporalServer.process.exited;
+      if (cluster !== undefined) {
+        await Promise.all(cluster.nodes.map((node) => node.kill()));
+        note('temporal: SIGKILL to every node');
+        for (const node of cluster.nodes) await node.restart();
+        note('temporal: restarted every node on the same database');
+        return;
+      }
+      const server = temporalServer as TemporalDevServer;
+      server.process.child.kill('SIGKILL');
+      await server.process.exited;
       note('temporal: SIGKILL');
       temporalServer = await startTemporal();
       note('temporal: restarted on the same database file');
+    },
+    async killTemporalNode(downMs) {
+      const node = cluster?.nodes[0];
+      if (node === undefined) throw new Error('the temporal-node fault needs the cluster (--temporal cluster)');
+      await node.kill();
+      note(`temporal: SIGKILL to ${node.name}; the other node serves for ${downMs / 1000}s`);
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      await node.restart();
+      note(`temporal: ${node.name} restarted`);
     },
     async restartPostgres() {
       postgres.process.child.kill('SIGQUIT');
@@ -159,7 +203,8 @@ export async function startChaosStack(options: { keep?: boolean } = {}): Promise
       await connection.close().catch(() => undefined);
       await registry.$disconnect().catch(() => undefined);
       await smtp?.stop();
-      await temporalServer.stop();
+      await temporalServer?.stop();
+      await cluster?.stop();
       await postgres.stop();
       if (options.keep !== true) await rm(root, { recursive: true, force: true });
     },
