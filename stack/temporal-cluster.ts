@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { createServer } from 'node:net';
 import { cp, mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -187,24 +189,26 @@ export async function startTemporalCluster(options: { postgres: LocalPostgres; d
     portSets.push({
       frontend: await freePort(),
       frontendHttp: await freePort(),
-      frontendMembership: await freePort(),
+      frontendMembership: await freeLowPort(),
       history: await freePort(),
-      historyMembership: await freePort(),
+      historyMembership: await freeLowPort(),
       matching: await freePort(),
-      matchingMembership: await freePort(),
+      matchingMembership: await freeLowPort(),
       worker: await freePort(),
-      workerMembership: await freePort(),
+      workerMembership: await freeLowPort(),
     });
   }
   const balancer = await startTcpBalancer({ backends: portSets.map((p) => `127.0.0.1:${p.frontend}`), port: await freePort() });
   const nodes: TemporalClusterNode[] = [];
   for (const [i, ports] of portSets.entries()) {
     const name = `temporal-${i + 1}`;
-    const configFile = path.join(options.dir, `${name}.yaml`);
-    await mkdir(options.dir, { recursive: true });
-    await writeFile(configFile, nodeConfig({ postgres, ports, rpcAddress: balancer.address }));
+    // This release reads <root>/<config>/<env>.yaml (a --config-file flag came later).
+    const root = path.join(options.dir, name);
+    await mkdir(path.join(root, 'config'), { recursive: true });
+    await writeFile(path.join(root, 'config', 'development.yaml'), nodeConfig({ postgres, ports, rpcAddress: balancer.address }));
     const frontend = `127.0.0.1:${ports.frontend}`;
-    const launch = () => startProcess(name, binaries.server, ['--config-file', configFile, '--allow-no-auth', 'start'], {});
+    const launch = () =>
+      startProcess(name, binaries.server, ['--root', root, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'], {});
     let current = launch();
     nodes.push({
       name,
@@ -255,6 +259,24 @@ export async function startTemporalCluster(options: { postgres: LocalPostgres; d
       await balancer.close();
     },
   };
+}
+
+/**
+ * A free port below 32768: Temporal's cluster_membership table keeps the
+ * membership port in a PostgreSQL smallint, and the kernel's ephemeral
+ * ports (where port 0 lands) are above it.
+ */
+async function freeLowPort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const port = 20_000 + randomInt(12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port between 20000 and 32000 for Temporal membership');
 }
 
 async function describeNamespace(address: string, namespace: string): Promise<boolean> {
