@@ -161,6 +161,8 @@ export interface Evidences {
   readonly control: ControlId;
   /** Why this event is evidence for this control, in a sentence. */
   readonly why: string;
+  /** Only events whose data has this top-level field equal to one of these values (e.g. a closure's trigger). */
+  readonly when?: { readonly field: string; readonly equals: readonly string[] };
 }
 
 /** Every audit event type, and the controls it evidences. Reviewed data: one line per (event, control). */
@@ -186,7 +188,11 @@ export const EVENT_CONTROLS: Readonly<Record<AuditEventType, readonly Evidences[
       control: 'NHI1',
       why: 'Grants and client credentials are revoked and anchors retired (revoked on key compromise) in the same transaction as the closure.',
     },
-    { control: 'NHI2', why: 'On a reported key compromise the anchor is revoked with every credential bound to it.' },
+    {
+      control: 'NHI2',
+      why: 'On a reported key compromise the anchor is revoked with every credential bound to it.',
+      when: { field: 'trigger', equals: ['key-compromise'] },
+    },
     { control: 'PR.AA-01', why: 'The credentials’ end is recorded with the trigger, reason and actor.' },
     {
       control: 'GV.SC-10',
@@ -342,7 +348,10 @@ export const EVENT_CONTROLS: Readonly<Record<AuditEventType, readonly Evidences[
   ],
   'access.suspended': [
     { control: 'PR.AA-05', why: 'Authorization is enforced: grants and credentials suspended together.' },
-    { control: 'ZTA-T5', why: 'A failed posture check (anchor expiry, revocation, unreachable keys) suspends access.' },
+    {
+      control: 'ZTA-T5',
+      why: 'Access is suspended when a posture check fails (anchor expiry, revocation, unreachable keys) or a compromise is reported.',
+    },
     { control: 'ZTA-T6', why: 'Authorization is dynamic: it is withdrawn as soon as its conditions fail.' },
     { control: 'ZTA-PA', why: 'The administrator closes the partner’s path.' },
     { control: 'ZTA-DS-CDM', why: 'The re-verification result acted on.' },
@@ -384,6 +393,8 @@ export const EVENT_CONTROLS: Readonly<Record<AuditEventType, readonly Evidences[
 /** One event of a partner's history, as the dossier or the registry holds it. */
 export interface EventRef {
   type: string;
+  /** The event's data; lines with a `when` condition count only events whose data meets it. */
+  data?: unknown;
   seq?: bigint | number | string;
   id?: string;
   hash?: string;
@@ -420,6 +431,7 @@ export function controlsSection(events: readonly EventRef[]): ControlsSection {
       continue;
     }
     for (const line of lines) {
+      if (line.when !== undefined && !meets(event.data, line.when)) continue;
       const list = byControl.get(line.control) ?? [];
       list.push({
         ...(event.seq === undefined ? {} : { seq: String(event.seq) }),
@@ -446,6 +458,12 @@ export function controlsSection(events: readonly EventRef[]): ControlsSection {
     };
   });
   return { controls, unmappedTypes: [...unmapped].sort() };
+}
+
+function meets(data: unknown, when: NonNullable<Evidences['when']>): boolean {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return false;
+  const value = (data as Record<string, unknown>)[when.field];
+  return typeof value === 'string' && when.equals.includes(value);
 }
 
 /** The event types that evidence a control (for docs and the console). */

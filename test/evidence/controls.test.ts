@@ -148,6 +148,14 @@ describe('controlsSection', () => {
     ).toEqual(['risk.assessed']);
   });
 
+  it('counts a conditional line only for events whose data meets it: a closure evidences NHI2 only on a key compromise', () => {
+    const manual = controlsSection([...ADMITTED, { ...event(11, 'application.closed'), data: { trigger: 'manual' } }]);
+    expect(manual.controls.find((c) => c.control === 'NHI2')?.events.map((e) => e.type)).toEqual(['anchor.bound']);
+    expect(manual.controls.find((c) => c.control === 'NHI1')?.events.map((e) => e.type)).toEqual(['application.closed']);
+    const compromised = controlsSection([...ADMITTED, { ...event(11, 'application.closed'), data: { trigger: 'key-compromise' } }]);
+    expect(compromised.controls.find((c) => c.control === 'NHI2')?.events.map((e) => e.type)).toEqual(['anchor.bound', 'application.closed']);
+  });
+
   it('marks controls Admit cannot evidence with their gap, and names event types it does not know', () => {
     const section = controlsSection([...ADMITTED, { seq: 20, type: 'legacy.something' }]);
     expect(section.controls.find((c) => c.control === 'PR.AA-06')).toMatchObject({ status: 'not evidenced', gap: expect.stringMatching(/Physical/) });
