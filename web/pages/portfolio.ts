@@ -38,30 +38,32 @@ export function portfolioViewPage(context: PageContext, report: Report, error: s
   const table =
     report.rows.length === 0
       ? html`<p>None found.</p>`
-      : html`<table>
-          <caption>
-            ${report.title}: ${report.rows.length} found
-          </caption>
-          <thead>
-            <tr>
-              ${report.columns.map((c) => html`<th scope="col">${c.header}</th>`)}
-              <th scope="col">Dossier</th>
-            </tr>
-          </thead>
-          <tbody>
-            ${report.rows.map(
-              (row) =>
-                html`<tr>
-                  ${report.columns.map((c) =>
-                    c.key === 'application'
-                      ? html`<td><a href="/console/applications/${row.applicationId}">${row.cells[c.key] ?? ''}</a></td>`
-                      : html`<td>${row.cells[c.key] ?? ''}</td>`,
-                  )}
-                  <td><a href="${row.dossier}">Dossier</a></td>
-                </tr>`,
-            )}
-          </tbody>
-        </table>`;
+      : html`<div class="table-scroll" role="region" aria-label="${report.title}" tabindex="0">
+          <table>
+            <caption>
+              ${report.title}: ${report.rows.length} found
+            </caption>
+            <thead>
+              <tr>
+                ${report.columns.map((c) => html`<th scope="col">${c.header}</th>`)}
+                <th scope="col">Dossier</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${report.rows.map(
+                (row) =>
+                  html`<tr>
+                    ${report.columns.map((c) =>
+                      c.key === 'application'
+                        ? html`<td><a href="/console/applications/${row.applicationId}">${row.cells[c.key] ?? ''}</a></td>`
+                        : html`<td>${row.cells[c.key] ?? ''}</td>`,
+                    )}
+                    <td><a href="${row.dossier}">Dossier</a></td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>
+        </div>`;
   return layout(
     context,
     report.title,
