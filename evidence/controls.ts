@@ -466,6 +466,13 @@ function meets(data: unknown, when: NonNullable<Evidences['when']>): boolean {
   return typeof value === 'string' && when.equals.includes(value);
 }
 
+/**
+ * The name the dossier (evidence/dossier.ts, through evidence/controls-hook.ts) calls: its events
+ * (`DossierEvent`: seq, id, type, occurredAt, data, hash) are `EventRef`s. In a partner's copy some
+ * data fields may be omitted; a conditional line whose field is omitted does not count.
+ */
+export const controlsFor = controlsSection;
+
 /** The event types that evidence a control (for docs and the console). */
 export function eventTypesFor(control: ControlId): AuditEventType[] {
   return AUDIT_EVENT_TYPES.filter((type) => EVENT_CONTROLS[type].some((line) => line.control === control));
