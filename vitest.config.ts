@@ -16,6 +16,8 @@ const UNIT = [
   'test/stack/readme.test.ts',
   'test/stack/compose.test.ts',
   'test/stack/supervise.test.ts',
+  'test/evidence/controls.test.ts',
+  'test/evidence/report-format.test.ts',
 ];
 const WORKFLOW = ['test/workflows/**/*.test.ts'];
 

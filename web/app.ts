@@ -8,6 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
 import type { Registry } from '../registry/client';
 import type { AnchorKind } from '../domain/risk';
+import type { LifecycleDurations } from '../domain/durations';
 import { ConfigError, type GatewayToken } from '../config/env';
 import { sendProblem } from './problem';
 import { registerCsrfProtection } from './auth/csrf';
@@ -71,6 +72,8 @@ export interface AppDependencies {
   clockSkewMs?: number;
   /** The partners' embedded authorization server (oauth/), mounted at /oauth and RFC 8414 discovery. */
   authorizationServer?: AuthorizationServer;
+  /** The recertification intervals the portfolio views judge by (the configuration's lifecycle durations); default: the domain's. */
+  lifecycleDurations?: Pick<LifecycleDurations, 'recertificationStrategicMs' | 'recertificationRegulatedMs'>;
   /** Injected so tests can fix "today" for contract-end validation. */
   now?: () => Date;
   /** Request logging (method, URL, status; never bodies). Off unless given. */

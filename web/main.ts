@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     clockSkewMs: config.clockSkewMs,
     anchorKinds: configuredAnchorKinds(config),
     trustedProxies: config.ADMIT_TRUST_PROXY,
+    lifecycleDurations: config.lifecycle.durations,
     ...(authorizationServer === undefined ? {} : { authorizationServer }),
   });
   await app.listen({ host: config.ADMIT_HTTP_HOST, port: config.PORT });
