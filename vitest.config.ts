@@ -16,6 +16,7 @@ const UNIT = [
   'test/stack/readme.test.ts',
   'test/stack/compose.test.ts',
   'test/stack/supervise.test.ts',
+  'test/stack/tcp-balancer.test.ts',
   'test/evidence/controls.test.ts',
   'test/evidence/report-format.test.ts',
 ];

@@ -209,7 +209,9 @@ export async function startTemporalCluster(options: { postgres: LocalPostgres; d
     const frontend = `127.0.0.1:${ports.frontend}`;
     const launch = () =>
       startProcess(name, binaries.server, ['--root', root, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'], {});
+    // One after the other: the first node writes the cluster's metadata, which the next one reads.
     let current = launch();
+    await waitForFrontend(current, frontend, 'temporal-system');
     nodes.push({
       name,
       frontend,
@@ -224,7 +226,6 @@ export async function startTemporalCluster(options: { postgres: LocalPostgres; d
       },
     });
   }
-  for (const node of nodes) await waitForFrontend(node.process(), node.frontend, 'temporal-system');
 
   const cli = await ensureTemporalCli({ log });
   await run(cli, ['operator', 'namespace', 'create', '--address', balancer.address, '--namespace', 'default', '--retention', '72h']).catch(
