@@ -233,7 +233,8 @@ export function buildApp(input: AppDependencies): FastifyInstance {
     registerUsageRoute(api, gateways);
     registerDecisionRoute(api, { ...gateways, tokens: deps.authorizationServer?.tokens });
   });
-  if (deps.authorizationServer !== undefined) registerAuthorizationServer(app, deps.authorizationServer.provider, deps.gatewayTokens ?? []);
+  if (deps.authorizationServer !== undefined)
+    registerAuthorizationServer(app, deps.authorizationServer.provider, deps.gatewayTokens ?? [], deps.rateBudget('token'));
 
   // The pages: their own scope, so form parsing, sessions and CSRF checks never touch the JSON API.
   void app.register(async (pages) => {
