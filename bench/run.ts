@@ -15,6 +15,7 @@ import { auditBenchmark, createScratchTable } from './audit';
 import { fmt, measure, type BenchmarkResult } from './harness';
 import { x509Benchmark } from './x509';
 import { authorizationServerBench } from './oauth';
+import { DEFAULT_DECISIONS_OPTIONS, decisionsBenchmark, decisionsTable, P99_BUDGET_MS } from './decisions';
 
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 const WRITERS = 8;
@@ -76,9 +77,70 @@ function gitCommit(): string | undefined {
   }
 }
 
+/** The value of `--name value` on the command line, as a number, else the default. */
+function numberOption(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index < 0 ? undefined : Number(process.argv[index + 1]);
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/**
+ * `npm run bench -- --only decisions [--generators N] [--rounds N] [--seconds N] [--clients N]`:
+ * POST /decisions against OPA over the same facts, both over HTTP (bench/decisions.ts).
+ */
+async function decisionsOnly(started: number): Promise<void> {
+  workDir = await mkdtemp(path.join(tmpdir(), 'admit-bench-'));
+  log(`starting PostgreSQL in ${workDir}`);
+  postgres = await startLocalPostgres({ dataDir: path.join(workDir, 'postgres'), binDir: process.env.POSTGRES_BIN_DIR });
+  await postgres.ensureDatabase('bench');
+  await applyMigrations(postgres.url('bench'));
+  registry = createRegistry(postgres.url('bench'), { maxConnections: 4 });
+  const options = {
+    ...DEFAULT_DECISIONS_OPTIONS,
+    generators: numberOption('generators', DEFAULT_DECISIONS_OPTIONS.generators),
+    rounds: numberOption('rounds', DEFAULT_DECISIONS_OPTIONS.rounds),
+    seconds: numberOption('seconds', DEFAULT_DECISIONS_OPTIONS.seconds),
+    clients: numberOption('clients', DEFAULT_DECISIONS_OPTIONS.clients),
+  };
+  const result = await decisionsBenchmark(registry, postgres.url('bench'), log, options);
+  const seconds = (Date.now() - started) / 1000;
+  const report = {
+    at: new Date().toISOString(),
+    commit: gitCommit(),
+    node: process.version,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    seconds,
+    decisions: result,
+  };
+  const resultsFile = RESULTS.replace(/latest\.json$/, 'decisions-latest.json');
+  await mkdir(path.dirname(resultsFile), { recursive: true });
+  await writeFile(resultsFile, JSON.stringify(report, null, 2) + '\n');
+  const range = result.ratioRange.map((r) => r.toFixed(2)).join('–');
+  process.stdout.write(`${decisionsTable(result)}\n\n`);
+  process.stdout.write(
+    `Highest throughput with p99 ≤ ${P99_BUDGET_MS} ms (median of ${result.rounds.length} rounds): Admit ${Math.round(result.admitBestOpsPerSec)} decisions/s, ` +
+      `OPA ${Math.round(result.opaBestOpsPerSec)} decisions/s: ${result.ratio.toFixed(2)}× (rounds ${range}; target ≥ 1.50×)\n`,
+  );
+  const r = result.revocation;
+  process.stdout.write(
+    `Revocation to deny under ${r.connections} connections (${Math.round(r.loadOpsPerSec)} decisions/s, p99 ${r.loadP99Ms.toFixed(2)} ms meanwhile; ` +
+      `closeApplication → the first deny, ${r.samples} samples): p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms (target p99 ≤ 1000 ms)\n`,
+  );
+  if (result.generatorSaturated) {
+    process.stdout.write(
+      `A load generator used ≥ 0.9 of a core at a best step: it may be the limit; rerun with --generators ${result.generators + 1}.\n`,
+    );
+  }
+  process.stdout.write(
+    `${cpus().length} CPUs, Node ${process.version}, ${seconds.toFixed(0)} s. JSON: ${path.relative(process.cwd(), resultsFile)}\n`,
+  );
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const results: BenchmarkResult[] = [];
+  if (process.argv.includes('--only') && process.argv.includes('decisions')) return decisionsOnly(started);
 
   // `npm run bench -- --only oauth` runs the authorization server's part alone.
   const onlyOauth = process.argv.includes('--only') && process.argv.includes('oauth');
