@@ -1,11 +1,13 @@
 // One load-generator process of the decisions benchmark (bench/decisions.ts): autocannon with N
 // keep-alive connections, cycling through the given request bodies for a fixed time. Latencies are
 // kept at 10 µs resolution (autocannon's own histogram keeps whole milliseconds), so the parent can
-// merge several generators exactly. Reads its job as JSON on argv[2]; writes one JSON line to stdout.
+// merge several generators exactly. Reads its job as JSON on stdin; writes one JSON line to stdout.
 import autocannon from 'autocannon';
 import { BUCKET_MS, type LoadJob, type LoadResult } from './decisions-load-job';
 
-const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
+let input = '';
+for await (const chunk of process.stdin) input += String(chunk);
+const job = JSON.parse(input) as LoadJob;
 const counts = new Map<number, number>();
 let ok = 0;
 let failed = 0;

@@ -79,7 +79,21 @@ export interface DecisionsBenchResult {
   opaBestOpsPerSec: number;
   ratio: number;
   ratioRange: [number, number];
-  revocation: { connections: number; samples: number; p50Ms: number; p99Ms: number; maxMs: number; loadOpsPerSec: number; loadP99Ms: number };
+  revocation: {
+    connections: number;
+    samples: number;
+    /** From the start of closeApplication to the first deny (as the token benchmark counts). */
+    p50Ms: number;
+    p99Ms: number;
+    maxMs: number;
+    /** From closeApplication's return to the first deny. */
+    afterCommitP50Ms: number;
+    afterCommitP99Ms: number;
+    loadOpsPerSec: number;
+    loadP99Ms: number;
+  };
+  /** The web's decision cache counters at the end of the run. */
+  cache: unknown;
   /** True when a generator used ≥ 0.9 of a core at a side's best step (the generator, not the server, may be the limit). */
   generatorSaturated: boolean;
 }
@@ -326,10 +340,12 @@ async function cpuSecondsOf(pid: number | undefined): Promise<number | undefined
 
 function runGenerator(job: LoadJob): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(HERE, 'decisions-load.ts'), JSON.stringify(job)], {
+    // The job goes on stdin: a thousand bodies exceed what one argument may hold.
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(HERE, 'decisions-load.ts')], {
       cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin.end(JSON.stringify(job));
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -425,6 +441,8 @@ async function revocationUnderLoad(
   const load = step(admit, bodies, connections, seconds, options.generators);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   const latencies: number[] = [];
+  /** From the activity's return (its commit is inside it) to the first deny; 0 when the deny came first. */
+  const afterCommit: number[] = [];
   for (const client of fresh) {
     for (let i = 0; i < 2; i += 1) if (!(await admit.decide(client.body)).allow) throw new Error('a fresh bench client was denied');
     const started = performance.now();
@@ -443,18 +461,23 @@ async function revocationUnderLoad(
       actor: 'bench',
       at: new Date().toISOString(),
     });
+    const committed = performance.now();
     await watcher;
     latencies.push(denied! - started);
+    afterCommit.push(Math.max(0, denied! - committed));
   }
   const loaded = await load;
   log(`revocation under ${connections} connections: ${loaded.opsPerSec.toFixed(0)} ops/s, p99 ${loaded.p99Ms.toFixed(2)} ms while revoking`);
   latencies.sort((a, b) => a - b);
+  afterCommit.sort((a, b) => a - b);
   return {
     connections,
     samples,
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     maxMs: latencies.at(-1) ?? Number.NaN,
+    afterCommitP50Ms: percentile(afterCommit, 50),
+    afterCommitP99Ms: percentile(afterCommit, 99),
     loadOpsPerSec: loaded.opsPerSec,
     loadP99Ms: loaded.p99Ms,
   };
@@ -542,7 +565,9 @@ export async function decisionsBenchmark(
     const saturated = rounds.some((r) =>
       [r.admit.best, r.opa.best].some((b) => b !== undefined && b.generatorCores / Math.min(options.generators, b.connections) >= 0.9),
     );
+    await admitProcess.stop();
     return {
+      cache: cacheStatusOf(admitProcess),
       clients: options.clients,
       budgetMs: P99_BUDGET_MS,
       generators: options.generators,
@@ -559,15 +584,28 @@ export async function decisionsBenchmark(
   }
 }
 
+function cacheStatusOf(admitProcess: ManagedProcess): unknown {
+  const line = admitProcess
+    .recentOutput()
+    .split('\n')
+    .findLast((l) => l.startsWith('cache '));
+  return line === undefined ? null : (JSON.parse(line.slice('cache '.length)) as unknown);
+}
+
 /** The report's table: per side, each step's figures, and the best within budget. */
 export function decisionsTable(result: DecisionsBenchResult): string {
-  const lines = [`| connections | Admit ops/s | Admit p99 ms | OPA ops/s | OPA p99 ms |`, '| ---: | ---: | ---: | ---: | ---: |'];
-  const last = result.rounds.at(-1);
-  if (last !== undefined) {
-    last.admit.steps.forEach((a, i) => {
-      const o = last.opa.steps[i]!;
-      lines.push(`| ${a.connections} | ${a.opsPerSec.toFixed(0)} | ${a.p99Ms.toFixed(2)} | ${o.opsPerSec.toFixed(0)} | ${o.p99Ms.toFixed(2)} |`);
+  const lines = [
+    '| round | connections | Admit ops/s | Admit p99 ms | Admit server CPU µs/decision | OPA ops/s | OPA p99 ms | OPA server CPU µs/decision |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const cpu = (s: Step) => ((s.serverCores / s.opsPerSec) * 1e6).toFixed(0);
+  result.rounds.forEach((round, r) => {
+    round.admit.steps.forEach((a, i) => {
+      const o = round.opa.steps[i]!;
+      lines.push(
+        `| ${r + 1} | ${a.connections} | ${a.opsPerSec.toFixed(0)} | ${a.p99Ms.toFixed(2)} | ${cpu(a)} | ${o.opsPerSec.toFixed(0)} | ${o.p99Ms.toFixed(2)} | ${cpu(o)} |`,
+      );
     });
-  }
+  });
   return lines.join('\n');
 }

@@ -3,7 +3,7 @@
 // in a temporary directory and stops it on every exit path, Ctrl-C included.
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyAuditChain } from '../registry/audit';
@@ -110,6 +110,8 @@ async function decisionsOnly(started: number): Promise<void> {
     node: process.version,
     cpus: cpus().length,
     cpu: cpus()[0]?.model,
+    // Other work on the machine moves every figure: the load average says how much there was.
+    loadAverage: loadavg(),
     seconds,
     decisions: result,
   };
@@ -125,15 +127,19 @@ async function decisionsOnly(started: number): Promise<void> {
   const r = result.revocation;
   process.stdout.write(
     `Revocation to deny under ${r.connections} connections (${Math.round(r.loadOpsPerSec)} decisions/s, p99 ${r.loadP99Ms.toFixed(2)} ms meanwhile; ` +
-      `closeApplication → the first deny, ${r.samples} samples): p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms (target p99 ≤ 1000 ms)\n`,
+      `closeApplication → the first deny, ${r.samples} samples): p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms (target p99 ≤ 1000 ms); ` +
+      `from its return: p50 ${r.afterCommitP50Ms.toFixed(1)} ms, p99 ${r.afterCommitP99Ms.toFixed(1)} ms\n`,
   );
+  process.stdout.write(`Decision cache at the end: ${JSON.stringify(result.cache)}\n`);
   if (result.generatorSaturated) {
     process.stdout.write(
       `A load generator used ≥ 0.9 of a core at a best step: it may be the limit; rerun with --generators ${result.generators + 1}.\n`,
     );
   }
   process.stdout.write(
-    `${cpus().length} CPUs, Node ${process.version}, ${seconds.toFixed(0)} s. JSON: ${path.relative(process.cwd(), resultsFile)}\n`,
+    `${cpus().length} CPUs (load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(', ')} at the end), Node ${process.version}, ${seconds.toFixed(0)} s. JSON: ${path.relative(process.cwd(), resultsFile)}\n`,
   );
 }
 

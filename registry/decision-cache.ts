@@ -76,7 +76,10 @@ export class DecisionCache implements DecisionFactSource {
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private pollFailing = false;
+  /** Polls in a row that found a version the notifications never delivered. */
   private lagging = 0;
+  /** A version a check saw before its notifications arrived, and when that check was sent. */
+  private lag: { version: bigint; sentAt: number } | undefined;
   private started = false;
   private closed = false;
   private readonly poller: pg.Pool;
@@ -252,9 +255,12 @@ export class DecisionCache implements DecisionFactSource {
       const row = rows[0];
       if (row === undefined) throw new Error('decision_facts_version has no row: is the registry migrated?');
       this.flush();
-      this.version = BigInt(row.version);
+      // Everything is dropped, so everything committed so far counts as applied.
+      const current = BigInt(row.version);
+      if (this.version === undefined || current > this.version) this.version = current;
       this.listener = client;
       this.lagging = 0;
+      this.lag = undefined;
       this.reconnectDelay = RECONNECT_MIN_MS;
       this.counters.reconnects += 1;
       if (this.counters.reconnects > 0) this.log('decision cache: listening again');
@@ -277,6 +283,14 @@ export class DecisionCache implements DecisionFactSource {
     this.reconnectTimer.unref();
   }
 
+  /** Everything committed before `sentAt` is applied: cached facts may be used until a bound after it. */
+  private confirm(sentAt: number): void {
+    if (this.closed) return;
+    // After a lapse (checks failing past the bound) nothing kept from before it is vouched for.
+    if (!this.isFresh()) this.flush();
+    this.freshUntil = Math.max(this.freshUntil, sentAt + this.options.maxStalenessMs);
+  }
+
   /** The staleness check: one read of the version counter. */
   private async poll(): Promise<void> {
     if (this.polling || this.closed) return;
@@ -287,22 +301,28 @@ export class DecisionCache implements DecisionFactSource {
       const row = rows[0];
       if (row === undefined) throw new Error('decision_facts_version has no row: is the registry migrated?');
       const seen = BigInt(row.version);
-      if (this.version === undefined || seen > this.version) {
-        // A change the notifications have not (yet) delivered: drop everything rather than guess.
-        if (this.version !== undefined) this.flush();
-        this.version = seen;
-        if (this.listener !== undefined && ++this.lagging >= LAGGING_POLLS_BEFORE_RECYCLE) {
-          this.log('decision cache: the LISTEN connection delivers nothing; replacing it');
-          this.lagging = 0;
-          void this.listener.end().catch(() => undefined);
-        }
+      const applied = this.version;
+      if (applied !== undefined && seen > applied && this.listener !== undefined && (this.lag === undefined || applied >= this.lag.version)) {
+        // Changes committed, their notifications on the way: give them one more check before
+        // dropping everything. Vouch only up to the previous check, whose version has arrived.
+        if (this.lag !== undefined) this.confirm(this.lag.sentAt);
+        this.lag = { version: seen, sentAt };
       } else {
-        this.lagging = 0;
+        if (applied !== undefined && seen > applied) {
+          // A change the notifications did not deliver within a check: drop everything rather than guess.
+          this.flush();
+          if (this.listener !== undefined && ++this.lagging >= LAGGING_POLLS_BEFORE_RECYCLE) {
+            this.log('decision cache: the LISTEN connection delivers nothing; replacing it');
+            this.lagging = 0;
+            void this.listener.end().catch(() => undefined);
+          }
+        } else {
+          this.lagging = 0;
+        }
+        if (applied === undefined || seen > applied) this.version = seen;
+        this.lag = undefined;
+        this.confirm(sentAt);
       }
-      // After a lapse (checks failing past the bound) nothing kept from before it is vouched for.
-      if (!this.isFresh()) this.flush();
-      // Anything committed before this read was sent is now applied (or dropped).
-      if (!this.closed) this.freshUntil = Math.max(this.freshUntil, sentAt + this.options.maxStalenessMs);
       if (this.pollFailing) this.log('decision cache: staleness check succeeds again');
       this.pollFailing = false;
     } catch (error) {
