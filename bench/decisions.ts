@@ -74,11 +74,13 @@ export interface DecisionsBenchResult {
   clients: number;
   budgetMs: number;
   generators: number;
-  rounds: { admit: SideRound; opa: SideRound; ratio: number }[];
+  /** `ratio` is null in a round where either side had no step within the budget. */
+  rounds: { admit: SideRound; opa: SideRound; ratio: number | null }[];
   admitBestOpsPerSec: number;
   opaBestOpsPerSec: number;
-  ratio: number;
-  ratioRange: [number, number];
+  /** The median of the rounds' ratios (null when no round had both sides within the budget). */
+  ratio: number | null;
+  ratioRange: [number, number] | null;
   revocation: {
     connections: number;
     samples: number;
@@ -554,9 +556,10 @@ export async function decisionsBenchmark(
       }
       const admitRound = { steps: steps.admit, best: bestOf(steps.admit) };
       const opaRound = { steps: steps.opa, best: bestOf(steps.opa) };
-      rounds.push({ admit: admitRound, opa: opaRound, ratio: (admitRound.best?.opsPerSec ?? 0) / Math.max(1, opaRound.best?.opsPerSec ?? 0) });
+      const ratio = admitRound.best !== undefined && opaRound.best !== undefined ? admitRound.best.opsPerSec / opaRound.best.opsPerSec : null;
+      rounds.push({ admit: admitRound, opa: opaRound, ratio });
     }
-    const ratios = rounds.map((r) => r.ratio);
+    const ratios = rounds.map((r) => r.ratio).filter((r) => r !== null);
     const admitBest = median(rounds.map((r) => r.admit.best?.opsPerSec ?? 0));
     // Revocation under the load at which Admit did best (the most connections within budget, in the last round).
     const loadConnections = rounds.at(-1)?.admit.best?.connections ?? 1;
@@ -574,8 +577,8 @@ export async function decisionsBenchmark(
       rounds,
       admitBestOpsPerSec: admitBest,
       opaBestOpsPerSec: median(rounds.map((r) => r.opa.best?.opsPerSec ?? 0)),
-      ratio: median(ratios),
-      ratioRange: [Math.min(...ratios), Math.max(...ratios)],
+      ratio: ratios.length === 0 ? null : median(ratios),
+      ratioRange: ratios.length === 0 ? null : [Math.min(...ratios), Math.max(...ratios)],
       revocation,
       generatorSaturated: saturated,
     };
