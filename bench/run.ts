@@ -3,7 +3,7 @@
 // in a temporary directory and stops it on every exit path, Ctrl-C included.
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyAuditChain } from '../registry/audit';
@@ -15,6 +15,7 @@ import { auditBenchmark, createScratchTable } from './audit';
 import { fmt, measure, type BenchmarkResult } from './harness';
 import { x509Benchmark } from './x509';
 import { authorizationServerBench } from './oauth';
+import { DEFAULT_DECISIONS_OPTIONS, decisionsBenchmark, decisionsTable, P99_BUDGET_MS } from './decisions';
 
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 const WRITERS = 8;
@@ -76,9 +77,89 @@ function gitCommit(): string | undefined {
   }
 }
 
+/** The value of `--name value` on the command line, as a number, else the default. */
+function numberOption(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index < 0 ? undefined : Number(process.argv[index + 1]);
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/**
+ * `npm run bench -- --only decisions [--generators N] [--rounds N] [--seconds N] [--clients N]`:
+ * POST /decisions against OPA over the same facts, both over HTTP (bench/decisions.ts).
+ */
+async function decisionsOnly(started: number): Promise<void> {
+  workDir = await mkdtemp(path.join(tmpdir(), 'admit-bench-'));
+  log(`starting PostgreSQL in ${workDir}`);
+  postgres = await startLocalPostgres({ dataDir: path.join(workDir, 'postgres'), binDir: process.env.POSTGRES_BIN_DIR });
+  await postgres.ensureDatabase('bench');
+  await applyMigrations(postgres.url('bench'));
+  registry = createRegistry(postgres.url('bench'), { maxConnections: 4 });
+  const options = {
+    ...DEFAULT_DECISIONS_OPTIONS,
+    generators: numberOption('generators', DEFAULT_DECISIONS_OPTIONS.generators),
+    rounds: numberOption('rounds', DEFAULT_DECISIONS_OPTIONS.rounds),
+    seconds: numberOption('seconds', DEFAULT_DECISIONS_OPTIONS.seconds),
+    clients: numberOption('clients', DEFAULT_DECISIONS_OPTIONS.clients),
+  };
+  const result = await decisionsBenchmark(registry, postgres.url('bench'), log, options);
+  const seconds = (Date.now() - started) / 1000;
+  const report = {
+    at: new Date().toISOString(),
+    commit: gitCommit(),
+    node: process.version,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    // Other work on the machine moves every figure: the load average says how much there was.
+    loadAverage: loadavg(),
+    seconds,
+    decisions: result,
+  };
+  const resultsFile = RESULTS.replace(/latest\.json$/, 'decisions-latest.json');
+  await mkdir(path.dirname(resultsFile), { recursive: true });
+  await writeFile(resultsFile, JSON.stringify(report, null, 2) + '\n');
+  const rounds = result.rounds
+    .map((round, i) => `round ${i + 1}: Admit ${Math.round(round.admit.best?.opsPerSec ?? 0)}, OPA ${Math.round(round.opa.best?.opsPerSec ?? 0)}`)
+    .join('; ');
+  const ratio =
+    result.ratio === null || result.ratioRange === null
+      ? 'no round had both sides within the budget'
+      : `${result.ratio.toFixed(2)}× (rounds ${result.ratioRange.map((v) => v.toFixed(2)).join('–')})`;
+  process.stdout.write(`${decisionsTable(result)}\n\n`);
+  process.stdout.write(
+    `Highest throughput with p99 ≤ ${P99_BUDGET_MS} ms, decisions/s (0: no step within it): ${rounds}. ` +
+      `Median: Admit ${Math.round(result.admitBestOpsPerSec)}, OPA ${Math.round(result.opaBestOpsPerSec)}; Admit ÷ OPA ${ratio} (target ≥ 1.50×)\n`,
+  );
+  const cpuPerDecision = (side: 'admit' | 'opa') => {
+    const values = result.rounds.flatMap((round) => round[side].steps.map((s) => (s.serverCores / s.opsPerSec) * 1e6)).sort((a, b) => a - b);
+    return values[Math.floor(values.length / 2)] ?? Number.NaN;
+  };
+  process.stdout.write(
+    `Server CPU per decision (median over every step): Admit ${cpuPerDecision('admit').toFixed(0)} µs (one Node.js process), OPA ${cpuPerDecision('opa').toFixed(0)} µs (all its threads)\n`,
+  );
+  const r = result.revocation;
+  process.stdout.write(
+    `Revocation to deny under ${r.connections} connections (${Math.round(r.loadOpsPerSec)} decisions/s, p99 ${r.loadP99Ms.toFixed(2)} ms meanwhile; ` +
+      `closeApplication → the first deny, ${r.samples} samples): p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms (target p99 ≤ 1000 ms); ` +
+      `from its return: p50 ${r.afterCommitP50Ms.toFixed(1)} ms, p99 ${r.afterCommitP99Ms.toFixed(1)} ms\n`,
+  );
+  process.stdout.write(`Decision cache at the end: ${JSON.stringify(result.cache)}\n`);
+  if (result.generatorSaturated) {
+    process.stdout.write(
+      `A load generator used ≥ 0.9 of a core at a best step: it may be the limit; rerun with --generators ${result.generators + 1}.\n`,
+    );
+  }
+  process.stdout.write(
+    `${cpus().length} CPUs (load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(', ')} at the end), Node ${process.version}, ${seconds.toFixed(0)} s. JSON: ${path.relative(process.cwd(), resultsFile)}\n`,
+  );
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   const results: BenchmarkResult[] = [];
+  if (process.argv.includes('--only') && process.argv.includes('decisions')) return decisionsOnly(started);
 
   // `npm run bench -- --only oauth` runs the authorization server's part alone.
   const onlyOauth = process.argv.includes('--only') && process.argv.includes('oauth');

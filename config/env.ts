@@ -8,6 +8,7 @@ import { DEFAULT_EXPANSION_POLICY, expansionPolicyProblems, type ExpansionPolicy
 import { DEFAULT_RISK_THRESHOLDS, riskThresholdProblems } from '../domain/risk';
 import { parseResolverAddress } from '../anchors/dns-resolver';
 import { ENVIRONMENTS } from '../domain/environments';
+import { DEFAULT_DECISION_CACHE_SETTINGS, type DecisionCacheSettings } from '../registry/decision-facts';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -253,6 +254,17 @@ const schema = z.object({
   ADMIT_GATEWAY_TOKENS: optionalText,
   ADMIT_GATEWAY_ENVIRONMENTS: optionalText,
   ADMIT_CLOCK_SKEW: z.string().trim().default('5m'),
+  // The web's decision cache (registry/decision-cache.ts, docs/decisions.md).
+  ADMIT_DECISION_CACHE_SIZE: z
+    .string()
+    .trim()
+    .default('100000')
+    .refine((v) => /^\d+$/.test(v) && Number(v) <= 10_000_000, {
+      message: 'must be a whole number of clients up to 10000000 (0 turns the cache off)',
+    })
+    .transform(Number),
+  ADMIT_DECISION_CACHE_MAX_STALENESS: z.string().trim().default('1s'),
+  ADMIT_DECISION_CACHE_POLL: z.string().trim().default('200ms'),
 
   // Approver sign-in and browser sessions (web/).
   ADMIT_SESSION_SECRET: z
@@ -345,6 +357,8 @@ export type Config = z.infer<typeof schema> & {
   keycloak: KeycloakAdminConfig | undefined;
   /** ADMIT_CLOCK_SKEW in milliseconds: how far ahead of Admit's clock a gateway's timestamps may be. */
   clockSkewMs: number;
+  /** ADMIT_DECISION_CACHE_*: the web's decision cache (maxEntries 0: off). */
+  decisionCache: DecisionCacheSettings;
   /** Parsed ADMIT_OAUTH_RESOURCES: the APIs partners' tokens may name as audience. */
   resourceServers: ResourceServerEntry[];
   /** Where the authorization server's mutual-TLS endpoints are reached (ADMIT_OAUTH_MTLS_URL). */
@@ -445,6 +459,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (error) {
     problems.push(`ADMIT_CLOCK_SKEW: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const decisionCache = decisionCacheFrom(config, problems);
   const lifecycle = lifecycleSettingsFrom(config, problems);
   const entity = entitySettingsFrom(config, problems);
   const keycloak = keycloakFrom(config, problems);
@@ -467,9 +482,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     entity,
     keycloak,
     clockSkewMs,
+    decisionCache,
     resourceServers,
     mtlsUrl: config.ADMIT_OAUTH_MTLS_URL ?? `https://localhost:${config.ADMIT_OAUTH_MTLS_PORT}`,
   };
+}
+
+/** The decision cache's bound and check interval: the check must run more than once within the bound. */
+function decisionCacheFrom(config: z.infer<typeof schema>, problems: string[]): DecisionCacheSettings {
+  const settings = { ...DEFAULT_DECISION_CACHE_SETTINGS, maxEntries: config.ADMIT_DECISION_CACHE_SIZE };
+  const duration = (variable: 'ADMIT_DECISION_CACHE_MAX_STALENESS' | 'ADMIT_DECISION_CACHE_POLL', min: number, max: number): number | undefined => {
+    try {
+      const ms = parseDuration(config[variable]);
+      if (ms >= min && ms <= max) return ms;
+      problems.push(`${variable}: must be between ${min} ms and ${max / 1000} s`);
+    } catch (error) {
+      problems.push(`${variable}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return undefined;
+  };
+  const maxStalenessMs = duration('ADMIT_DECISION_CACHE_MAX_STALENESS', 100, 60_000);
+  const pollIntervalMs = duration('ADMIT_DECISION_CACHE_POLL', 10, 30_000);
+  if (maxStalenessMs !== undefined && pollIntervalMs !== undefined) {
+    if (pollIntervalMs * 2 > maxStalenessMs) {
+      problems.push(
+        `ADMIT_DECISION_CACHE_POLL (${pollIntervalMs} ms) must be at most half of ADMIT_DECISION_CACHE_MAX_STALENESS (${maxStalenessMs} ms), so one failed check does not stop the cache`,
+      );
+    } else {
+      settings.maxStalenessMs = maxStalenessMs;
+      settings.pollIntervalMs = pollIntervalMs;
+    }
+  }
+  return settings;
 }
 
 const KEYCLOAK_REALM = /^[A-Za-z0-9._-]{1,255}$/;

@@ -29,6 +29,8 @@ import { registerDecisionRoute } from './decision-route';
 import { DEFAULT_RATE_LIMITS, rateBudgets, type RateBudget, type RateLimits } from './rate-budgets';
 import type { PagesContext } from './routes/pages-context';
 import { registerAuthorizationServer, type AuthorizationServer } from '../oauth/plugin';
+import { DecisionCache, type DecisionCacheSettings } from '../registry/decision-cache';
+import { databaseDecisionFacts } from '../registry/decision-facts';
 
 export { DEFAULT_RATE_LIMITS, type RateLimit, type RateLimits } from './rate-budgets';
 
@@ -78,6 +80,11 @@ export interface AppDependencies {
   now?: () => Date;
   /** Request logging (method, URL, status; never bodies). Off unless given. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * The decision cache (registry/decision-cache.ts): started when the app is ready, closed with it.
+   * Absent, or with maxEntries 0, every decision reads the registry.
+   */
+  decisionCache?: DecisionCacheSettings & { databaseUrl: string; log?: (message: string) => void };
 }
 
 /**
@@ -107,6 +114,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route registered (method and URL), for the OpenAPI completeness test. */
     admitRoutes: { method: string; url: string }[];
+    /** The decision cache, when there is one (its status() is what tests and operators read). */
+    decisionCache: DecisionCache | undefined;
   }
   interface FastifyRequest {
     /** Pages only: false until the body was parsed, so a parser's untyped error is the client's (400), not ours. */
@@ -165,8 +174,18 @@ export function buildApp(input: AppDependencies): FastifyInstance {
     // Without trusted proxies the client is the socket's peer, so a forged X-Forwarded-For buys nothing.
     trustProxy: deps.trustedProxies !== undefined && deps.trustedProxies.length > 0 ? [...deps.trustedProxies] : false,
     logger: deps.logLevel === undefined ? false : { level: deps.logLevel },
+    // Route schemas (POST /decisions) validate, never repair: no coercion, no silent removal of unknown fields.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: true } },
   });
   app.decorate('admitRoutes', [] as { method: string; url: string }[]);
+  const cacheSettings = deps.decisionCache;
+  const decisionCache =
+    cacheSettings === undefined || cacheSettings.maxEntries <= 0 ? undefined : new DecisionCache({ ...cacheSettings, registry: deps.registry });
+  app.decorate('decisionCache', decisionCache);
+  if (decisionCache !== undefined) {
+    app.addHook('onReady', () => decisionCache.start());
+    app.addHook('onClose', () => decisionCache.close());
+  }
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') app.admitRoutes.push({ method, url: route.url });
   });
@@ -231,7 +250,11 @@ export function buildApp(input: AppDependencies): FastifyInstance {
       clockSkewMs: deps.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS,
     };
     registerUsageRoute(api, gateways);
-    registerDecisionRoute(api, { ...gateways, tokens: deps.authorizationServer?.tokens });
+    registerDecisionRoute(api, {
+      ...gateways,
+      tokens: deps.authorizationServer?.tokens,
+      facts: decisionCache ?? databaseDecisionFacts(deps.registry),
+    });
   });
   if (deps.authorizationServer !== undefined)
     registerAuthorizationServer(app, deps.authorizationServer.provider, deps.gatewayTokens ?? [], deps.rateBudget('token'));

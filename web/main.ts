@@ -11,7 +11,8 @@ import { buildAuthorizationServer, developmentServerTls, startMtlsListener } fro
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const registry = createRegistry(required(config.DATABASE_URL, 'DATABASE_URL', 'Point it at the registry database, or run `npm start`.'));
+  const databaseUrl = required(config.DATABASE_URL, 'DATABASE_URL', 'Point it at the registry database, or run `npm start`.');
+  const registry = createRegistry(databaseUrl);
   const connection = await connectTemporal(config);
   const temporal = await createTemporalClient(config, connection);
   const production = config.NODE_ENV === 'production';
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
     anchorKinds: configuredAnchorKinds(config),
     trustedProxies: config.ADMIT_TRUST_PROXY,
     lifecycleDurations: config.lifecycle.durations,
+    decisionCache: { ...config.decisionCache, databaseUrl, log: (message) => console.error(`web: ${message}`) },
     ...(authorizationServer === undefined ? {} : { authorizationServer }),
   });
   await app.listen({ host: config.ADMIT_HTTP_HOST, port: config.PORT });

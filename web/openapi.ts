@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { signupSchema } from '../domain/signup';
 import { PORTFOLIO_VIEWS } from '../evidence/portfolio';
+import { DECISION_REQUEST_SCHEMA, DECISION_RESPONSE_SCHEMA } from './decision-route';
 
 /**
  * The OpenAPI 3.1 document served at /openapi.json. Written by hand next to
@@ -138,45 +139,7 @@ export const OPENAPI_DOCUMENT = {
         requestBody: {
           required: true,
           content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                description:
-                  'Either `clientId` with `confirmation`, or an Admit `accessToken` with what the client presented alongside it (`certificateThumbprint` or `dpop`).',
-                required: ['scope', 'environment'],
-                additionalProperties: false,
-                properties: {
-                  clientId: text,
-                  confirmation: {
-                    type: 'object',
-                    required: ['method', 'value'],
-                    properties: { method: { enum: ['x5t#S256', 'jkt', 'spiffe-id', 'oidc-sub'] }, value: text },
-                  },
-                  accessToken: text,
-                  certificateThumbprint: {
-                    type: 'string',
-                    pattern: '^[A-Za-z0-9_-]{43}$',
-                    description: 'base64url SHA-256 of the client certificate on the connection (RFC 8705).',
-                  },
-                  dpop: {
-                    type: 'object',
-                    required: ['proof', 'htm', 'htu'],
-                    additionalProperties: false,
-                    description: 'The DPoP proof of the request and its method and URL as the client called them (RFC 9449).',
-                    properties: { proof: text, htm: text, htu: { type: 'string', format: 'uri' } },
-                  },
-                  scope: text,
-                  environment: text,
-                  transactionType: text,
-                  amount: {
-                    type: 'object',
-                    required: ['value', 'currency'],
-                    properties: { value: { type: 'number', minimum: 0 }, currency: { type: 'string', pattern: '^[A-Z]{3}$' } },
-                  },
-                  at: { type: 'string', format: 'date-time' },
-                },
-              },
-            },
+            'application/json': { schema: DECISION_REQUEST_SCHEMA },
           },
         },
         responses: {
@@ -184,10 +147,7 @@ export const OPENAPI_DOCUMENT = {
             description: 'The decision (default deny), with reasons.',
             content: {
               'application/json': {
-                schema: {
-                  type: 'object',
-                  properties: { allow: { type: 'boolean' }, reasons: { type: 'array', items: { type: 'object' } }, applicationId: text },
-                },
+                schema: DECISION_RESPONSE_SCHEMA,
               },
             },
           },

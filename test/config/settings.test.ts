@@ -178,3 +178,26 @@ describe('gateway environments and clock skew (issue 9)', () => {
     expect(() => loadConfig({ ADMIT_CLOCK_SKEW: 'soon' })).toThrow(/ADMIT_CLOCK_SKEW/);
   });
 });
+
+describe('the decision cache (issue 13)', () => {
+  it('defaults to 100,000 clients, a 1 s bound and a check every 200 ms', () => {
+    expect(loadConfig({}).decisionCache).toEqual({ maxEntries: 100_000, maxStalenessMs: 1_000, pollIntervalMs: 200 });
+    expect(
+      loadConfig({ ADMIT_DECISION_CACHE_SIZE: '0', ADMIT_DECISION_CACHE_MAX_STALENESS: '500ms', ADMIT_DECISION_CACHE_POLL: '100ms' }).decisionCache,
+    ).toEqual({
+      maxEntries: 0,
+      maxStalenessMs: 500,
+      pollIntervalMs: 100,
+    });
+  });
+
+  it('refuses a check slower than half the bound, a bound outside 100 ms–60 s, and a size that is not a count', () => {
+    expect(() => loadConfig({ ADMIT_DECISION_CACHE_POLL: '600ms' })).toThrow(/ADMIT_DECISION_CACHE_POLL \(600 ms\) must be at most half/);
+    expect(() => loadConfig({ ADMIT_DECISION_CACHE_MAX_STALENESS: '50ms', ADMIT_DECISION_CACHE_POLL: '10ms' })).toThrow(
+      /ADMIT_DECISION_CACHE_MAX_STALENESS: must be between/,
+    );
+    expect(() => loadConfig({ ADMIT_DECISION_CACHE_MAX_STALENESS: '2m' })).toThrow(/ADMIT_DECISION_CACHE_MAX_STALENESS/);
+    expect(() => loadConfig({ ADMIT_DECISION_CACHE_SIZE: '-1' })).toThrow(/ADMIT_DECISION_CACHE_SIZE/);
+    expect(() => loadConfig({ ADMIT_DECISION_CACHE_SIZE: 'lots' })).toThrow(/ADMIT_DECISION_CACHE_SIZE/);
+  });
+});

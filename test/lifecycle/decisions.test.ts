@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, X509Certificate } from 'node:crypto';
 import { reportKeyCompromiseUpdate } from '../../workflows/messages';
+import { eventually } from '../support/wait';
 import { approvers, createLifecycleHarness, GATEWAY_TOKEN, throughAnchor, waitForStage, type LifecycleHarness } from '../support/lifecycle';
 
 let h: LifecycleHarness;
@@ -46,6 +47,11 @@ describe('the request-time decision point', () => {
     expect((await ask({ ...base, scope: 'accounts:read', extra: true })).statusCode).toBe(400);
 
     await handle.executeUpdate(reportKeyCompromiseUpdate, { args: [{ reportedBy: approvers.rui, detail: 'key leaked' }] });
-    expect(await codes({ ...base, scope: 'accounts:read' })).toMatchObject({ allow: false, reasons: [{ code: 'CLIENT_NOT_ACTIVE' }] });
+    // The decision cache hears of the revocation within its staleness bound (1 s; docs/decisions.md).
+    const revoked = await eventually(async () => {
+      const decision = await codes({ ...base, scope: 'accounts:read' });
+      return decision.allow ? undefined : decision;
+    }, 1_000);
+    expect(revoked).toMatchObject({ allow: false, reasons: [{ code: 'CLIENT_NOT_ACTIVE' }] });
   });
 });

@@ -8,6 +8,7 @@ import { freePort } from '../../stack/processes';
 import type { TestStack } from './stack';
 import type { Registry } from '../../registry/client';
 import { seedDevelopmentApprovers } from '../../stack/dev-approvers';
+import { DEFAULT_DECISION_CACHE_SETTINGS } from '../../registry/decision-facts';
 
 /** The public URL of a test web that does not listen (requests are injected). */
 export const TEST_PUBLIC_URL = 'http://127.0.0.1:3000';
@@ -25,6 +26,8 @@ export function testAppDependencies(stack: TestStack, overrides: Partial<AppDepe
     sessionSecret: randomBytes(32),
     oidc: { clientId: 'admit-console', rolesClaim: 'roles' },
     mailDir: inject('mailDir'),
+    // Decisions go through the cache, as in production.
+    decisionCache: { ...DEFAULT_DECISION_CACHE_SETTINGS, databaseUrl: stack.databaseUrl },
     ...overrides,
   };
 }

@@ -13,15 +13,28 @@ export function gatewayFor(authorization: string | undefined, tokens: readonly G
   return authenticateGateway(authorization, tokens)?.name;
 }
 
+/** The configured tokens' digests, computed once per configuration rather than on every request. */
+const digests = new WeakMap<readonly GatewayToken[], Buffer[]>();
+
+function digestsOf(tokens: readonly GatewayToken[]): Buffer[] {
+  let known = digests.get(tokens);
+  if (known === undefined || known.length !== tokens.length) {
+    known = tokens.map((gateway) => createHash('sha256').update(gateway.token).digest());
+    digests.set(tokens, known);
+  }
+  return known;
+}
+
 /** The gateway (name and the environments it serves) whose token this is. */
 export function authenticateGateway(authorization: string | undefined, tokens: readonly GatewayToken[]): GatewayToken | undefined {
   const match = /^Bearer ([\x21-\x7e]+)$/.exec(authorization ?? '');
   if (match?.[1] === undefined) return undefined;
   const presented = createHash('sha256').update(match[1]).digest();
+  const known = digestsOf(tokens);
   let found: GatewayToken | undefined;
-  for (const gateway of tokens) {
-    if (timingSafeEqual(presented, createHash('sha256').update(gateway.token).digest()) && found === undefined) found = gateway;
-  }
+  tokens.forEach((gateway, index) => {
+    if (timingSafeEqual(presented, known[index]!) && found === undefined) found = gateway;
+  });
   return found;
 }
 
