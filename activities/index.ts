@@ -17,6 +17,7 @@ import { entityActivities } from './entity';
 import type { GleifClient } from '../entity/gleif';
 import { keycloakActivities } from './keycloak';
 import { withNonRetryableDataErrors } from './data-errors';
+import { instrumentedAnchorActivities, instrumentedMailer } from '../observability/activity-metrics';
 
 export interface ActivityDependencies {
   registry: Registry;
@@ -36,18 +37,20 @@ export interface ActivityDependencies {
 /** Every activity the worker registers, bound to its dependencies. */
 export function createActivities(deps: ActivityDependencies) {
   const now = deps.now ?? (() => new Date());
+  // Mail failures and anchor verification results are counted for /metrics (observability/metrics.ts).
+  const mailer = instrumentedMailer(deps.mailer);
   // A write PostgreSQL refuses for its data fails for good, never retried forever.
   return withNonRetryableDataErrors({
     ...registryActivities(deps.registry),
     ...settingsActivities(deps.config),
     ...auditActivities(deps.registry),
-    ...contactActivities({ registry: deps.registry, mailer: deps.mailer, config: deps.config, linkSecret: deps.linkSecret, now }),
-    ...notificationActivities({ registry: deps.registry, mailer: deps.mailer, config: deps.config, now }),
+    ...contactActivities({ registry: deps.registry, mailer, config: deps.config, linkSecret: deps.linkSecret, now }),
+    ...notificationActivities({ registry: deps.registry, mailer, config: deps.config, now }),
     ...approverActivities(deps.registry),
     ...grantActivities(deps.registry),
     ...closingActivities(deps.registry),
     ...usageActivities(deps.registry),
-    ...anchorActivities(deps.registry, deps.trust),
+    ...instrumentedAnchorActivities(anchorActivities(deps.registry, deps.trust)),
     ...entityActivities({
       registry: deps.registry,
       config: deps.config,

@@ -278,6 +278,20 @@ const schema = z.object({
       message: 'must be 32 random bytes, base64-encoded (openssl rand -base64 32): the Ed25519 seed of the access-token signing key',
     }),
   ADMIT_OAUTH_ASSERTION_MAX_AGE: z.coerce.number().int().min(5).max(600).default(60),
+  // Operations (docs/operations.md): the worker's probe and metrics port, the Temporal Runtime's
+  // metrics, the drain on SIGTERM, who may scrape the web's /metrics, and traces.
+  ADMIT_WORKER_HTTP_PORT: z
+    .string()
+    .trim()
+    .default('9464')
+    .refine((v) => v === 'off' || (/^\d{1,5}$/.test(v) && Number(v) <= 65535), { message: 'a port (0 takes a free one) or `off`' }),
+  ADMIT_TEMPORAL_METRICS_ADDRESS: optionalText.refine((v) => v === undefined || /^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(v), {
+    message: 'host:port for the Temporal Runtime’s Prometheus exporter (e.g. 0.0.0.0:9465)',
+  }),
+  ADMIT_SHUTDOWN_GRACE: z.string().trim().default('30s'),
+  ADMIT_METRICS_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, { message: 'at least 16 characters (openssl rand -base64 24)' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http', 'https']),
+  OTEL_SERVICE_NAME: optionalText,
 
   ...lifecycleShape,
 });
@@ -333,6 +347,10 @@ export type Config = z.infer<typeof schema> & {
   resourceServers: ResourceServerEntry[];
   /** Where the authorization server's mutual-TLS endpoints are reached (ADMIT_OAUTH_MTLS_URL). */
   mtlsUrl: string;
+  /** ADMIT_WORKER_HTTP_PORT: the worker's /healthz, /readyz and /metrics port; undefined when `off`. */
+  workerHttpPort: number | undefined;
+  /** ADMIT_SHUTDOWN_GRACE in milliseconds: how long a SIGTERM lets in-flight activities and requests finish. */
+  shutdownGraceMs: number;
 };
 
 export interface EntityVerificationSettings {
@@ -385,6 +403,7 @@ export const SECRET_VARIABLES = [
   'ADMIT_OIDC_CLIENT_SECRET',
   'ADMIT_KEYCLOAK_CLIENT_SECRET',
   'ADMIT_OAUTH_SIGNING_KEY',
+  'ADMIT_METRICS_TOKEN',
   'DATABASE_URL',
   'SMTP_URL',
 ] as const;
@@ -429,6 +448,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (error) {
     problems.push(`ADMIT_CLOCK_SKEW: ${error instanceof Error ? error.message : String(error)}`);
   }
+  let shutdownGraceMs = 30_000;
+  try {
+    shutdownGraceMs = parseDuration(config.ADMIT_SHUTDOWN_GRACE);
+    if (shutdownGraceMs > 60 * 60_000) problems.push('ADMIT_SHUTDOWN_GRACE: at most 1h');
+  } catch (error) {
+    problems.push(`ADMIT_SHUTDOWN_GRACE: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const lifecycle = lifecycleSettingsFrom(config, problems);
   const entity = entitySettingsFrom(config, problems);
   const keycloak = keycloakFrom(config, problems);
@@ -453,6 +479,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clockSkewMs,
     resourceServers,
     mtlsUrl: config.ADMIT_OAUTH_MTLS_URL ?? `https://localhost:${config.ADMIT_OAUTH_MTLS_PORT}`,
+    workerHttpPort: config.ADMIT_WORKER_HTTP_PORT === 'off' ? undefined : Number(config.ADMIT_WORKER_HTTP_PORT),
+    shutdownGraceMs,
   };
 }
 

@@ -28,6 +28,8 @@ import { registerDecisionRoute } from './decision-route';
 import { DEFAULT_RATE_LIMITS, rateBudgets, type RateBudget, type RateLimits } from './rate-budgets';
 import type { PagesContext } from './routes/pages-context';
 import { registerAuthorizationServer, type AuthorizationServer } from '../oauth/plugin';
+import type { ReadinessCheck } from '../observability/health';
+import { httpRequestDuration } from '../observability/metrics';
 
 export { DEFAULT_RATE_LIMITS, type RateLimit, type RateLimits } from './rate-budgets';
 
@@ -73,6 +75,10 @@ export interface AppDependencies {
   authorizationServer?: AuthorizationServer;
   /** Injected so tests can fix "today" for contract-end validation. */
   now?: () => Date;
+  /** What `/readyz` checks; default: Temporal and the registry of these dependencies (observability/health.ts). */
+  readinessChecks?: Record<string, ReadinessCheck>;
+  /** ADMIT_METRICS_TOKEN: `/metrics` answers only a scraper presenting it (bearer); open without it. */
+  metricsToken?: string;
   /** Request logging (method, URL, status; never bodies). Off unless given. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -164,6 +170,13 @@ export function buildApp(input: AppDependencies): FastifyInstance {
     logger: deps.logLevel === undefined ? false : { level: deps.logLevel },
   });
   app.decorate('admitRoutes', [] as { method: string; url: string }[]);
+  // By route pattern, never the raw URL (tokens in paths, unbounded label values).
+  app.addHook('onResponse', async (request, reply) => {
+    httpRequestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') app.admitRoutes.push({ method, url: route.url });
   });

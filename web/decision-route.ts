@@ -6,6 +6,7 @@ import type { GatewayRouteDependencies } from './usage-route';
 import { sendProblem } from './problem';
 import { confirmationFor } from '../activities/grants';
 import type { TokenVerifier } from '../oauth/token-check';
+import { recordDecision, recordRevokedDenial } from '../observability/decision-metrics';
 
 const decisionRequest = z
   .object({
@@ -56,7 +57,12 @@ const decisionRequest = z
  * transaction type, amount) must hold (domain/policy.ts). Default deny.
  */
 export function registerDecisionRoute(app: FastifyInstance, deps: GatewayRouteDependencies & { tokens?: TokenVerifier | undefined }): void {
-  app.post('/decisions', async (request, reply) => {
+  // Every answer (allow or deny, not a refused request) is counted for /metrics.
+  const preSerialization = async (_request: unknown, _reply: unknown, payload: unknown) => {
+    recordDecision(payload);
+    return payload;
+  };
+  app.post('/decisions', { preSerialization }, async (request, reply) => {
     const gateway = authenticateGateway(request.headers.authorization, deps.gatewayTokens);
     if (gateway === undefined) return refuseGateway(reply, 'admit-decisions');
     const now = deps.now();
@@ -115,7 +121,10 @@ export function registerDecisionRoute(app: FastifyInstance, deps: GatewayRouteDe
         `the client is a ${credential.application.environment} client, which gateway ${gateway.name} does not serve`,
       );
     }
-    if (credential.status !== 'ACTIVE') return deny('CLIENT_NOT_ACTIVE', `the client is ${credential.status.toLowerCase()}`);
+    if (credential.status !== 'ACTIVE') {
+      if (credential.status === 'REVOKED') recordRevokedDenial(credential.clientId, credential.revokedAt, new Date());
+      return deny('CLIENT_NOT_ACTIVE', `the client is ${credential.status.toLowerCase()}`);
+    }
     if (credential.application.status !== 'ADMITTED') {
       return deny('APPLICATION_NOT_ADMITTED', `the application is ${credential.application.status.toLowerCase()}`);
     }

@@ -8,9 +8,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadAnchorTrust } from '../activities/anchor-trust';
 import { buildAuthorizationServer, developmentServerTls, startMtlsListener } from '../oauth';
+import { collectProcessMetrics } from '../observability/metrics';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  collectProcessMetrics();
   const registry = createRegistry(required(config.DATABASE_URL, 'DATABASE_URL', 'Point it at the registry database, or run `npm start`.'));
   const connection = await connectTemporal(config);
   const temporal = await createTemporalClient(config, connection);
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
     clockSkewMs: config.clockSkewMs,
     anchorKinds: configuredAnchorKinds(config),
     trustedProxies: config.ADMIT_TRUST_PROXY,
+    ...(config.ADMIT_METRICS_TOKEN === undefined ? {} : { metricsToken: config.ADMIT_METRICS_TOKEN }),
     ...(authorizationServer === undefined ? {} : { authorizationServer }),
   });
   await app.listen({ host: config.ADMIT_HTTP_HOST, port: config.PORT });
@@ -75,11 +78,22 @@ async function main(): Promise<void> {
     console.error(
       `web: authorization server mTLS endpoints on https://${config.ADMIT_HTTP_HOST}:${config.ADMIT_OAUTH_MTLS_PORT} (${config.mtlsUrl})`,
     );
+  // SIGTERM: stop accepting (new requests on open connections get 503, so /readyz fails), let the
+  // requests in flight finish, then close the connections; past ADMIT_SHUTDOWN_GRACE, exit anyway.
+  let stopping = false;
   const shutdown = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.error('web: draining');
+    setTimeout(() => {
+      console.error('web: requests still running after ADMIT_SHUTDOWN_GRACE; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs).unref();
     await mtls?.close();
     await app.close();
     await connection.close();
     await registry.$disconnect();
+    console.error('web: drained and stopped');
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown());

@@ -1,11 +1,11 @@
-import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Config } from '../config/env';
 import { required } from '../config/env';
 import { dataConverter } from '../temporal/connection';
 import type { Activities } from '../activities';
+import { workflowSource } from './bundle';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+export { WORKFLOWS_PATH } from './bundle';
 
 export async function connectWorker(config: Config): Promise<NativeConnection> {
   const address = required(config.TEMPORAL_ADDRESS, 'TEMPORAL_ADDRESS', 'Point it at a Temporal frontend, or run `npm start`.');
@@ -19,8 +19,13 @@ export interface AdmitWorkerOptions {
   taskQueue: string;
   activities: Activities;
   payloadKey: Buffer;
-  /** A prebuilt bundle (tests build one and share it); otherwise workflows/ is bundled. */
+  /** A prebuilt bundle (tests build one and share it); otherwise the build's bundle, or workflows/ from sources (worker/bundle.ts). */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /**
+   * ADMIT_SHUTDOWN_GRACE: on shutdown, in-flight activities have this long to finish before they
+   * are cancelled; the worker gives up 10 s later (an activity ignoring cancellation). Default 0.
+   */
+  shutdownGraceMs?: number;
 }
 
 /** The Admit worker: the lifecycle workflow and the activities that do its I/O. */
@@ -31,6 +36,9 @@ export async function createAdmitWorker(options: AdmitWorkerOptions): Promise<Wo
     taskQueue: options.taskQueue,
     activities: options.activities,
     dataConverter: dataConverter(options.payloadKey),
-    ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.shutdownGraceMs === undefined
+      ? {}
+      : { shutdownGraceTime: options.shutdownGraceMs, shutdownForceTime: options.shutdownGraceMs + 10_000 }),
+    ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : workflowSource()),
   });
 }
