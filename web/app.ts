@@ -170,6 +170,16 @@ export function buildApp(input: AppDependencies): FastifyInstance {
     logger: deps.logLevel === undefined ? false : { level: deps.logLevel },
   });
   app.decorate('admitRoutes', [] as { method: string; url: string }[]);
+  // Draining (app.close()): requests already in flight are answered with `Connection: close`, so
+  // their keep-alive connections end with them instead of holding the close open until they time out.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
   // By route pattern, never the raw URL (tokens in paths, unbounded label values).
   app.addHook('onResponse', async (request, reply) => {
     httpRequestDuration.observe(
