@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../config/env';
 import { workflowIdFor } from '../../domain/identity';
 import { freePort } from '../../stack/processes';
 import { createTestStack, type TestStack } from '../support/stack';
@@ -102,5 +104,10 @@ describe('the compiled build (npm run build)', () => {
     // The Temporal Runtime's own metrics, on the port its telemetry options give.
     const runtime = await (await fetch(`http://${runtimeMetrics}/metrics`)).text();
     expect(runtime).toMatch(/^temporal_\w+/m);
+    // …with the series the Grafana dashboard charts from it (deploy/grafana/admit-dashboard.json).
+    const dashboard = await readFile(path.join(REPO_ROOT, 'deploy/grafana/admit-dashboard.json'), 'utf8');
+    const charted = [...new Set([...dashboard.matchAll(/\b(temporal_[a-z0-9_]+)/g)].map((m) => m[1]))];
+    expect(charted.length).toBeGreaterThan(0);
+    for (const series of charted) expect(runtime, `the runtime exports ${series}`).toMatch(new RegExp(`^${series}[{ ]`, 'm'));
   });
 });
