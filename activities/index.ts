@@ -26,6 +26,8 @@ export interface ActivityDependencies {
   config: Config;
   /** HMAC key of the emailed contact links (links/link-secret.ts); the web verifies with the same one. */
   linkSecret: Uint8Array;
+  /** Older link secrets of the ring (ADMIT_LINK_SECRETS): domain challenges issued under them still verify. */
+  previousLinkSecrets?: readonly Uint8Array[];
   /** What this deployment trusts to vouch for partners' anchors (activities/anchor-trust.ts). */
   trust: AnchorTrust;
   /** The clock for sent/received stamps; injectable for tests. */
@@ -55,6 +57,7 @@ export function createActivities(deps: ActivityDependencies) {
       registry: deps.registry,
       config: deps.config,
       secret: deps.linkSecret,
+      previousSecrets: deps.previousLinkSecrets ?? [],
       resolver: deps.trust.resolver,
       fetcher: deps.trust.fetcher,
       ...(deps.gleif ? { gleif: deps.gleif } : {}),

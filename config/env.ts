@@ -8,6 +8,7 @@ import { DEFAULT_EXPANSION_POLICY, expansionPolicyProblems, type ExpansionPolicy
 import { DEFAULT_RISK_THRESHOLDS, riskThresholdProblems } from '../domain/risk';
 import { parseResolverAddress } from '../anchors/dns-resolver';
 import { ENVIRONMENTS } from '../domain/environments';
+import { keyListProblem } from './key-ring';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -234,6 +235,15 @@ const schema = z.object({
     .refine((v) => v === undefined || (/^[A-Za-z0-9+/]+={0,2}$/.test(v.trim()) && Buffer.from(v, 'base64').length >= 32), {
       message: 'must be at least 32 random bytes, base64-encoded (openssl rand -base64 32)',
     }),
+  // Key rings for rotation (config/key-ring.ts): newest first; the single variable above is kept as the oldest.
+  ADMIT_PAYLOAD_KEYS: optionalText.superRefine((v, ctx) => {
+    const problem = keyListProblem(v, 32, true);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  ADMIT_LINK_SECRETS: optionalText.superRefine((v, ctx) => {
+    const problem = keyListProblem(v, 32, false);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   ADMIT_GATEWAY_TOKENS: optionalText,
   ADMIT_GATEWAY_ENVIRONMENTS: optionalText,
   ADMIT_CLOCK_SKEW: z.string().trim().default('5m'),
@@ -245,6 +255,10 @@ const schema = z.object({
     .refine((v) => v === undefined || (/^[A-Za-z0-9+/]+={0,2}$/.test(v.trim()) && Buffer.from(v, 'base64').length >= 32), {
       message: 'must be at least 32 random bytes, base64-encoded (openssl rand -base64 32)',
     }),
+  ADMIT_SESSION_SECRETS: optionalText.superRefine((v, ctx) => {
+    const problem = keyListProblem(v, 32, false);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   ADMIT_OIDC_ISSUER: optionalUrl(['https', 'http']),
   ADMIT_OIDC_CLIENT_ID: z.string().trim().min(1).default('admit-console'),
   ADMIT_OIDC_CLIENT_SECRET: optionalText,
@@ -397,9 +411,12 @@ function entitySettingsFrom(
 export const SECRET_VARIABLES = [
   'TEMPORAL_API_KEY',
   'ADMIT_PAYLOAD_KEY',
+  'ADMIT_PAYLOAD_KEYS',
   'ADMIT_LINK_SECRET',
+  'ADMIT_LINK_SECRETS',
   'ADMIT_GATEWAY_TOKENS',
   'ADMIT_SESSION_SECRET',
+  'ADMIT_SESSION_SECRETS',
   'ADMIT_OIDC_CLIENT_SECRET',
   'ADMIT_KEYCLOAK_CLIENT_SECRET',
   'ADMIT_OAUTH_SIGNING_KEY',
@@ -432,8 +449,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'ADMIT_LINK_SECRET',
       ...(config.ADMIT_AUTHORIZATION_SERVER === 'embedded' ? (['ADMIT_OAUTH_SIGNING_KEY'] as const) : []),
     ] as const;
+    const rings: Partial<Record<string, string | undefined>> = {
+      ADMIT_PAYLOAD_KEY: config.ADMIT_PAYLOAD_KEYS,
+      ADMIT_LINK_SECRET: config.ADMIT_LINK_SECRETS,
+    };
     for (const variable of required) {
-      if (config[variable] === undefined) problems.push(`${variable}: required in production (openssl rand -base64 32)`);
+      if (config[variable] === undefined && rings[variable] === undefined) {
+        problems.push(`${variable}: required in production (openssl rand -base64 32)${variable in rings ? `, or ${variable}S` : ''}`);
+      }
     }
   }
   const gatewayTokens = bindGatewayEnvironments(

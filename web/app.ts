@@ -50,10 +50,10 @@ export interface AppDependencies {
   publicUrl: string;
   /** NODE_ENV=production: no development identity provider, no outbox. */
   production: boolean;
-  /** Verifies the emailed contact links (ADMIT_LINK_SECRET). */
-  linkSecret: Uint8Array;
-  /** Seals session cookies (ADMIT_SESSION_SECRET). */
-  sessionSecret: Uint8Array;
+  /** Verifies the emailed contact links (ADMIT_LINK_SECRET): one secret, or the ring newest first (ADMIT_LINK_SECRETS). */
+  linkSecret: Uint8Array | readonly Uint8Array[];
+  /** Seals session cookies (ADMIT_SESSION_SECRET): one secret, or the ring newest first (ADMIT_SESSION_SECRETS). */
+  sessionSecret: Uint8Array | readonly Uint8Array[];
   oidc: OidcSettings;
   /** The SMTP sink's directory, for the development outbox; omitted, there is no outbox. */
   mailDir?: string;

@@ -1,9 +1,9 @@
 import { configuredAnchorKinds, loadConfig, required } from '../config/env';
-import { linkSecret } from '../links/link-secret';
+import { linkSecrets } from '../links/link-secret';
 import { createRegistry } from '../registry/client';
 import { connectTemporal, createTemporalClient } from '../temporal/connection';
 import { buildApp } from './app';
-import { sessionSecret } from './secrets';
+import { sessionSecrets } from './secrets';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadAnchorTrust } from '../activities/anchor-trust';
@@ -40,8 +40,8 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     publicUrl: config.publicUrl,
     production,
-    linkSecret: await linkSecret(config),
-    sessionSecret: await sessionSecret(config),
+    linkSecret: await linkSecrets(config),
+    sessionSecret: await sessionSecrets(config),
     oidc: {
       issuer: config.ADMIT_OIDC_ISSUER,
       clientId: config.ADMIT_OIDC_CLIENT_ID,

@@ -18,7 +18,8 @@ export interface AdmitWorkerOptions {
   namespace: string;
   taskQueue: string;
   activities: Activities;
-  payloadKey: Buffer;
+  /** The payload key, or the ring newest first (ADMIT_PAYLOAD_KEYS): the newest seals, any opens. */
+  payloadKey: Buffer | readonly Buffer[];
   /** A prebuilt bundle (tests build one and share it); otherwise the build's bundle, or workflows/ from sources (worker/bundle.ts). */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /**

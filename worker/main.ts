@@ -4,8 +4,8 @@ import { createRegistry } from '../registry/client';
 import { createMailer } from '../mail/transport';
 import { createActivities } from '../activities';
 import { loadAnchorTrust } from '../activities/anchor-trust';
-import { payloadKey } from '../temporal/connection';
-import { linkSecret } from '../links/link-secret';
+import { payloadKeys } from '../temporal/connection';
+import { linkSecrets } from '../links/link-secret';
 import { connectWorker, createAdmitWorker } from './create-worker';
 import { collectProcessMetrics } from '../observability/metrics';
 import { registryCheck, smtpCheck, temporalCheck } from '../observability/health';
@@ -38,8 +38,8 @@ async function main(): Promise<void> {
       connection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      activities: createActivities({ registry, mailer, config, linkSecret: await linkSecret(config), trust: await loadAnchorTrust(config) }),
-      payloadKey: await payloadKey(config),
+      activities: createActivities({ registry, mailer, config, ...(await linkSecretsFor(config)), trust: await loadAnchorTrust(config) }),
+      payloadKey: await payloadKeys(config),
       shutdownGraceMs: config.shutdownGraceMs,
     });
     if (config.workerHttpPort !== undefined) {
@@ -64,6 +64,12 @@ async function main(): Promise<void> {
     mailer.close();
     smtp.close();
   }
+}
+
+/** The newest link secret signs; the older ones still verify domain challenges issued under them. */
+async function linkSecretsFor(config: Parameters<typeof linkSecrets>[0]) {
+  const [linkSecret, ...previousLinkSecrets] = await linkSecrets(config);
+  return { linkSecret: linkSecret as Uint8Array, previousLinkSecrets };
 }
 
 main().catch((error: unknown) => {
