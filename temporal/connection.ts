@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { DataConverter } from '@temporalio/common';
 import { required, type Config } from '../config/env';
 import { keyRing } from '../config/key-ring';
@@ -38,5 +39,7 @@ export async function createTemporalClient(config: Config, connection: Connectio
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     dataConverter: dataConverter(await payloadKeys(config)),
+    // Carries the active trace (the web's request span) into the workflow's headers (observability/tracing.ts).
+    interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
   });
 }

@@ -30,6 +30,7 @@ import type { PagesContext } from './routes/pages-context';
 import { registerAuthorizationServer, type AuthorizationServer } from '../oauth/plugin';
 import type { ReadinessCheck } from '../observability/health';
 import { httpRequestDuration } from '../observability/metrics';
+import { registerRequestTracing } from './tracing';
 
 export { DEFAULT_RATE_LIMITS, type RateLimit, type RateLimits } from './rate-budgets';
 
@@ -170,6 +171,7 @@ export function buildApp(input: AppDependencies): FastifyInstance {
     logger: deps.logLevel === undefined ? false : { level: deps.logLevel },
   });
   app.decorate('admitRoutes', [] as { method: string; url: string }[]);
+  registerRequestTracing(app);
   // Draining (app.close()): requests already in flight are answered with `Connection: close`, so
   // their keep-alive connections end with them instead of holding the close open until they time out.
   let closing = false;

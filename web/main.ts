@@ -9,10 +9,13 @@ import path from 'node:path';
 import { loadAnchorTrust } from '../activities/anchor-trust';
 import { buildAuthorizationServer, developmentServerTls, startMtlsListener } from '../oauth';
 import { collectProcessMetrics } from '../observability/metrics';
+import { startTracing } from '../observability/tracing';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   collectProcessMetrics();
+  const tracing = await startTracing(config, 'admit-web');
+  if (tracing !== undefined) console.error(`web: traces to ${config.OTEL_EXPORTER_OTLP_ENDPOINT}`);
   const registry = createRegistry(required(config.DATABASE_URL, 'DATABASE_URL', 'Point it at the registry database, or run `npm start`.'));
   const connection = await connectTemporal(config);
   const temporal = await createTemporalClient(config, connection);
@@ -93,6 +96,7 @@ async function main(): Promise<void> {
     await app.close();
     await connection.close();
     await registry.$disconnect();
+    await tracing?.shutdown();
     console.error('web: drained and stopped');
     process.exit(0);
   };

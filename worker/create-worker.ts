@@ -4,6 +4,9 @@ import { required } from '../config/env';
 import { dataConverter } from '../temporal/connection';
 import type { Activities } from '../activities';
 import { workflowSource } from './bundle';
+import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor } from '@temporalio/interceptors-opentelemetry';
+import { DISCARDING_EXPORTER, type Tracing } from '../observability/tracing';
+import { Resource } from '@opentelemetry/resources';
 
 export { WORKFLOWS_PATH } from './bundle';
 
@@ -27,6 +30,8 @@ export interface AdmitWorkerOptions {
    * are cancelled; the worker gives up 10 s later (an activity ignoring cancellation). Default 0.
    */
   shutdownGraceMs?: number;
+  /** Traces (OTEL_EXPORTER_OTLP_ENDPOINT): the workflow's spans go to its exporter; without it they are dropped. */
+  tracing?: Tracing;
 }
 
 /** The Admit worker: the lifecycle workflow and the activities that do its I/O. */
@@ -41,5 +46,13 @@ export async function createAdmitWorker(options: AdmitWorkerOptions): Promise<Wo
       ? {}
       : { shutdownGraceTime: options.shutdownGraceMs, shutdownForceTime: options.shutdownGraceMs + 10_000 }),
     ...(options.workflowBundle !== undefined ? { workflowBundle: options.workflowBundle } : workflowSource()),
+    // The bundle carries OpenTelemetry's workflow interceptors (worker/bundle.ts): they need their sink.
+    sinks: {
+      exporter: makeWorkflowExporter(options.tracing?.exporter ?? DISCARDING_EXPORTER, options.tracing?.resource ?? Resource.empty()),
+    },
+    interceptors: {
+      ...(options.workflowBundle === undefined ? workflowSource().interceptors : {}),
+      activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx) })],
+    },
   });
 }

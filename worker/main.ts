@@ -11,6 +11,7 @@ import { collectProcessMetrics } from '../observability/metrics';
 import { registryCheck, smtpCheck, temporalCheck } from '../observability/health';
 import { startWorkerHttp, type WorkerHttp } from '../observability/worker-http';
 import { refreshLifecycleGauges } from '../observability/lifecycle-gauges';
+import { startTracing } from '../observability/tracing';
 
 /**
  * Runs an Admit worker until SIGINT/SIGTERM. Temporal's Runtime catches both and shuts the worker
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
     ...(metricsAddress === undefined ? {} : { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } }),
   });
   collectProcessMetrics();
+  const tracing = await startTracing(config, 'admit-worker');
   const databaseUrl = required(config.DATABASE_URL, 'DATABASE_URL', 'Point it at the registry database, or run `npm start`.');
   const smtpUrl = required(config.SMTP_URL, 'SMTP_URL', 'Point it at an SMTP server, or run `npm start`.');
   const registry = createRegistry(databaseUrl);
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
       activities: createActivities({ registry, mailer, config, ...(await linkSecretsFor(config)), trust: await loadAnchorTrust(config) }),
       payloadKey: await payloadKeys(config),
       shutdownGraceMs: config.shutdownGraceMs,
+      ...(tracing === undefined ? {} : { tracing }),
     });
     if (config.workerHttpPort !== undefined) {
       http = await startWorkerHttp({
@@ -53,6 +56,7 @@ async function main(): Promise<void> {
       });
       console.error(`worker: /healthz, /readyz and /metrics on http://${config.ADMIT_HTTP_HOST}:${http.port}`);
     }
+    if (tracing !== undefined) console.error(`worker: traces to ${config.OTEL_EXPORTER_OTLP_ENDPOINT}`);
     if (metricsAddress !== undefined) console.error(`worker: Temporal runtime metrics on http://${metricsAddress}/metrics`);
     console.error(`worker: polling task queue ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
     await worker.run();
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
     await registry.$disconnect();
     mailer.close();
     smtp.close();
+    await tracing?.shutdown();
   }
 }
 
