@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, X509Certificate } from 'node:crypto';
 import { reportKeyCompromiseUpdate } from '../../workflows/messages';
 import { approvers, createLifecycleHarness, GATEWAY_TOKEN, throughAnchor, waitForStage, type LifecycleHarness } from '../support/lifecycle';
+import { metricValue } from '../support/metrics';
 
 let h: LifecycleHarness;
 beforeAll(async () => {
@@ -17,6 +18,19 @@ function x5tS256(chainPem: string): string {
 
 describe('the request-time decision point', () => {
   it('allows only what is granted, to the client presenting its bound certificate, in the grant’s environment', async () => {
+    // The counters this admission and its decisions move (observability/metrics.ts), read before and after.
+    const counters = () =>
+      Promise.all([
+        metricValue('admit_admissions_started_total'),
+        metricValue('admit_admissions_ended_total', { outcome: 'admitted' }),
+        metricValue('admit_anchor_verifications_total', { phase: 'submission', kind: 'x509', result: 'verified' }),
+        metricValue('admit_decisions_total', { outcome: 'allow' }),
+        metricValue('admit_decisions_total', { outcome: 'deny' }),
+        metricValue('admit_decisions_total', { outcome: 'deny', reason: 'CLIENT_NOT_ACTIVE' }),
+        metricValue('admit_revocations_total', { trigger: 'key-compromise' }),
+        metricValue('admit_revocation_to_deny_seconds', {}, { count: true }),
+      ]);
+    const before = await counters();
     const { handle, applicationId } = await throughAnchor(h);
     const admitted = await waitForStage(handle, 'ADMITTED');
     const anchor = await h.stack.registry.trustAnchor.findFirstOrThrow({ where: { applicationId } });
@@ -47,5 +61,11 @@ describe('the request-time decision point', () => {
 
     await handle.executeUpdate(reportKeyCompromiseUpdate, { args: [{ reportedBy: approvers.rui, detail: 'key leaked' }] });
     expect(await codes({ ...base, scope: 'accounts:read' })).toMatchObject({ allow: false, reasons: [{ code: 'CLIENT_NOT_ACTIVE' }] });
+    expect(await codes({ ...base, scope: 'accounts:read' })).toMatchObject({ allow: false, reasons: [{ code: 'CLIENT_NOT_ACTIVE' }] });
+
+    // One admission started and admitted on a verified certificate; one allow and six denials (the 400 and
+    // 401 are no decisions); one credential revoked, whose revocation-to-deny latency the first denial observed.
+    const after = await counters();
+    expect(after.map((value, i) => value - (before[i] ?? 0))).toEqual([1, 1, 1, 1, 6, 2, 1, 1]);
   });
 });
