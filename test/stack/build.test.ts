@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { workflowIdFor } from '../../domain/identity';
 import { freePort } from '../../stack/processes';
 import { createTestStack, type TestStack } from '../support/stack';
 import { buildOnce, productionSecrets, startService, type ServiceProcess } from '../support/built';
+import { startOtlpReceiver } from '../support/otlp-receiver';
 import { signupBody } from '../support/signups';
 import { eventually } from '../support/wait';
 
@@ -13,15 +15,17 @@ import { eventually } from '../support/wait';
 // entry points as processes, in production mode, against the test services.
 let stack: TestStack;
 let build: Awaited<ReturnType<typeof buildOnce>>;
+let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
 const running: ServiceProcess[] = [];
 
 beforeAll(async () => {
-  [stack, build] = await Promise.all([createTestStack(), buildOnce()]);
+  [stack, build, receiver] = await Promise.all([createTestStack(), buildOnce(), startOtlpReceiver()]);
 }, 240_000);
 afterAll(async () => {
   await Promise.all(running.map((service) => service.stop()));
   await stack?.close();
   await build?.remove();
+  await receiver?.close();
 });
 
 /** Counter value of a Prometheus text exposition line (`name{labels} value`), summed over label sets matching `labels`. */
@@ -37,7 +41,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('the compiled build (npm run build)', () => {
-  it('starts the worker and web from dist/, which answer /healthz, /readyz, /metrics and a signup', async () => {
+  it('starts the worker and web from dist/, which answer /healthz, /readyz, /metrics and a signup, and trace it', { timeout: 120_000 }, async () => {
     const secrets = productionSecrets();
     const runtimeMetrics = `127.0.0.1:${await freePort()}`;
     const env = {
@@ -46,6 +50,8 @@ describe('the compiled build (npm run build)', () => {
       NODE_ENV: 'production',
       ADMIT_OIDC_ISSUER: 'https://idp.example.com/realms/admit',
       ADMIT_TEMPORAL_METRICS_ADDRESS: runtimeMetrics,
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
     };
     const options = { databaseUrl: stack.databaseUrl, taskQueue: stack.taskQueue, env };
     const [worker, web] = await Promise.all([
@@ -66,9 +72,11 @@ describe('the compiled build (npm run build)', () => {
     const before = await (await fetch(`${worker.url}/metrics`)).text();
 
     const body = signupBody();
+    // The caller's own trace (a gateway, say), which Admit continues.
+    const traceId = randomBytes(16).toString('hex');
     const response = await fetch(`${web.url}/signup`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
       body: JSON.stringify(body),
     });
     expect(response.status).toBe(202);
@@ -109,5 +117,31 @@ describe('the compiled build (npm run build)', () => {
     const charted = [...new Set([...dashboard.matchAll(/\b(temporal_[a-z0-9_]+)/g)].map((m) => m[1]))];
     expect(charted.length).toBeGreaterThan(0);
     for (const series of charted) expect(runtime, `the runtime exports ${series}`).toMatch(new RegExp(`^${series}[{ ]`, 'm'));
+
+    // One trace from the HTTP request through the workflow to its activity, across both processes, exported
+    // over OTLP/HTTP (test/support/otlp-receiver.ts).
+    const spans = await eventually(
+      async () => {
+        const inTrace = receiver.spans.filter((span) => span.traceId === traceId);
+        // The workflow's span of an activity ends (and is exported, at the next workflow task) after the activity's.
+        const names = new Set(inTrace.map((s) => s.name));
+        return names.has('RunActivity:registerApplication') && names.has('StartActivity:registerApplication') ? inTrace : undefined;
+      },
+      45_000,
+      'the registerApplication spans',
+    );
+    const byName = (name: string) => spans.find((s) => s.name === name);
+    // web: the request (child of the caller's span), and the Temporal client's start inside it.
+    const request = byName('POST /signup');
+    expect(request?.service).toBe('admit-web');
+    const start = spans.find((s) => s.name.startsWith('StartWorkflow:'));
+    expect(start?.service).toBe('admit-web');
+    expect(start?.parentSpanId).toBe(request?.spanId);
+    // worker: the workflow's span scheduling the activity (from the sandbox, through its sink), and the activity under it.
+    const scheduled = byName('StartActivity:registerApplication');
+    const ran = byName('RunActivity:registerApplication');
+    expect(scheduled?.service).toBe('admit-worker');
+    expect(ran?.service).toBe('admit-worker');
+    expect(ran?.parentSpanId).toBe(scheduled?.spanId);
   });
 });
