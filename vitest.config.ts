@@ -18,6 +18,9 @@ const UNIT = [
   'test/stack/observability-files.test.ts',
   'test/stack/kubernetes.test.ts',
   'test/stack/supervise.test.ts',
+  'test/stack/tcp-balancer.test.ts',
+  'test/evidence/controls.test.ts',
+  'test/evidence/report-format.test.ts',
 ];
 const WORKFLOW = ['test/workflows/**/*.test.ts'];
 

@@ -3,6 +3,7 @@ import canonicalize from 'canonicalize';
 import type { Registry } from '../registry/client';
 import { appendAuditEvent, type JsonObject } from '../registry/audit';
 import { isRiskTier, type RiskTier } from '../domain/tiers';
+import { isAuditEventType } from '../domain/audit-events';
 import type { AuditInput } from './contract';
 import { ACTIVITY_FAILURES, instant, permanentFailure } from './errors';
 import { lockApplication } from './locking';
@@ -18,6 +19,9 @@ export function auditActivities(registry: Registry) {
       const occurredAt = instant(input.occurredAt, 'occurredAt');
       if (input.idempotencyKey.trim() === '' || input.type.trim() === '' || input.actor.trim() === '') {
         throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, 'An audit event needs an idempotencyKey, a type and an actor.');
+      }
+      if (!isAuditEventType(input.type)) {
+        throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `${JSON.stringify(input.type)} is not an audit event type (domain/audit-events.ts).`);
       }
       const transition = await registry.$transaction(async (tx) => {
         const application = await tx.application.findUnique({

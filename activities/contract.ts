@@ -12,6 +12,7 @@ import type { RiskTier } from '../domain/tiers';
 import type { Signup } from '../domain/signup';
 import type { ContactRoleKey } from '../domain/contacts';
 import type { LifecycleSettings } from '../domain/settings';
+import type { AuditEventType } from '../domain/audit-events';
 import type { AnchorChallengeView } from '../workflows/messages';
 
 /** Mail the workflow sends; the activity renders each from its template and data. */
@@ -139,7 +140,7 @@ export interface AuditInput {
   applicationId: string;
   /** Unique per event; e.g. `${workflowId}:vote:${subject}`. */
   idempotencyKey: string;
-  type: string;
+  type: AuditEventType;
   actor: string;
   occurredAt: string;
   data: Record<string, unknown>;

@@ -10,6 +10,7 @@ import { decodePem } from '../anchors/pem';
 import { KeycloakAdmin, KeycloakError, type KeycloakAdminConfig, type KeycloakClientAuth, type KeycloakClientSpec } from '../credentials/keycloak';
 import { ACTIVITY_FAILURES, instant, permanentFailure } from './errors';
 import type { KeycloakActivityResult, KeycloakClientInput } from './contract';
+import type { AuditEventType } from '../domain/audit-events';
 
 /**
  * Workflow activities that keep Keycloak's partner clients in step with the
@@ -228,7 +229,7 @@ export function keycloakActivities(deps: KeycloakActivityDependencies) {
     applicationId: string,
     organisationId: string,
     idempotencyKey: string,
-    type: string,
+    type: AuditEventType,
     occurredAt: Date,
     data: Record<string, string | string[] | boolean>,
   ) {

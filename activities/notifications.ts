@@ -178,10 +178,11 @@ export function notificationActivities(deps: NotificationActivityDependencies) {
     /**
      * Mails each recipient (the named contacts, or every active approver) the
      * rendered template. Idempotent by `idempotencyKey`: each delivery is
-     * recorded after its mail is accepted, and a retry skips recorded
-     * recipients, so nobody gets the message twice unless the worker dies
-     * between the SMTP answer and the insert (then the copy carries the same
-     * Message-ID, which mail systems use to drop duplicates).
+     * recorded in the outbox before its mail goes, and marked accepted once
+     * the SMTP server took it; a retry skips accepted recipients. Mail is
+     * at-least-once: a worker that dies between the SMTP answer and the mark
+     * sends that copy again, with the same Message-ID, which mail systems use
+     * to drop duplicates.
      */
     async notify(input: NotifyInput): Promise<void> {
       const render = TEMPLATES[input.template];
@@ -225,23 +226,26 @@ export function notificationActivities(deps: NotificationActivityDependencies) {
       ];
       const statusUrl = `${config.publicUrl.replace(/\/+$/, '')}/applications/${application.id}`;
 
-      const delivered = new Set(
-        (await registry.notificationDelivery.findMany({ where: { idempotencyKey: input.idempotencyKey }, select: { recipient: true } })).map(
-          (d) => d.recipient,
-        ),
+      const outbox = new Map(
+        (
+          await registry.notificationDelivery.findMany({
+            where: { idempotencyKey: input.idempotencyKey },
+            select: { recipient: true, messageId: true, acceptedAt: true },
+          })
+        ).map((d) => [d.recipient, d]),
       );
       for (const [address, recipient] of recipients) {
-        if (delivered.has(address)) continue;
-        const messageId = stableMessageId(['notify', input.idempotencyKey, address], config.publicUrl);
+        const recorded = outbox.get(address);
+        if (recorded !== undefined && recorded.acceptedAt !== null) continue;
+        // A copy sent again carries the Message-ID its outbox row holds, so it is recognisably the same mail.
+        const messageId = recorded?.messageId ?? stableMessageId(['notify', input.idempotencyKey, address], config.publicUrl);
         const { text: body, html } = renderMail({
           greeting: `Hello ${recipient.name},`,
           paragraphs: rendered.paragraphs,
           details,
           action: { label: `See ${what} in Admit`, url: statusUrl },
         });
-        await mailer.send({ to: recipient.email, subject: rendered.subject, text: body, html, messageId });
-        // skipDuplicates: an overlapping attempt may have recorded it first.
-        const acceptedAt = now();
+        // The outbox row first (skipDuplicates: an earlier or overlapping attempt may have written it).
         await registry.notificationDelivery.createMany({
           data: [
             {
@@ -250,11 +254,16 @@ export function notificationActivities(deps: NotificationActivityDependencies) {
               template: input.template,
               recipient: address,
               messageId,
-              sentAt: acceptedAt,
-              acceptedAt,
+              sentAt: now(),
+              acceptedAt: null,
             },
           ],
           skipDuplicates: true,
+        });
+        await mailer.send({ to: recipient.email, subject: rendered.subject, text: body, html, messageId });
+        await registry.notificationDelivery.updateMany({
+          where: { idempotencyKey: input.idempotencyKey, recipient: address, acceptedAt: null },
+          data: { acceptedAt: now() },
         });
       }
 

@@ -29,7 +29,7 @@ export function auditBenchmark(registry: Registry, run: string, concurrency: num
       registry.$transaction((tx) =>
         appendAuditEvent(tx, {
           idempotencyKey: `${run}-${i}`,
-          type: 'anchor.verified',
+          type: 'anchor.bound',
           actor: 'workflow',
           organisationId,
           applicationId,

@@ -35,6 +35,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   'settings apply': { run: settingsApply, summary: "apply the configuration's lifecycle settings to running lifecycles" },
   token: { run: tokenCommand, summary: 'get a DPoP-bound access token with your JWK anchor (private_key_jwt)' },
   dpop: { run: dpopCommand, summary: 'sign a DPoP proof for one API call with your JWK anchor' },
+  'evidence report': { run: evidenceReport, summary: 'a portfolio view for the security team, as a table or CSV' },
 };
 
 const TOKEN_USAGE = `usage: admit token --issuer URL --client-id ID --key FILE [--scope "a b"] [--resource URI] [--json]
@@ -425,5 +426,65 @@ async function settingsApply(args: string[], io: Io): Promise<number> {
     return rollout.refused.length === 0 ? EXIT.accepted : EXIT.refused;
   } finally {
     await connection.close();
+  }
+}
+
+const REPORT_USAGE = `usage: admit evidence report <view> [--days N] [--format table|csv]
+  views:
+    anchor-expiry            partners whose trust anchor expires within N days (default 30)
+    recertification-overdue  STRATEGIC and REGULATED partners overdue for recertification (N > 0: also due within N days)
+    no-usage                 partners with no call in N days (default 30)
+    broad-grants             grants broader than their tier's minimal template, and any beyond its ceiling
+    exceptions               open exceptions: contacts outside the domain, doubtful LEI accepted, LEI under review, unverified
+  Reads the registry at DATABASE_URL; links each row to its dossier under ADMIT_PUBLIC_URL. CSV is RFC 4180,
+  with a leading apostrophe on cells a spreadsheet would run as a formula.
+`;
+
+async function evidenceReport(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { days: { type: 'string' }, format: { type: 'string' }, help: { type: 'boolean' } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help === true) {
+    io.out(REPORT_USAGE);
+    return EXIT.accepted;
+  }
+  const [{ isPortfolioView, portfolioReport, validDays, VIEW_INFO }, { reportCsv, reportTable }] = await Promise.all([
+    import('../evidence/portfolio'),
+    import('../evidence/report-format'),
+  ]);
+  const view = positionals[0];
+  if (positionals.length !== 1 || !isPortfolioView(view)) throw new UsageError(`name one view.\n${REPORT_USAGE}`);
+  const format = values.format ?? 'table';
+  if (format !== 'table' && format !== 'csv') throw new UsageError('--format is table or csv.');
+  let days: number | undefined;
+  if (values.days !== undefined) {
+    if (VIEW_INFO[view].defaultDays === null) throw new UsageError(`${view} takes no --days.`);
+    days = /^\d{1,4}$/.test(values.days) ? Number(values.days) : Number.NaN;
+    if (!validDays(days)) throw new UsageError('--days is a whole number of days from 0 to 3650.');
+  }
+  // Loaded only here: `anchor verify` must work without a database.
+  const [{ loadConfig, ConfigError }, { createRegistry }] = await Promise.all([import('../config/env'), import('../registry/client')]);
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (config.DATABASE_URL === undefined) throw new UsageError('set DATABASE_URL to the registry database (npm start prints it).');
+  const registry = createRegistry(config.DATABASE_URL, { maxConnections: 2 });
+  try {
+    const report = await portfolioReport(registry, view, {
+      now: new Date(),
+      ...(days === undefined ? {} : { days }),
+      durations: config.lifecycle.durations,
+    });
+    io.out(format === 'csv' ? reportCsv(report, config.publicUrl) : reportTable(report, config.publicUrl));
+    return EXIT.accepted;
+  } finally {
+    await registry.$disconnect();
   }
 }

@@ -165,6 +165,22 @@ const schema = z.object({
     .transform((v) => v === 'true'),
   ADMIT_TEMPORAL_PORT: port.default(7233),
   ADMIT_TEMPORAL_UI_PORT: port.default(8233),
+  // The worker's sticky cache of running lifecycles: each costs memory while cached, an evicted one is
+  // replayed from its history when it next wakes (docs/deployment.md, "Parking at scale").
+  ADMIT_WORKFLOW_CACHE_SIZE: z.coerce.number().int().min(0).max(1_000_000).default(500),
+  ADMIT_STICKY_QUEUE_TIMEOUT: z
+    .string()
+    .default('10s')
+    .transform((raw, ctx) => {
+      try {
+        const ms = parseDuration(raw);
+        if (ms >= 1_000 && ms <= 600_000) return ms;
+        ctx.addIssue({ code: 'custom', message: 'must be between 1s and 10m' });
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+      }
+      return z.NEVER;
+    }),
 
   DATABASE_URL: optionalUrl(['postgresql', 'postgres']),
   POSTGRES_BIN_DIR: z.string().optional(),

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import type Provider from 'oidc-provider';
 import type { GatewayToken } from '../config/env';
 import { gatewayFor } from '../web/auth/gateway';
@@ -69,8 +69,16 @@ export function forwardToProvider(
     });
 }
 
-/** Mounts the authorization server's endpoints in the web app (their own scope: the provider reads its own bodies). */
-export function registerAuthorizationServer(app: FastifyInstance, provider: Provider, gatewayTokens: readonly GatewayToken[]): void {
+/**
+ * Mounts the authorization server's endpoints in the web app (their own scope: the provider reads its own bodies).
+ * `tokenBudget` runs first on the token endpoint (the per-address budget of web/rate-budgets.ts).
+ */
+export function registerAuthorizationServer(
+  app: FastifyInstance,
+  provider: Provider,
+  gatewayTokens: readonly GatewayToken[],
+  tokenBudget?: onRequestHookHandler,
+): void {
   const forward = forwardToProvider(provider, gatewayTokens);
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
@@ -80,6 +88,7 @@ export function registerAuthorizationServer(app: FastifyInstance, provider: Prov
       scope.route({
         method: method as 'GET' | 'POST',
         url,
+        ...(url === OAUTH_ROUTES.token && tokenBudget !== undefined ? { onRequest: tokenBudget } : {}),
         handler: async (request, reply) => {
           reply.hijack();
           await forward(request.raw, reply.raw);

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { Prisma, Registry } from './client';
 import type { AuditEvent } from '../generated/prisma/client';
+import { isAuditEventType, type AuditEventType } from '../domain/audit-events';
 
 /** The chain's first `prevHash`. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -14,7 +15,8 @@ export type JsonObject = { [key: string]: Prisma.InputJsonValue | null };
 export interface AuditEntry {
   /** The same key always names the same event: a retried write is a no-op. */
   idempotencyKey: string;
-  type: string;
+  /** One of domain/audit-events.ts, each mapped to the controls it evidences (evidence/controls.ts). */
+  type: AuditEventType;
   /** Who acted: `system`, `workflow`, an approver's subject, a partner contact's role. */
   actor: string;
   organisationId?: string | null;
@@ -47,6 +49,7 @@ function hashEvent(fields: {
  * so the evidence and the change it describes commit together.
  */
 export async function appendAuditEvent(tx: Tx, entry: AuditEntry): Promise<AuditEvent> {
+  if (!isAuditEventType(entry.type)) throw new TypeError(`${JSON.stringify(entry.type)} is not an audit event type (domain/audit-events.ts).`);
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`;
   const existing = await tx.auditEvent.findUnique({ where: { idempotencyKey: entry.idempotencyKey } });
   if (existing !== null) return existing;

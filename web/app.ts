@@ -8,6 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
 import type { Registry } from '../registry/client';
 import type { AnchorKind } from '../domain/risk';
+import type { LifecycleDurations } from '../domain/durations';
 import { ConfigError, type GatewayToken } from '../config/env';
 import { sendProblem } from './problem';
 import { registerCsrfProtection } from './auth/csrf';
@@ -74,6 +75,8 @@ export interface AppDependencies {
   clockSkewMs?: number;
   /** The partners' embedded authorization server (oauth/), mounted at /oauth and RFC 8414 discovery. */
   authorizationServer?: AuthorizationServer;
+  /** The recertification intervals the portfolio views judge by (the configuration's lifecycle durations); default: the domain's. */
+  lifecycleDurations?: Pick<LifecycleDurations, 'recertificationStrategicMs' | 'recertificationRegulatedMs'>;
   /** Injected so tests can fix "today" for contract-end validation. */
   now?: () => Date;
   /** What `/readyz` checks; default: Temporal and the registry of these dependencies (observability/health.ts). */
@@ -255,7 +258,8 @@ export function buildApp(input: AppDependencies): FastifyInstance {
     registerUsageRoute(api, gateways);
     registerDecisionRoute(api, { ...gateways, tokens: deps.authorizationServer?.tokens });
   });
-  if (deps.authorizationServer !== undefined) registerAuthorizationServer(app, deps.authorizationServer.provider, deps.gatewayTokens ?? []);
+  if (deps.authorizationServer !== undefined)
+    registerAuthorizationServer(app, deps.authorizationServer.provider, deps.gatewayTokens ?? [], deps.rateBudget('token'));
 
   // The pages: their own scope, so form parsing, sessions and CSRF checks never touch the JSON API.
   void app.register(async (pages) => {

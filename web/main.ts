@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     anchorKinds: configuredAnchorKinds(config),
     trustedProxies: config.ADMIT_TRUST_PROXY,
     ...(config.ADMIT_METRICS_TOKEN === undefined ? {} : { metricsToken: config.ADMIT_METRICS_TOKEN }),
+    lifecycleDurations: config.lifecycle.durations,
     ...(authorizationServer === undefined ? {} : { authorizationServer }),
   });
   await app.listen({ host: config.ADMIT_HTTP_HOST, port: config.PORT });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { signupSchema } from '../domain/signup';
+import { PORTFOLIO_VIEWS } from '../evidence/portfolio';
 
 /**
  * The OpenAPI 3.1 document served at /openapi.json. Written by hand next to
@@ -356,6 +357,45 @@ export const OPENAPI_DOCUMENT = {
         ...page('The approver console: queue and admitted partners'),
         security: [{ session: [] }],
         responses: { '200': htmlResponse('Queue.'), '401': htmlResponse('Not signed in.'), '403': htmlResponse('No approver role.') },
+      },
+    },
+    '/console/portfolio': {
+      get: {
+        ...page('The security team’s portfolio views'),
+        security: [{ session: [] }],
+        responses: { '200': htmlResponse('The list of views.'), '401': htmlResponse('Not signed in.'), '403': htmlResponse('No approver role.') },
+      },
+    },
+    '/console/portfolio/{view}': {
+      get: {
+        summary: 'One portfolio view as a table (HTML), or as CSV when the view name ends in .csv',
+        tags: ['pages'],
+        security: [{ session: [] }],
+        parameters: [
+          {
+            name: 'view',
+            in: 'path',
+            required: true,
+            schema: { type: 'string', pattern: `^(${PORTFOLIO_VIEWS.join('|')})(\\.csv)?$` },
+          },
+          {
+            name: 'days',
+            in: 'query',
+            required: false,
+            description: 'N, for the views that take one.',
+            schema: { type: 'integer', minimum: 0, maximum: 3650 },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The view.',
+            content: { 'text/html': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } },
+          },
+          '400': htmlResponse('N is not a whole number of days from 0 to 3650.'),
+          '401': htmlResponse('Not signed in.'),
+          '403': htmlResponse('No approver role.'),
+          '404': htmlResponse('No such view.'),
+        },
       },
     },
     '/console/applications/{id}': { get: { ...page('One application’s evidence and decision'), parameters: [idParam], security: [{ session: [] }] } },

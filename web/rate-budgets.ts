@@ -21,6 +21,11 @@ export interface RateLimits {
   login: RateLimit;
   /** Reading an application's status (GET /applications/:id, GET /applications/:id/status). */
   status: RateLimit;
+  /**
+   * The partners' token endpoint (POST /oauth/token): each request verifies signatures and reads the
+   * registry, so a flood from one address is turned away before that work.
+   */
+  token: RateLimit;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimits = {
@@ -29,6 +34,7 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   anchor: { max: 10, timeWindow: 60_000 },
   login: { max: 60, timeWindow: 60_000 },
   status: { max: 600, timeWindow: 60_000 },
+  token: { max: 300, timeWindow: 60_000 },
 };
 
 export type RateBudget = (name: keyof RateLimits) => (request: FastifyRequest, reply: FastifyReply) => Promise<void>;

@@ -32,6 +32,8 @@ export interface AdmitWorkerOptions {
   shutdownGraceMs?: number;
   /** Traces (OTEL_EXPORTER_OTLP_ENDPOINT): the workflow's spans go to its exporter; without it they are dropped. */
   tracing?: Tracing;
+  /** How many lifecycles stay cached, and how long a cached one's task waits for this worker (ADMIT_WORKFLOW_CACHE_SIZE, ADMIT_STICKY_QUEUE_TIMEOUT). */
+  cache?: { maxCachedWorkflows: number; stickyQueueTimeoutMs: number };
 }
 
 /** The Admit worker: the lifecycle workflow and the activities that do its I/O. */
@@ -42,6 +44,9 @@ export async function createAdmitWorker(options: AdmitWorkerOptions): Promise<Wo
     taskQueue: options.taskQueue,
     activities: options.activities,
     dataConverter: dataConverter(options.payloadKey),
+    ...(options.cache === undefined
+      ? {}
+      : { maxCachedWorkflows: options.cache.maxCachedWorkflows, stickyQueueScheduleToStartTimeout: options.cache.stickyQueueTimeoutMs }),
     ...(options.shutdownGraceMs === undefined
       ? {}
       : { shutdownGraceTime: options.shutdownGraceMs, shutdownForceTime: options.shutdownGraceMs + 10_000 }),

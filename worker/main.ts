@@ -44,6 +44,7 @@ async function main(): Promise<void> {
       payloadKey: await payloadKeys(config),
       shutdownGraceMs: config.shutdownGraceMs,
       ...(tracing === undefined ? {} : { tracing }),
+      cache: { maxCachedWorkflows: config.ADMIT_WORKFLOW_CACHE_SIZE, stickyQueueTimeoutMs: config.ADMIT_STICKY_QUEUE_TIMEOUT },
     });
     if (config.workerHttpPort !== undefined) {
       http = await startWorkerHttp({

@@ -14,14 +14,14 @@ describe('recordAudit', () => {
     const input = {
       applicationId: app.applicationId,
       idempotencyKey: `${app.workflowId}:vote:approver-1`,
-      type: 'approval.vote',
+      type: 'admission.vote' as const,
       actor: 'https://idp.example approver-1',
       occurredAt: '2026-12-03T12:00:00.000Z',
       data: { decision: 'approve', comment: 'Looks right', nested: { scopes: ['accounts:read'] } },
     };
     await harness.activities.recordAudit(input);
     await harness.activities.recordAudit(input);
-    const events = await auditEvents(harness.registry, app.applicationId, 'approval.vote');
+    const events = await auditEvents(harness.registry, app.applicationId, 'admission.vote');
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ organisationId: app.organisationId, actor: input.actor, data: input.data });
     expect(events[0]?.occurredAt.toISOString()).toBe(input.occurredAt);
@@ -29,7 +29,7 @@ describe('recordAudit', () => {
   });
 
   it('refuses, without retrying, events for unknown applications or with unusable fields', async () => {
-    const base = { idempotencyKey: 'k', type: 't', actor: 'a', occurredAt: '2026-12-03T12:00:00Z', data: {} };
+    const base = { idempotencyKey: 'k', type: 'lifecycle.transition' as const, actor: 'a', occurredAt: '2026-12-03T12:00:00Z', data: {} };
     await expect(harness.activities.recordAudit({ ...base, applicationId: 'app-missing' })).rejects.toMatchObject({
       type: 'ApplicationNotFound',
       nonRetryable: true,
@@ -42,6 +42,11 @@ describe('recordAudit', () => {
     await expect(harness.activities.recordAudit({ ...base, applicationId: app.applicationId, actor: ' ' })).rejects.toMatchObject({
       type: 'InvalidActivityInput',
     });
+    // A type the code does not list (domain/audit-events.ts) is never written: nothing maps it to a control.
+    const unlisted = { ...base, applicationId: app.applicationId, type: 'approval.vote' } as unknown as Parameters<
+      typeof harness.activities.recordAudit
+    >[0];
+    await expect(harness.activities.recordAudit(unlisted)).rejects.toMatchObject({ type: 'InvalidActivityInput', nonRetryable: true });
     expect(await harness.registry.auditEvent.count({ where: { idempotencyKey: 'k' } })).toBe(0);
   });
 });

@@ -75,6 +75,7 @@ describe('notify', () => {
         recipient: app.signup.contacts.business.email.toLowerCase(),
         messageId: '<earlier@admit.test>',
         sentAt: new Date(),
+        acceptedAt: new Date(),
       },
     });
     await harness.activities.notify(input);
@@ -89,6 +90,39 @@ describe('notify', () => {
       where: { idempotencyKey: input.idempotencyKey, recipient: app.signup.contacts.technical.email.toLowerCase() },
     });
     expect(await messageIdOf(technical[0]!)).toBe(recorded.messageId);
+  });
+
+  it('records each delivery in the outbox before mailing it, and sends an unaccepted one again with the same Message-ID', async () => {
+    const app = await registerTestApplication(harness.activities);
+    const input = {
+      applicationId: app.applicationId,
+      to: ['technical' as const],
+      template: 'offboarded' as const,
+      data: { trigger: 'manual', reason: 'Contract terminated' },
+      idempotencyKey: `${app.workflowId}:notify:outbox`,
+    };
+    const recipient = app.signup.contacts.technical.email.toLowerCase();
+    // As if an attempt wrote its outbox row and died before the SMTP server answered.
+    await harness.registry.notificationDelivery.create({
+      data: {
+        idempotencyKey: input.idempotencyKey,
+        applicationId: app.applicationId,
+        template: 'offboarded',
+        recipient,
+        messageId: '<unconfirmed@admit.test>',
+        sentAt: new Date(),
+      },
+    });
+    await harness.activities.notify(input);
+    const mails = await mailTo(app.signup.contacts.technical.email);
+    expect(mails).toHaveLength(1);
+    const row = await harness.registry.notificationDelivery.findFirstOrThrow({ where: { idempotencyKey: input.idempotencyKey, recipient } });
+    expect(row.acceptedAt).not.toBeNull();
+    // The outbox row is the first attempt's, and the copy sent again carries its Message-ID.
+    expect(row.messageId).toBe('<unconfirmed@admit.test>');
+    expect(await messageIdOf(mails[0]!)).toBe('<unconfirmed@admit.test>');
+    await harness.activities.notify(input);
+    expect(await mailTo(app.signup.contacts.technical.email)).toHaveLength(1);
   });
 
   it('renders every template with a subject naming the application', async () => {

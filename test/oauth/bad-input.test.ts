@@ -6,6 +6,8 @@ import { grantActivities } from '../../activities/grants';
 import { CLIENT_ASSERTION_TYPE, clientAssertion, dpopProof, fetchToken } from '../../cli/token';
 import { approvers, GATEWAY_TOKEN } from '../support/lifecycle';
 import { admitJwkPartner, createOAuthHarness, keyPair, type JwkPartner, type OAuthHarness } from '../support/oauth';
+import { buildApp } from '../../web/app';
+import { testAppDependencies } from '../support/web';
 
 let o: OAuthHarness;
 let partner: JwkPartner;
@@ -240,5 +242,32 @@ describe('clients that no longer exist', () => {
     await closed.handle.executeUpdate(offboardUpdate, { args: [{ by: approvers.ada, reason: 'contract terminated' }] });
     expect(await tokenAttempt(closed)).toMatchObject({ status: 401, error: 'invalid_client' });
     expect(await issued(closed.clientId)).toBe(0);
+  });
+});
+
+describe('a flood of token requests', () => {
+  it('is turned away by the per-address token budget (429, Retry-After) before the provider verifies anything', async () => {
+    const app = buildApp({
+      ...testAppDependencies(o.h.stack, { publicUrl: o.issuer, rateLimits: { token: { max: 2, timeWindow: 60_000 } } }),
+      authorizationServer: o.as,
+    });
+    try {
+      const attempt = () =>
+        app.inject({
+          method: 'POST',
+          url: '/oauth/token',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          payload: 'grant_type=client_credentials',
+        });
+      // Within the budget the provider answers (the request is not a valid one).
+      for (let i = 0; i < 2; i += 1) expect((await attempt()).statusCode).toBe(400);
+      const refused = await attempt();
+      expect(refused.statusCode).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      // Discovery is not a token request and does not draw on the budget.
+      expect((await app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 });

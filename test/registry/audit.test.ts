@@ -14,7 +14,9 @@ beforeAll(async () => {
 afterAll(async () => registry.$disconnect());
 
 const append = (key: string, data: Record<string, string | number> = {}) =>
-  registry.$transaction((tx) => appendAuditEvent(tx, { idempotencyKey: key, type: 'test.event', actor: 'tester', occurredAt: new Date(), data }));
+  registry.$transaction((tx) =>
+    appendAuditEvent(tx, { idempotencyKey: key, type: 'lifecycle.transition', actor: 'tester', occurredAt: new Date(), data }),
+  );
 
 describe('the audit log', () => {
   it('links each event to the previous one, starting from the genesis hash', async () => {

@@ -35,8 +35,9 @@ export interface EntityWorld {
   close(): Promise<void>;
 }
 
-export async function startEntityWorld(): Promise<EntityWorld> {
-  const dir = path.join(inject('scratchDir'), `entity-${randomUUID()}`);
+/** `dir` for a caller outside vitest's services (the chaos suite); otherwise a fresh folder in the run's scratch space. */
+export async function startEntityWorld(options: { dir?: string } = {}): Promise<EntityWorld> {
+  const dir = options.dir ?? path.join(inject('scratchDir'), `entity-${randomUUID()}`);
   await mkdir(dir, { recursive: true });
   const gleif = await startGleifStandIn(dir);
   gleif.fallback = (lei) => {

@@ -50,6 +50,7 @@ export function consoleQueuePage(context: PageContext, actor: Actor, waiting: re
     'Approver console',
     html`<h1>Approver console</h1>
       <p class="lede">Signed in as ${actor.name} (${actor.email}); roles: ${actor.roles.join(', ') || 'none'}.</p>
+      <p><a href="/console/portfolio">Portfolio views</a>: expiring anchors, recertification, unused access, broad grants, open exceptions.</p>
       <section aria-labelledby="queue-title">
         <h2 id="queue-title">Waiting for a decision</h2>
         ${table('Applications waiting for a decision', waiting, 'Nothing is waiting for a decision.')}

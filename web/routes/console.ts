@@ -10,6 +10,7 @@ import { html } from '../html';
 import { messagePage } from '../pages/layout';
 import { consoleApplicationPage, consoleQueuePage, type ConsoleApplicationInput, type QueueEntry } from '../pages/console';
 import type { PagesContext } from './pages-context';
+import { registerPortfolioRoutes } from './portfolio';
 
 /** Roles that may open the console; what each may do is the workflow's to decide. */
 const CONSOLE_ROLES = [APPROVER_ROLE, SECURITY_REVIEWER_ROLE];
@@ -164,6 +165,8 @@ export function registerConsoleRoutes(app: FastifyInstance, pages: PagesContext)
       sendUpdate(deps.temporal, request.params.id, reportKeyCompromiseUpdate, [{ reportedBy: actor, detail: String(parsed.data.detail) }]),
     );
   });
+
+  registerPortfolioRoutes(app, pages, requireApprover);
 }
 
 export function signInLink(returnTo: string) {

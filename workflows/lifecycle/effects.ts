@@ -2,6 +2,7 @@ import { condition, patched, upsertSearchAttributes } from '@temporalio/workflow
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { NotifyInput } from '../../activities/contract';
 import { allowedAnchorKinds } from '../../domain/risk';
+import type { AuditEventType } from '../../domain/audit-events';
 import { authorizationServer, mail, registry } from '../activities';
 import type { Stage } from '../messages';
 import { STAGE_KEY, TIER_KEY, WAITING_FOR_KEY } from '../search-attributes';
@@ -37,7 +38,7 @@ export async function transition(lc: Lifecycle, stage: Stage, reason: string): P
 
 export async function audit(
   lc: Lifecycle,
-  event: { key: string; type: string; actor: string; occurredAt?: string; data: Record<string, unknown> },
+  event: { key: string; type: AuditEventType; actor: string; occurredAt?: string; data: Record<string, unknown> },
 ): Promise<void> {
   await registry.recordAudit({
     applicationId: lc.state.applicationId,

@@ -37,6 +37,19 @@ function permanent(error: unknown): ApplicationFailure | undefined {
   return cause instanceof ApplicationFailure && cause.nonRetryable ? cause : undefined;
 }
 
+/** The claimed organisation's LEI checked at GLEIF; round 0 at signup, then one round per re-check. */
+function checkLei(lc: Lifecycle, round: number) {
+  const organisation = claimed(lc);
+  return entity.verifyLegalEntity({
+    applicationId: lc.state.applicationId,
+    workflowId: lc.claimKey,
+    lei: organisation.lei,
+    legalName: organisation.legalName,
+    jurisdiction: organisation.jurisdiction,
+    round,
+  });
+}
+
 export async function enterEntityVerification(lc: Lifecycle, firstEnrolment: boolean): Promise<void> {
   lc.state.entity = {
     lei: null,
@@ -48,17 +61,9 @@ export async function enterEntityVerification(lc: Lifecycle, firstEnrolment: boo
       : [],
   };
   await transition(lc, 'VERIFYING_ENTITY', 'registry entry written');
-  const organisation = claimed(lc);
   let lei;
   try {
-    lei = await entity.verifyLegalEntity({
-      applicationId: lc.state.applicationId,
-      workflowId: lc.claimKey,
-      lei: organisation.lei,
-      legalName: organisation.legalName,
-      jurisdiction: organisation.jurisdiction,
-      round: 0,
-    });
+    lei = await checkLei(lc, 0);
   } catch (error) {
     const failure = permanent(error);
     if (failure === undefined) throw error;
@@ -200,17 +205,9 @@ export async function recheckLei(lc: Lifecycle): Promise<'none' | 'review' | 'of
   const timers = entityTimers(lc);
   timers.leiRecheckAt = addMs(nowIso(), lc.durations.leiRecheckEveryMs);
   timers.leiRound += 1;
-  const organisation = claimed(lc);
   let result;
   try {
-    result = await entity.verifyLegalEntity({
-      applicationId: lc.state.applicationId,
-      workflowId: lc.claimKey,
-      lei: organisation.lei,
-      legalName: organisation.legalName,
-      jurisdiction: organisation.jurisdiction,
-      round: timers.leiRound,
-    });
+    result = await checkLei(lc, timers.leiRound);
   } catch (error) {
     if (permanent(error) === undefined) throw error;
     return 'none';
