@@ -26,6 +26,7 @@ const PRODUCTION = [
   'usage',
   'operations',
   'cli',
+  'observability',
 ];
 const builtins = `(node:.*|${builtinModules.filter((name) => !name.startsWith('_')).join('|')})`;
 

@@ -15,6 +15,8 @@ const UNIT = [
   'test/web/anchor-form.test.ts',
   'test/stack/readme.test.ts',
   'test/stack/compose.test.ts',
+  'test/stack/observability-files.test.ts',
+  'test/stack/kubernetes.test.ts',
   'test/stack/supervise.test.ts',
   'test/stack/tcp-balancer.test.ts',
   'test/evidence/controls.test.ts',

@@ -7,6 +7,7 @@ import { isAuditEventType } from '../domain/audit-events';
 import type { AuditInput } from './contract';
 import { ACTIVITY_FAILURES, instant, permanentFailure } from './errors';
 import { lockApplication } from './locking';
+import { recordTransitionMetrics } from '../observability/lifecycle-metrics';
 
 export function auditActivities(registry: Registry) {
   return {
@@ -22,14 +23,27 @@ export function auditActivities(registry: Registry) {
       if (!isAuditEventType(input.type)) {
         throw permanentFailure(ACTIVITY_FAILURES.INVALID_INPUT, `${JSON.stringify(input.type)} is not an audit event type (domain/audit-events.ts).`);
       }
-      await registry.$transaction(async (tx) => {
-        const application = await tx.application.findUnique({ where: { id: input.applicationId }, select: { organisationId: true } });
+      const transition = await registry.$transaction(async (tx) => {
+        const application = await tx.application.findUnique({
+          where: { id: input.applicationId },
+          select: { organisationId: true, createdAt: true },
+        });
         if (application === null) {
           throw permanentFailure(
             ACTIVITY_FAILURES.APPLICATION_NOT_FOUND,
             `There is no application ${input.applicationId} to record ${input.type} for.`,
           );
         }
+        // A transition's metrics count the event once: not when a retried activity finds it written.
+        const counted =
+          input.type === 'lifecycle.transition' && (await tx.auditEvent.findUnique({ where: { idempotencyKey: input.idempotencyKey } })) === null;
+        const previous = counted
+          ? await tx.auditEvent.findFirst({
+              where: { applicationId: input.applicationId, type: 'lifecycle.transition' },
+              orderBy: { seq: 'desc' },
+              select: { occurredAt: true },
+            })
+          : null;
         await appendAuditEvent(tx, {
           idempotencyKey: input.idempotencyKey,
           type: input.type,
@@ -40,7 +54,10 @@ export function auditActivities(registry: Registry) {
           // Workflow data arrives as JSON (Temporal payloads), so it is JSON here.
           data: input.data as JsonObject,
         });
+        // The first stage (REGISTERING) began when the signup was registered.
+        return counted ? { enteredAt: previous?.occurredAt ?? application.createdAt } : undefined;
       });
+      if (transition !== undefined) recordTransitionMetrics(input.data, transition.enteredAt, occurredAt);
     },
 
     /**

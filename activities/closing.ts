@@ -3,6 +3,7 @@ import { appendAuditEvent } from '../registry/audit';
 import { ACTIVITY_FAILURES, instant, permanentFailure } from './errors';
 import { lockApplication } from './locking';
 import type { LifecycleActivities } from './contract';
+import { revocations } from '../observability/metrics';
 
 const CLOSING_STATUSES = ['OFFBOARDED', 'REJECTED', 'EXPIRED'] as const;
 
@@ -26,9 +27,9 @@ export function closingActivities(registry: Registry) {
       }
       const idempotencyKey = `${input.workflowId}:closed`;
       const revocationReason = `${input.trigger}: ${input.reason}`;
-      await registry.$transaction(async (tx) => {
+      const revokedClients = await registry.$transaction(async (tx) => {
         const application = await lockApplication(tx, input.applicationId);
-        if ((await tx.auditEvent.findUnique({ where: { idempotencyKey } })) !== null) return;
+        if ((await tx.auditEvent.findUnique({ where: { idempotencyKey } })) !== null) return 0;
         const grants = await tx.grant.findMany({ where: { applicationId: application.id, status: { not: 'REVOKED' } }, select: { id: true } });
         const credentials = await tx.clientCredential.findMany({
           where: { applicationId: application.id, status: { not: 'REVOKED' } },
@@ -65,7 +66,9 @@ export function closingActivities(registry: Registry) {
             anchors: { count: anchors.count, status: anchorStatus },
           },
         });
+        return credentials.length;
       });
+      if (revokedClients > 0) revocations.inc({ trigger: input.trigger }, revokedClients);
     },
   };
 }

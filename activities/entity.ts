@@ -22,6 +22,8 @@ export interface EntityActivityDependencies {
   config: Pick<Config, 'entity'>;
   /** Derives the domain-challenge tokens (HMAC, domain-separated from the links it also signs). */
   secret: Uint8Array;
+  /** Older secrets of the ring: a challenge issued under one of them is still the partner's to prove. */
+  previousSecrets?: readonly Uint8Array[];
   /** The one resolver: TXT lookups here, address lookups in `fetcher`. */
   resolver: DnsResolver;
   /** The SSRF-safe fetcher for partner URLs. */
@@ -310,8 +312,10 @@ export function entityActivities(
           ],
         };
       } else {
-        const challenge = domainChallenge(deps.secret, { workflowId: input.workflowId, domain, round });
-        if (tokenHash(challenge.token) !== row.tokenHash) {
+        const challenge = [deps.secret, ...(deps.previousSecrets ?? [])]
+          .map((secret) => domainChallenge(secret, { workflowId: input.workflowId, domain, round }))
+          .find((candidate) => tokenHash(candidate.token) === row.tokenHash);
+        if (challenge === undefined) {
           // The secret changed since the challenge was issued: what the partner published cannot match.
           outcome = {
             verified: false,

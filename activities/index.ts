@@ -17,6 +17,7 @@ import { entityActivities } from './entity';
 import type { GleifClient } from '../entity/gleif';
 import { keycloakActivities } from './keycloak';
 import { withNonRetryableDataErrors } from './data-errors';
+import { instrumentedAnchorActivities, instrumentedMailer } from '../observability/activity-metrics';
 
 export interface ActivityDependencies {
   registry: Registry;
@@ -25,6 +26,8 @@ export interface ActivityDependencies {
   config: Config;
   /** HMAC key of the emailed contact links (links/link-secret.ts); the web verifies with the same one. */
   linkSecret: Uint8Array;
+  /** Older link secrets of the ring (ADMIT_LINK_SECRETS): domain challenges issued under them still verify. */
+  previousLinkSecrets?: readonly Uint8Array[];
   /** What this deployment trusts to vouch for partners' anchors (activities/anchor-trust.ts). */
   trust: AnchorTrust;
   /** The clock for sent/received stamps; injectable for tests. */
@@ -36,22 +39,25 @@ export interface ActivityDependencies {
 /** Every activity the worker registers, bound to its dependencies. */
 export function createActivities(deps: ActivityDependencies) {
   const now = deps.now ?? (() => new Date());
+  // Mail failures and anchor verification results are counted for /metrics (observability/metrics.ts).
+  const mailer = instrumentedMailer(deps.mailer);
   // A write PostgreSQL refuses for its data fails for good, never retried forever.
   return withNonRetryableDataErrors({
     ...registryActivities(deps.registry),
     ...settingsActivities(deps.config),
     ...auditActivities(deps.registry),
-    ...contactActivities({ registry: deps.registry, mailer: deps.mailer, config: deps.config, linkSecret: deps.linkSecret, now }),
-    ...notificationActivities({ registry: deps.registry, mailer: deps.mailer, config: deps.config, now }),
+    ...contactActivities({ registry: deps.registry, mailer, config: deps.config, linkSecret: deps.linkSecret, now }),
+    ...notificationActivities({ registry: deps.registry, mailer, config: deps.config, now }),
     ...approverActivities(deps.registry),
     ...grantActivities(deps.registry),
     ...closingActivities(deps.registry),
     ...usageActivities(deps.registry),
-    ...anchorActivities(deps.registry, deps.trust),
+    ...instrumentedAnchorActivities(anchorActivities(deps.registry, deps.trust)),
     ...entityActivities({
       registry: deps.registry,
       config: deps.config,
       secret: deps.linkSecret,
+      previousSecrets: deps.previousLinkSecrets ?? [],
       resolver: deps.trust.resolver,
       fetcher: deps.trust.fetcher,
       ...(deps.gleif ? { gleif: deps.gleif } : {}),

@@ -9,6 +9,7 @@ import { DEFAULT_RISK_THRESHOLDS, riskThresholdProblems } from '../domain/risk';
 import { parseResolverAddress } from '../anchors/dns-resolver';
 import { ENVIRONMENTS } from '../domain/environments';
 import { DEFAULT_DECISION_CACHE_SETTINGS, type DecisionCacheSettings } from '../registry/decision-facts';
+import { keyListProblem } from './key-ring';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -251,6 +252,15 @@ const schema = z.object({
     .refine((v) => v === undefined || (/^[A-Za-z0-9+/]+={0,2}$/.test(v.trim()) && Buffer.from(v, 'base64').length >= 32), {
       message: 'must be at least 32 random bytes, base64-encoded (openssl rand -base64 32)',
     }),
+  // Key rings for rotation (config/key-ring.ts): newest first; the single variable above is kept as the oldest.
+  ADMIT_PAYLOAD_KEYS: optionalText.superRefine((v, ctx) => {
+    const problem = keyListProblem(v, 32, true);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  ADMIT_LINK_SECRETS: optionalText.superRefine((v, ctx) => {
+    const problem = keyListProblem(v, 32, false);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   ADMIT_GATEWAY_TOKENS: optionalText,
   ADMIT_GATEWAY_ENVIRONMENTS: optionalText,
   ADMIT_CLOCK_SKEW: z.string().trim().default('5m'),
@@ -273,6 +283,10 @@ const schema = z.object({
     .refine((v) => v === undefined || (/^[A-Za-z0-9+/]+={0,2}$/.test(v.trim()) && Buffer.from(v, 'base64').length >= 32), {
       message: 'must be at least 32 random bytes, base64-encoded (openssl rand -base64 32)',
     }),
+  ADMIT_SESSION_SECRETS: optionalText.superRefine((v, ctx) => {
+    const problem = keyListProblem(v, 32, false);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   ADMIT_OIDC_ISSUER: optionalUrl(['https', 'http']),
   ADMIT_OIDC_CLIENT_ID: z.string().trim().min(1).default('admit-console'),
   ADMIT_OIDC_CLIENT_SECRET: optionalText,
@@ -306,6 +320,20 @@ const schema = z.object({
       message: 'must be 32 random bytes, base64-encoded (openssl rand -base64 32): the Ed25519 seed of the access-token signing key',
     }),
   ADMIT_OAUTH_ASSERTION_MAX_AGE: z.coerce.number().int().min(5).max(600).default(60),
+  // Operations (docs/operations.md): the worker's probe and metrics port, the Temporal Runtime's
+  // metrics, the drain on SIGTERM, who may scrape the web's /metrics, and traces.
+  ADMIT_WORKER_HTTP_PORT: z
+    .string()
+    .trim()
+    .default('9464')
+    .refine((v) => v === 'off' || (/^\d{1,5}$/.test(v) && Number(v) <= 65535), { message: 'a port (0 takes a free one) or `off`' }),
+  ADMIT_TEMPORAL_METRICS_ADDRESS: optionalText.refine((v) => v === undefined || /^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(v), {
+    message: 'host:port for the Temporal Runtime’s Prometheus exporter (e.g. 0.0.0.0:9465)',
+  }),
+  ADMIT_SHUTDOWN_GRACE: z.string().trim().default('30s'),
+  ADMIT_METRICS_TOKEN: optionalText.refine((v) => v === undefined || v.length >= 16, { message: 'at least 16 characters (openssl rand -base64 24)' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl(['http', 'https']),
+  OTEL_SERVICE_NAME: optionalText,
 
   ...lifecycleShape,
 });
@@ -363,6 +391,10 @@ export type Config = z.infer<typeof schema> & {
   resourceServers: ResourceServerEntry[];
   /** Where the authorization server's mutual-TLS endpoints are reached (ADMIT_OAUTH_MTLS_URL). */
   mtlsUrl: string;
+  /** ADMIT_WORKER_HTTP_PORT: the worker's /healthz, /readyz and /metrics port; undefined when `off`. */
+  workerHttpPort: number | undefined;
+  /** ADMIT_SHUTDOWN_GRACE in milliseconds: how long a SIGTERM lets in-flight activities and requests finish. */
+  shutdownGraceMs: number;
 };
 
 export interface EntityVerificationSettings {
@@ -409,12 +441,16 @@ function entitySettingsFrom(
 export const SECRET_VARIABLES = [
   'TEMPORAL_API_KEY',
   'ADMIT_PAYLOAD_KEY',
+  'ADMIT_PAYLOAD_KEYS',
   'ADMIT_LINK_SECRET',
+  'ADMIT_LINK_SECRETS',
   'ADMIT_GATEWAY_TOKENS',
   'ADMIT_SESSION_SECRET',
+  'ADMIT_SESSION_SECRETS',
   'ADMIT_OIDC_CLIENT_SECRET',
   'ADMIT_KEYCLOAK_CLIENT_SECRET',
   'ADMIT_OAUTH_SIGNING_KEY',
+  'ADMIT_METRICS_TOKEN',
   'DATABASE_URL',
   'SMTP_URL',
 ] as const;
@@ -443,8 +479,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'ADMIT_LINK_SECRET',
       ...(config.ADMIT_AUTHORIZATION_SERVER === 'embedded' ? (['ADMIT_OAUTH_SIGNING_KEY'] as const) : []),
     ] as const;
+    const rings: Partial<Record<string, string | undefined>> = {
+      ADMIT_PAYLOAD_KEY: config.ADMIT_PAYLOAD_KEYS,
+      ADMIT_LINK_SECRET: config.ADMIT_LINK_SECRETS,
+    };
     for (const variable of required) {
-      if (config[variable] === undefined) problems.push(`${variable}: required in production (openssl rand -base64 32)`);
+      if (config[variable] === undefined && rings[variable] === undefined) {
+        problems.push(`${variable}: required in production (openssl rand -base64 32)${variable in rings ? `, or ${variable}S` : ''}`);
+      }
     }
   }
   const gatewayTokens = bindGatewayEnvironments(
@@ -460,6 +502,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`ADMIT_CLOCK_SKEW: ${error instanceof Error ? error.message : String(error)}`);
   }
   const decisionCache = decisionCacheFrom(config, problems);
+  let shutdownGraceMs = 30_000;
+  try {
+    shutdownGraceMs = parseDuration(config.ADMIT_SHUTDOWN_GRACE);
+    if (shutdownGraceMs > 60 * 60_000) problems.push('ADMIT_SHUTDOWN_GRACE: at most 1h');
+  } catch (error) {
+    problems.push(`ADMIT_SHUTDOWN_GRACE: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const lifecycle = lifecycleSettingsFrom(config, problems);
   const entity = entitySettingsFrom(config, problems);
   const keycloak = keycloakFrom(config, problems);
@@ -485,6 +534,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     decisionCache,
     resourceServers,
     mtlsUrl: config.ADMIT_OAUTH_MTLS_URL ?? `https://localhost:${config.ADMIT_OAUTH_MTLS_PORT}`,
+    workerHttpPort: config.ADMIT_WORKER_HTTP_PORT === 'off' ? undefined : Number(config.ADMIT_WORKER_HTTP_PORT),
+    shutdownGraceMs,
   };
 }
 

@@ -57,9 +57,23 @@ export async function contactLinkFor(secret: Uint8Array, claim: string, claims: 
 
 export type ContactLinkCheck = { ok: true; claims: ContactLinkClaims; tokenHash: string } | { ok: false; reason: 'expired' | 'invalid' };
 
-/** Checks signature, audience and expiry; whether it was used is the workflow's to say. */
-export async function verifyContactLink(secret: Uint8Array, token: string, now = new Date()): Promise<ContactLinkCheck> {
+/**
+ * Checks signature, audience and expiry; whether it was used is the workflow's to say. `secrets` is
+ * the link secret, or the ring of them newest first (a link mailed before a rotation still verifies
+ * until its secret is retired).
+ */
+export async function verifyContactLink(secrets: Uint8Array | readonly Uint8Array[], token: string, now = new Date()): Promise<ContactLinkCheck> {
   if (token.length > 4096) return { ok: false, reason: 'invalid' };
+  const ring = secrets instanceof Uint8Array ? [secrets] : secrets;
+  for (const secret of ring) {
+    const { malformed, ...check } = await verifyWith(secret, token, now);
+    // Another secret cannot make an expired or malformed link valid: only a bad signature tries the next.
+    if (check.ok || check.reason !== 'invalid' || malformed === true) return check as ContactLinkCheck;
+  }
+  return { ok: false, reason: 'invalid' };
+}
+
+async function verifyWith(secret: Uint8Array, token: string, now: Date): Promise<ContactLinkCheck & { malformed?: boolean }> {
   try {
     const { payload } = await jwtVerify(token, secret, {
       algorithms: ['HS256'],
@@ -74,7 +88,7 @@ export async function verifyContactLink(secret: Uint8Array, token: string, now =
       !(CONTACT_ROLES as readonly string[]).includes(role) ||
       typeof payload.round !== 'number'
     ) {
-      return { ok: false, reason: 'invalid' };
+      return { ok: false, reason: 'invalid', malformed: true };
     }
     return {
       ok: true,

@@ -10,6 +10,8 @@ export interface DecisionFacts {
   clientId: string;
   applicationId: string;
   credentialStatus: 'ACTIVE' | 'SUSPENDED' | 'REVOKED';
+  /** When the credential was revoked (for the revocation-to-deny metric). */
+  revokedAt: Date | null;
   /** The anchor the credential is bound to: RFC 8705 `x5t#S256`, RFC 9449 `jkt`, `spiffe-id` or `oidc-sub`. */
   confirmation: { method: string; value: string };
   applicationStatus: string;
@@ -46,6 +48,7 @@ export async function loadDecisionFacts(registry: Registry, clientId: string): P
       clientId: true,
       applicationId: true,
       status: true,
+      revokedAt: true,
       confirmationMethod: true,
       confirmationValue: true,
       application: {
@@ -63,6 +66,7 @@ export async function loadDecisionFacts(registry: Registry, clientId: string): P
     clientId: credential.clientId,
     applicationId: credential.applicationId,
     credentialStatus: credential.status,
+    revokedAt: credential.revokedAt,
     confirmation: { method: credential.confirmationMethod, value: credential.confirmationValue },
     applicationStatus: credential.application.status,
     environment: credential.application.environment,

@@ -97,6 +97,7 @@ async function main(): Promise<void> {
   await payloadKey(loadConfig(env));
   await linkSecret(loadConfig(env));
   await assertPortFree(config.PORT, 'PORT');
+  if (config.workerHttpPort !== undefined && config.workerHttpPort !== 0) await assertPortFree(config.workerHttpPort, 'ADMIT_WORKER_HTTP_PORT');
 
   // Worker and web are supervised: one that dies is restarted with backoff,
   // and only Ctrl-C or SIGTERM stops the stack.
@@ -113,6 +114,9 @@ async function main(): Promise<void> {
   // The first start must succeed: a web that dies before it is ready is misconfigured, not crashed.
   await waitUntilReady(web.current(), async () => (await fetch(`${httpUrl}/healthz`)).ok, 60_000);
   urls.unshift(`Admit HTTP        ${httpUrl}`);
+  if (config.workerHttpPort !== undefined && config.workerHttpPort !== 0) {
+    urls.push(`Worker probes     http://${config.ADMIT_HTTP_HOST}:${config.workerHttpPort}/readyz (and /metrics)`);
+  }
 
   log(`\nAdmit is running (configuration: ${JSON.stringify(describeConfig(loadConfig(env)))})\n`);
   for (const line of urls) log(`  ${line}`);

@@ -27,11 +27,22 @@ export function keyIdOf(key: Buffer): string {
  * inside the workflow sandbox.
  */
 export class EncryptionCodec implements PayloadCodec {
-  private readonly keyId: string;
+  /** Newest first: the first seals, all open (a key ring, config/key-ring.ts). */
+  private readonly keys: readonly { key: Buffer; id: string }[];
 
-  constructor(private readonly key: Buffer) {
-    if (key.length !== 32) throw new Error('The payload encryption key must be 32 bytes.');
-    this.keyId = keyIdOf(key);
+  constructor(keys: Buffer | readonly Buffer[]) {
+    const ring = Buffer.isBuffer(keys) ? [keys] : [...keys];
+    if (ring.length === 0) throw new Error('The payload codec needs at least one key.');
+    if (ring.some((key) => key.length !== 32)) throw new Error('The payload encryption key must be 32 bytes.');
+    this.keys = ring.map((key) => ({ key, id: keyIdOf(key) }));
+  }
+
+  private get key(): Buffer {
+    return (this.keys[0] as { key: Buffer }).key;
+  }
+
+  private get keyId(): string {
+    return (this.keys[0] as { id: string }).id;
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
@@ -64,20 +75,33 @@ export class EncryptionCodec implements PayloadCodec {
     return payloads.map((payload) => this.open(payload) ?? unauthenticatedPayload());
   }
 
-  /** The payload `encode` sealed, or undefined when this key did not seal it. */
+  /**
+   * The payload `encode` sealed, or undefined when no key of the ring sealed it. The key named by
+   * the payload's key id is tried first (after a rotation, older payloads name an older key); the
+   * id is not authenticated, so the others are tried too and the tag decides.
+   */
   private open(payload: Payload): Payload | undefined {
     if (text(payload.metadata?.[METADATA_ENCODING_KEY]) !== ENCODING) return undefined;
-    // The key id recorded beside the data is not authenticated, so it decides nothing: the tag does.
     const sealed = Buffer.from(payload.data ?? new Uint8Array());
     if (sealed.length < IV_BYTES + TAG_BYTES) return undefined;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
-      decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-      const clear = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
-      return temporal.api.common.v1.Payload.decode(clear);
-    } catch {
-      return undefined;
+    const named = text(payload.metadata?.[KEY_ID]);
+    const ordered = [...this.keys].sort((a, b) => Number(b.id === named) - Number(a.id === named));
+    for (const { key } of ordered) {
+      const clear = openWith(key, sealed);
+      if (clear !== undefined) return clear;
     }
+    return undefined;
+  }
+}
+
+function openWith(key: Buffer, sealed: Buffer): Payload | undefined {
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
+    const clear = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+    return temporal.api.common.v1.Payload.decode(clear);
+  } catch {
+    return undefined;
   }
 }
 

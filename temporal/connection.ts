@@ -1,22 +1,27 @@
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { DataConverter } from '@temporalio/common';
 import { required, type Config } from '../config/env';
-import { generatedOnceKey } from '../config/key-file';
+import { keyRing } from '../config/key-ring';
 import { EncryptionCodec } from './codec';
 
 /**
- * The payload key: ADMIT_PAYLOAD_KEY, or outside production a key generated
- * once under the data directory, so a restarted development stack can still
- * read its own histories.
+ * The payload keys, newest first (config/key-ring.ts): ADMIT_PAYLOAD_KEYS, then
+ * ADMIT_PAYLOAD_KEY; or outside production a key generated once under the data
+ * directory, so a restarted development stack can still read its own histories.
  */
-export async function payloadKey(config: Config): Promise<Buffer> {
-  if (config.ADMIT_PAYLOAD_KEY !== undefined) return Buffer.from(config.ADMIT_PAYLOAD_KEY, 'base64');
-  return generatedOnceKey(path.join(config.ADMIT_DATA_DIR, 'payload.key'), 32);
+export async function payloadKeys(config: Config): Promise<Buffer[]> {
+  return keyRing(config.ADMIT_PAYLOAD_KEYS, config.ADMIT_PAYLOAD_KEY, { config, file: 'payload.key', bytes: 32 });
 }
 
-export function dataConverter(key: Buffer): DataConverter {
-  return { payloadCodecs: [new EncryptionCodec(key)] };
+/** The key new payloads are sealed with: the newest of the ring. */
+export async function payloadKey(config: Config): Promise<Buffer> {
+  return (await payloadKeys(config))[0] as Buffer;
+}
+
+/** Seals with the newest key of `keys`, opens with any of them. */
+export function dataConverter(keys: Buffer | readonly Buffer[]): DataConverter {
+  return { payloadCodecs: [new EncryptionCodec(keys)] };
 }
 
 export async function connectTemporal(config: Config): Promise<Connection> {
@@ -33,6 +38,8 @@ export async function createTemporalClient(config: Config, connection: Connectio
   return new Client({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
-    dataConverter: dataConverter(await payloadKey(config)),
+    dataConverter: dataConverter(await payloadKeys(config)),
+    // Carries the active trace (the web's request span) into the workflow's headers (observability/tracing.ts).
+    interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
   });
 }

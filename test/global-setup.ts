@@ -9,7 +9,7 @@ import { startLocalPostgres } from '../stack/postgres';
 import { ensureTimeSkippingServer, type TimeSkippingServerRuntime } from '../stack/temporal-test-server';
 import { startSmtpSink } from '../stack/smtp-sink';
 import { applyMigrations } from '../registry/migrate';
-import { WORKFLOWS_PATH } from '../worker/create-worker';
+import { workflowBundleOptions } from '../worker/bundle';
 import { TEST_PAYLOAD_KEY } from './support/keys';
 
 export const TEMPLATE_DATABASE = 'admit_template';
@@ -46,7 +46,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     startTemporalDevServer({ headless: true, cliPath: config.TEMPORAL_CLI_PATH, allowDownload: config.ADMIT_TEMPORAL_DOWNLOAD, log }),
     startLocalPostgres({ dataDir: path.join(scratch, 'postgres'), binDir: config.POSTGRES_BIN_DIR }),
     startSmtpSink({ dir: path.join(scratch, 'mail') }),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger }),
+    bundleWorkflowCode({ ...workflowBundleOptions(), logger: quietLogger }),
     // Only the jars, once, here: a fetch on a fresh machine then happens once and
     // not in two test files at a time. The server itself is started per test file
     // (test/support/time-skipping.ts), because its clock is global: two files

@@ -31,6 +31,9 @@ import type { PagesContext } from './routes/pages-context';
 import { registerAuthorizationServer, type AuthorizationServer } from '../oauth/plugin';
 import { DecisionCache, type DecisionCacheSettings } from '../registry/decision-cache';
 import { databaseDecisionFacts } from '../registry/decision-facts';
+import type { ReadinessCheck } from '../observability/health';
+import { httpRequestDuration } from '../observability/metrics';
+import { registerRequestTracing } from './tracing';
 
 export { DEFAULT_RATE_LIMITS, type RateLimit, type RateLimits } from './rate-budgets';
 
@@ -51,10 +54,10 @@ export interface AppDependencies {
   publicUrl: string;
   /** NODE_ENV=production: no development identity provider, no outbox. */
   production: boolean;
-  /** Verifies the emailed contact links (ADMIT_LINK_SECRET). */
-  linkSecret: Uint8Array;
-  /** Seals session cookies (ADMIT_SESSION_SECRET). */
-  sessionSecret: Uint8Array;
+  /** Verifies the emailed contact links (ADMIT_LINK_SECRET): one secret, or the ring newest first (ADMIT_LINK_SECRETS). */
+  linkSecret: Uint8Array | readonly Uint8Array[];
+  /** Seals session cookies (ADMIT_SESSION_SECRET): one secret, or the ring newest first (ADMIT_SESSION_SECRETS). */
+  sessionSecret: Uint8Array | readonly Uint8Array[];
   oidc: OidcSettings;
   /** The SMTP sink's directory, for the development outbox; omitted, there is no outbox. */
   mailDir?: string;
@@ -78,6 +81,10 @@ export interface AppDependencies {
   lifecycleDurations?: Pick<LifecycleDurations, 'recertificationStrategicMs' | 'recertificationRegulatedMs'>;
   /** Injected so tests can fix "today" for contract-end validation. */
   now?: () => Date;
+  /** What `/readyz` checks; default: Temporal and the registry of these dependencies (observability/health.ts). */
+  readinessChecks?: Record<string, ReadinessCheck>;
+  /** ADMIT_METRICS_TOKEN: `/metrics` answers only a scraper presenting it (bearer); open without it. */
+  metricsToken?: string;
   /** Request logging (method, URL, status; never bodies). Off unless given. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /**
@@ -186,6 +193,24 @@ export function buildApp(input: AppDependencies): FastifyInstance {
     app.addHook('onReady', () => decisionCache.start());
     app.addHook('onClose', () => decisionCache.close());
   }
+  registerRequestTracing(app);
+  // Draining (app.close()): requests already in flight are answered with `Connection: close`, so
+  // their keep-alive connections end with them instead of holding the close open until they time out.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+  // By route pattern, never the raw URL (tokens in paths, unbounded label values).
+  app.addHook('onResponse', async (request, reply) => {
+    httpRequestDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') app.admitRoutes.push({ method, url: route.url });
   });

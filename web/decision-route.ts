@@ -7,6 +7,7 @@ import { confirmationFor } from '../activities/grants';
 import type { TokenVerifier } from '../oauth/token-check';
 import type { DecisionFactSource, DecisionFacts } from '../registry/decision-facts';
 import { loadDecisionFacts } from '../registry/decision-facts';
+import { recordDecision, recordRevokedDenial } from '../observability/decision-metrics';
 
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength }) as const;
 
@@ -148,6 +149,11 @@ export function registerDecisionRoute(app: FastifyInstance, deps: DecisionRouteD
       logLevel: 'warn',
       // Browser hardening headers mean nothing to a gateway reading JSON, and cost on every call.
       helmet: false,
+      // Every answer (allow or deny, not a refused request) is counted for /metrics.
+      preSerialization: async (_request: unknown, _reply: unknown, payload: unknown) => {
+        recordDecision(payload);
+        return payload;
+      },
     },
     async (request, reply) => {
       const gateway = authenticateGateway(request.headers.authorization, deps.gatewayTokens);
@@ -201,7 +207,10 @@ export function registerDecisionRoute(app: FastifyInstance, deps: DecisionRouteD
       if (gateway.environments !== undefined && !gateway.environments.includes(facts.environment)) {
         return deny('GATEWAY_NOT_SERVING', `the client is a ${facts.environment} client, which gateway ${gateway.name} does not serve`);
       }
-      if (facts.credentialStatus !== 'ACTIVE') return deny('CLIENT_NOT_ACTIVE', `the client is ${facts.credentialStatus.toLowerCase()}`);
+      if (facts.credentialStatus !== 'ACTIVE') {
+        if (facts.credentialStatus === 'REVOKED') recordRevokedDenial(facts.clientId, facts.revokedAt, new Date());
+        return deny('CLIENT_NOT_ACTIVE', `the client is ${facts.credentialStatus.toLowerCase()}`);
+      }
       if (facts.applicationStatus !== 'ADMITTED') {
         return deny('APPLICATION_NOT_ADMITTED', `the application is ${facts.applicationStatus.toLowerCase()}`);
       }

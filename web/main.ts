@@ -1,16 +1,21 @@
 import { configuredAnchorKinds, loadConfig, required } from '../config/env';
-import { linkSecret } from '../links/link-secret';
+import { linkSecrets } from '../links/link-secret';
 import { createRegistry } from '../registry/client';
 import { connectTemporal, createTemporalClient } from '../temporal/connection';
 import { buildApp } from './app';
-import { sessionSecret } from './secrets';
+import { sessionSecrets } from './secrets';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadAnchorTrust } from '../activities/anchor-trust';
 import { buildAuthorizationServer, developmentServerTls, startMtlsListener } from '../oauth';
+import { collectProcessMetrics } from '../observability/metrics';
+import { startTracing } from '../observability/tracing';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  collectProcessMetrics();
+  const tracing = await startTracing(config, 'admit-web');
+  if (tracing !== undefined) console.error(`web: traces to ${config.OTEL_EXPORTER_OTLP_ENDPOINT}`);
   const databaseUrl = required(config.DATABASE_URL, 'DATABASE_URL', 'Point it at the registry database, or run `npm start`.');
   const registry = createRegistry(databaseUrl);
   const connection = await connectTemporal(config);
@@ -39,8 +44,8 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     publicUrl: config.publicUrl,
     production,
-    linkSecret: await linkSecret(config),
-    sessionSecret: await sessionSecret(config),
+    linkSecret: await linkSecrets(config),
+    sessionSecret: await sessionSecrets(config),
     oidc: {
       issuer: config.ADMIT_OIDC_ISSUER,
       clientId: config.ADMIT_OIDC_CLIENT_ID,
@@ -54,6 +59,7 @@ async function main(): Promise<void> {
     clockSkewMs: config.clockSkewMs,
     anchorKinds: configuredAnchorKinds(config),
     trustedProxies: config.ADMIT_TRUST_PROXY,
+    ...(config.ADMIT_METRICS_TOKEN === undefined ? {} : { metricsToken: config.ADMIT_METRICS_TOKEN }),
     lifecycleDurations: config.lifecycle.durations,
     decisionCache: { ...config.decisionCache, databaseUrl, log: (message) => console.error(`web: ${message}`) },
     ...(authorizationServer === undefined ? {} : { authorizationServer }),
@@ -78,11 +84,23 @@ async function main(): Promise<void> {
     console.error(
       `web: authorization server mTLS endpoints on https://${config.ADMIT_HTTP_HOST}:${config.ADMIT_OAUTH_MTLS_PORT} (${config.mtlsUrl})`,
     );
+  // SIGTERM: stop accepting (new requests on open connections get 503, so /readyz fails), let the
+  // requests in flight finish, then close the connections; past ADMIT_SHUTDOWN_GRACE, exit anyway.
+  let stopping = false;
   const shutdown = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.error('web: draining');
+    setTimeout(() => {
+      console.error('web: requests still running after ADMIT_SHUTDOWN_GRACE; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs).unref();
     await mtls?.close();
     await app.close();
     await connection.close();
     await registry.$disconnect();
+    await tracing?.shutdown();
+    console.error('web: drained and stopped');
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown());

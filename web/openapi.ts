@@ -82,6 +82,36 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
+    '/readyz': {
+      get: {
+        summary: 'Readiness: Temporal and the registry answer (not SMTP, the worker’s); 503 while the service drains',
+        tags: ['api'],
+        responses: {
+          '200': {
+            description: 'Ready.',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: { ready: { type: 'boolean' }, checks: { type: 'object', additionalProperties: { type: 'string' } } },
+                },
+              },
+            },
+          },
+          '503': { description: 'A dependency is unavailable (`checks` names it), or the service is shutting down.' },
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics (bearer ADMIT_METRICS_TOKEN when configured)',
+        tags: ['api'],
+        responses: {
+          '200': { description: 'Prometheus text exposition format', content: { 'text/plain': {} } },
+          '401': { description: 'Token missing or wrong' },
+        },
+      },
+    },
     '/openapi.json': {
       get: { summary: 'This document', tags: ['api'], responses: { '200': { description: 'OpenAPI 3.1', content: { 'application/json': {} } } } },
     },

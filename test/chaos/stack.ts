@@ -104,6 +104,8 @@ export async function startChaosStack(
     ADMIT_HTTP_HOST: '127.0.0.1',
     ADMIT_PUBLIC_URL: webUrl,
     ADMIT_OAUTH_MTLS_PORT: String(ports.mtls),
+    // The worker's probe and metrics port: a free one (a restarted worker takes another).
+    ADMIT_WORKER_HTTP_PORT: '0',
     // Each simulated partner comes from an address of its own, through this loopback "proxy",
     // so the per-address budgets apply to each as they would in production.
     ADMIT_TRUST_PROXY: '127.0.0.1',

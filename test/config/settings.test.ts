@@ -14,7 +14,8 @@ import {
 import { DEFAULT_LIFECYCLE_DURATIONS, LIFECYCLE_SETTINGS } from '../../domain/durations';
 import { DEFAULT_RISK_THRESHOLDS } from '../../domain/risk';
 import { DEFAULT_EXPANSION_POLICY } from '../../domain/expansion';
-import { linkSecret } from '../../links/link-secret';
+import { linkSecret, linkSecrets } from '../../links/link-secret';
+import { payloadKey, payloadKeys } from '../../temporal/connection';
 import { settingsActivities } from '../../activities/settings';
 
 const key = Buffer.alloc(32, 9).toString('base64');
@@ -199,5 +200,29 @@ describe('the decision cache (issue 13)', () => {
     expect(() => loadConfig({ ADMIT_DECISION_CACHE_MAX_STALENESS: '2m' })).toThrow(/ADMIT_DECISION_CACHE_MAX_STALENESS/);
     expect(() => loadConfig({ ADMIT_DECISION_CACHE_SIZE: '-1' })).toThrow(/ADMIT_DECISION_CACHE_SIZE/);
     expect(() => loadConfig({ ADMIT_DECISION_CACHE_SIZE: 'lots' })).toThrow(/ADMIT_DECISION_CACHE_SIZE/);
+  });
+});
+
+describe('key rings (ADMIT_PAYLOAD_KEYS, ADMIT_LINK_SECRETS, ADMIT_SESSION_SECRETS)', () => {
+  const k = (fill: number) => Buffer.alloc(32, fill).toString('base64');
+
+  it('lists the newest first and keeps the single variable as the oldest, once', async () => {
+    const config = loadConfig({ ADMIT_PAYLOAD_KEYS: `${k(3)}, ${k(2)}`, ADMIT_PAYLOAD_KEY: k(1), ADMIT_LINK_SECRETS: k(5), ADMIT_LINK_SECRET: k(5) });
+    expect((await payloadKeys(config)).map((key) => key[0])).toEqual([3, 2, 1]);
+    expect(Buffer.from(await payloadKey(config))[0]).toBe(3);
+    expect((await linkSecrets(config)).map((key) => key[0])).toEqual([5]);
+  });
+
+  it('refuses a malformed ring, naming the key', () => {
+    expect(() => loadConfig({ ADMIT_PAYLOAD_KEYS: `${k(3)},${Buffer.alloc(16).toString('base64')}` })).toThrow(
+      /ADMIT_PAYLOAD_KEYS: key 2 must be 32/,
+    );
+    expect(() => loadConfig({ ADMIT_SESSION_SECRETS: `${k(3)},,${k(2)}` })).toThrow(/ADMIT_SESSION_SECRETS: .*without empty entries/);
+  });
+
+  it('accepts a ring instead of the single variable in production', () => {
+    const production = { NODE_ENV: 'production', ADMIT_OAUTH_SIGNING_KEY: k(7) };
+    expect(() => loadConfig(production)).toThrow(/ADMIT_PAYLOAD_KEY: required in production.*or ADMIT_PAYLOAD_KEYS/);
+    expect(loadConfig({ ...production, ADMIT_PAYLOAD_KEYS: k(1), ADMIT_LINK_SECRETS: k(2) }).NODE_ENV).toBe('production');
   });
 });

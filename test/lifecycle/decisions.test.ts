@@ -3,6 +3,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { reportKeyCompromiseUpdate } from '../../workflows/messages';
 import { eventually } from '../support/wait';
 import { approvers, createLifecycleHarness, GATEWAY_TOKEN, throughAnchor, waitForStage, type LifecycleHarness } from '../support/lifecycle';
+import { metricValue } from '../support/metrics';
 
 let h: LifecycleHarness;
 beforeAll(async () => {
@@ -18,6 +19,19 @@ function x5tS256(chainPem: string): string {
 
 describe('the request-time decision point', () => {
   it('allows only what is granted, to the client presenting its bound certificate, in the grant’s environment', async () => {
+    // The counters this admission and its decisions move (observability/metrics.ts), read before and after.
+    const counters = () =>
+      Promise.all([
+        metricValue('admit_admissions_started_total'),
+        metricValue('admit_admissions_ended_total', { outcome: 'admitted' }),
+        metricValue('admit_anchor_verifications_total', { phase: 'submission', kind: 'x509', result: 'verified' }),
+        metricValue('admit_decisions_total', { outcome: 'allow' }),
+        metricValue('admit_decisions_total', { outcome: 'deny' }),
+        metricValue('admit_decisions_total', { outcome: 'deny', reason: 'CLIENT_NOT_ACTIVE' }),
+        metricValue('admit_revocations_total', { trigger: 'key-compromise' }),
+        metricValue('admit_revocation_to_deny_seconds', {}, { count: true }),
+      ]);
+    const before = await counters();
     const { handle, applicationId } = await throughAnchor(h);
     const admitted = await waitForStage(handle, 'ADMITTED');
     const anchor = await h.stack.registry.trustAnchor.findFirstOrThrow({ where: { applicationId } });
@@ -48,10 +62,19 @@ describe('the request-time decision point', () => {
 
     await handle.executeUpdate(reportKeyCompromiseUpdate, { args: [{ reportedBy: approvers.rui, detail: 'key leaked' }] });
     // The decision cache hears of the revocation within its staleness bound (1 s; docs/decisions.md).
+    let staleAllows = 0;
     const revoked = await eventually(async () => {
       const decision = await codes({ ...base, scope: 'accounts:read' });
+      if (decision.allow) staleAllows += 1;
       return decision.allow ? undefined : decision;
     }, 1_000);
     expect(revoked).toMatchObject({ allow: false, reasons: [{ code: 'CLIENT_NOT_ACTIVE' }] });
+    expect(await codes({ ...base, scope: 'accounts:read' })).toMatchObject({ allow: false, reasons: [{ code: 'CLIENT_NOT_ACTIVE' }] });
+
+    // One admission started and admitted on a verified certificate; one allow (and any the cache answered before
+    // it heard of the revocation) and six denials (the 400 and 401 are no decisions); one credential revoked,
+    // whose revocation-to-deny latency the first denial observed.
+    const after = await counters();
+    expect(after.map((value, i) => value - (before[i] ?? 0))).toEqual([1, 1, 1, 1 + staleAllows, 6, 2, 1, 1]);
   });
 });

@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 describe('a worker killed with SIGKILL mid-run', () => {
-  it('loses nothing: the lifecycle resumes on a new worker and the registry is written exactly once', async () => {
+  it('loses nothing: the lifecycle resumes on a new worker and the registry is written exactly once', { timeout: 120_000 }, async () => {
     const app = buildApp(testAppDependencies(stack));
     const first = await startWorkerProcess({ databaseUrl: stack.databaseUrl, taskQueue: stack.taskQueue, env: stack.workerEnv });
     workers.push(first);

@@ -67,12 +67,18 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('runs entry points that exist', async () => {
-    for (const [, service] of admitServices) {
+  it('runs compiled entry points (`node dist/…`) whose sources the build compiles', async () => {
+    const build = JSON.parse((await readFile(path.join(REPO_ROOT, 'tsconfig.build.json'), 'utf8')).replace(/^\s*\/\/.*$/gm, '')) as {
+      files: string[];
+    };
+    for (const [name, service] of admitServices) {
       const command = Array.isArray(service.command) ? service.command : [];
-      const entry = command.find((part) => part.endsWith('.ts'));
-      expect(entry).toBeDefined();
-      await expect(readFile(path.join(REPO_ROOT, entry as string))).resolves.toBeInstanceOf(Buffer);
+      expect(command[0], name).toBe('node');
+      const entry = command[1] ?? '';
+      expect(entry, name).toMatch(/^dist\/.+\.js$/);
+      const source = entry.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+      expect(build.files, `${name}: tsconfig.build.json compiles ${source}`).toContain(source);
+      await expect(readFile(path.join(REPO_ROOT, source))).resolves.toBeInstanceOf(Buffer);
     }
   });
 

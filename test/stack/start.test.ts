@@ -66,6 +66,7 @@ describe('npm start', () => {
       ADMIT_TEMPORAL_UI_PORT: await freePort(),
       ADMIT_POSTGRES_PORT: await freePort(),
       ADMIT_SMTP_PORT: await freePort(),
+      ADMIT_WORKER_HTTP_PORT: await freePort(),
     };
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,

@@ -22,6 +22,8 @@ export async function startWorkerProcess(options: {
       SMTP_URL: inject('smtpUrl'),
       ADMIT_PAYLOAD_KEY: inject('payloadKey'),
       ADMIT_DATA_DIR: inject('scratchDir'),
+      // Its probe and metrics port: a free one, so workers of several test files never collide.
+      ADMIT_WORKER_HTTP_PORT: '0',
       ...options.env,
     },
   });

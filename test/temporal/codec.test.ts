@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { defaultPayloadConverter, METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
-import { EncryptionCodec } from '../../temporal/codec';
+import { EncryptionCodec, keyIdOf } from '../../temporal/codec';
 import { isUnauthenticatedPayload, UNAUTHENTICATED_PAYLOAD } from '../../domain/unauthenticated';
 import { TEST_PAYLOAD_KEY } from '../support/keys';
 
@@ -99,5 +99,34 @@ describe('the marker guard', () => {
     for (const other of [null, undefined, 0, 'x', [], [UNAUTHENTICATED_PAYLOAD], vote, { __admitUnauthenticatedPayload: 'true' }]) {
       expect(isUnauthenticatedPayload(other)).toBe(false);
     }
+  });
+});
+
+describe('payload codec with a key ring (rotation)', () => {
+  const older = randomBytes(32);
+  const newer = randomBytes(32);
+  const decodeWith = async (by: EncryptionCodec, payload: Payload) => defaultPayloadConverter.fromPayload((await by.decode([payload]))[0]!);
+  const keyIdOfPayload = (payload: Payload) => new TextDecoder().decode(payload.metadata?.['encryption-key-id']);
+
+  it('seals with the newest key, opens with any key of the ring', async () => {
+    const ring = new EncryptionCodec([newer, older]);
+    const sealedBefore = await seal(vote, new EncryptionCodec(older));
+    const sealedAfter = await seal(vote, ring);
+    expect(keyIdOfPayload(sealedAfter)).toBe(keyIdOf(newer));
+    expect(await decodeWith(ring, sealedBefore)).toEqual(vote);
+    expect(await decodeWith(ring, sealedAfter)).toEqual(vote);
+    // A worker without the new key cannot read what the ring sealed; once the old key is dropped, neither what it sealed.
+    expect(await decodeWith(new EncryptionCodec(older), sealedAfter)).toEqual(UNAUTHENTICATED_PAYLOAD);
+    expect(await decodeWith(new EncryptionCodec([newer]), sealedBefore)).toEqual(UNAUTHENTICATED_PAYLOAD);
+  });
+
+  it('decides by the tag, not by the key id the payload names', async () => {
+    const ring = new EncryptionCodec([newer, older]);
+    const sealed = await seal(vote, new EncryptionCodec(older));
+    const misnamed = { ...sealed, metadata: { ...sealed.metadata, 'encryption-key-id': utf8(keyIdOf(newer)) } };
+    expect(await decodeWith(ring, misnamed)).toEqual(vote);
+    const stranger = await seal(vote, new EncryptionCodec(randomBytes(32)));
+    const claimingOurs = { ...stranger, metadata: { ...stranger.metadata, 'encryption-key-id': utf8(keyIdOf(older)) } };
+    expect(await decodeWith(ring, claimingOurs)).toEqual(UNAUTHENTICATED_PAYLOAD);
   });
 });

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createTestStack, type TestStack } from '../support/stack';
 import { PageClient } from '../support/page-client';
-import { signInThroughDevIdp, startTestWeb, type RunningWeb } from '../support/web';
+import { signInThroughDevIdp, startTestWeb, testAppDependencies, type RunningWeb } from '../support/web';
+import { buildApp } from '../../web/app';
 import { signupBody } from '../support/signups';
 import { eventually } from '../support/wait';
 import { readState } from '../../web/lifecycle-client';
@@ -77,5 +78,28 @@ describe('approvers’ free text agrees with the registry (issue 9, item 5)', ()
     const offboarded = await client.post(`/console/applications/${id}/offboard`, { reason: 'contract \u202Eended' }, { csrf });
     expect(offboarded.statusCode).toBe(400);
     expect(offboarded.body).toContain('U+202E');
+  });
+});
+
+describe('a rotated session secret (ADMIT_SESSION_SECRETS)', () => {
+  it('keeps a session sealed with the previous secret until that secret is dropped', async () => {
+    const [previous, next] = [randomBytes(32), randomBytes(32)];
+    const before = await startTestWeb(stack, { sessionSecret: previous });
+    try {
+      const client = new PageClient(before.app);
+      expect((await signInThroughDevIdp(client, 'ada')).statusCode).toBe(303);
+      const cookies = new Map(client.cookies);
+      const rotated = buildApp(testAppDependencies(stack, { publicUrl: before.url, sessionSecret: [next, previous] }));
+      const retired = buildApp(testAppDependencies(stack, { publicUrl: before.url, sessionSecret: [next] }));
+      const onRotated = new PageClient(rotated);
+      onRotated.cookies = new Map(cookies);
+      expect((await onRotated.get('/console')).statusCode).toBe(200);
+      const onRetired = new PageClient(retired);
+      onRetired.cookies = new Map(cookies);
+      expect((await onRetired.get('/console')).statusCode).toBe(401);
+      await Promise.all([rotated.close(), retired.close()]);
+    } finally {
+      await before.close();
+    }
   });
 });

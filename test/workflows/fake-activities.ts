@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { makeWorkflowExporter } from '@temporalio/interceptors-opentelemetry';
+import { Resource } from '@opentelemetry/resources';
+import { DISCARDING_EXPORTER } from '../../observability/tracing';
 import { inject } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -284,6 +287,8 @@ export async function workflowTestBed(): Promise<WorkflowTestBed> {
         taskQueue,
         workflowBundle: { codePath: inject('workflowBundlePath') },
         activities: world.activities,
+        // The bundle's OpenTelemetry workflow interceptors (worker/bundle.ts) export through this sink.
+        sinks: { exporter: makeWorkflowExporter(DISCARDING_EXPORTER, Resource.empty()) },
       });
       return worker.runUntil(body(taskQueue));
     },

@@ -58,7 +58,8 @@ export const SIGNED_IN_SESSION_SECONDS = 8 * 60 * 60;
 const MAX_PARTNER_APPLICATIONS = 12;
 
 export interface SessionOptions {
-  secret: Uint8Array;
+  /** The session secret, or the ring of them newest first: the newest seals, any opens (a rotation signs nobody out). */
+  secret: Uint8Array | readonly Uint8Array[];
   /** Where privileged sessions are recorded, so they can be revoked. */
   registry: Registry;
   /** Secure cookies everywhere except plain-HTTP localhost development. */
@@ -81,7 +82,20 @@ function freshSession(): SessionData {
 const rowId = (sid: string): string => createHash('sha256').update(sid).digest('hex');
 
 export function registerSessions(app: FastifyInstance, options: SessionOptions): void {
-  const key = new Uint8Array(hkdfSync('sha256', options.secret, new Uint8Array(0), 'admit session cookie v1', 32));
+  const keys = (options.secret instanceof Uint8Array ? [options.secret] : options.secret).map(
+    (secret) => new Uint8Array(hkdfSync('sha256', secret, new Uint8Array(0), 'admit session cookie v1', 32)),
+  );
+  const key = keys[0] as Uint8Array;
+  const open = async (cookie: string) => {
+    for (const candidate of keys.slice(0, -1)) {
+      try {
+        return await jwtDecrypt(cookie, candidate, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+      } catch {
+        // Sealed with another secret of the ring, perhaps.
+      }
+    }
+    return jwtDecrypt(cookie, keys[keys.length - 1] as Uint8Array, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+  };
   const cookieName = sessionCookieName(options.secure);
 
   app.decorateRequest('session', null as unknown as Session);
@@ -91,7 +105,7 @@ export function registerSessions(app: FastifyInstance, options: SessionOptions):
     request.session = { data: freshSession(), changed: false, fresh: true };
     if (cookie === undefined || cookie.length > 8192) return;
     try {
-      const { payload } = await jwtDecrypt(cookie, key, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'] });
+      const { payload } = await open(cookie);
       const data = payload.session as SessionData | undefined;
       // Only sessions of the current shape are kept; one sealed by an older version starts over.
       if (

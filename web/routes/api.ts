@@ -6,6 +6,9 @@ import { APPLICATION_ID } from '../registry-view';
 import { publicApplicationView } from '../public-view';
 import { openApiDocumentFor } from '../openapi';
 import type { ServiceDependencies } from '../app';
+import { readiness, registryCheck, temporalCheck } from '../../observability/health';
+import { metricsRegistry } from '../../observability/metrics';
+import { timingSafeEqual } from 'node:crypto';
 
 /** The workflow's state, or its status alone when no worker answers, so the status view never becomes an error. */
 async function workflowView(
@@ -23,6 +26,36 @@ async function workflowView(
 /** The JSON API: signup, an application's status, health, and the OpenAPI document describing them. */
 export function registerApiRoutes(app: FastifyInstance, deps: ServiceDependencies, now: () => Date): void {
   app.get('/healthz', async () => ({ ok: true }));
+
+  // Readiness: Temporal and the registry, which every request needs; not SMTP (the worker's), so a
+  // mail outage never takes /decisions out of service. While the web drains, Fastify answers 503.
+  const checks = deps.readinessChecks ?? { temporal: temporalCheck(deps.temporal), registry: registryCheck(deps.registry) };
+  app.get('/readyz', async (request, reply) => {
+    const result = await readiness(checks, (message) => request.log.warn(message));
+    return reply
+      .status(result.ready ? 200 : 503)
+      .header('cache-control', 'no-store')
+      .send(result);
+  });
+
+  // Prometheus metrics; with ADMIT_METRICS_TOKEN, only for a scraper presenting it as a bearer token.
+  const expected = deps.metricsToken === undefined ? undefined : Buffer.from(`Bearer ${deps.metricsToken}`);
+  app.get('/metrics', async (request, reply) => {
+    if (expected !== undefined) {
+      const presented = Buffer.from(request.headers.authorization ?? '');
+      if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+        return sendProblem(reply.header('www-authenticate', 'Bearer realm="admit-metrics"'), {
+          status: 401,
+          title: 'Sign-in required',
+          detail: 'Present the metrics token (ADMIT_METRICS_TOKEN) as a bearer token.',
+        });
+      }
+    }
+    return reply
+      .type(metricsRegistry.contentType)
+      .header('cache-control', 'no-store')
+      .send(await metricsRegistry.metrics());
+  });
 
   const openApi = openApiDocumentFor({ production: deps.production });
   app.get('/openapi.json', async (_request, reply) => reply.header('cache-control', 'no-cache').send(openApi));
