@@ -75,16 +75,33 @@ export function oid(buf: Uint8Array, t: Tlv): string {
 
 /** UTCTime (YYMMDDHHMMSSZ, RFC 5280 4.1.2.5.1) or GeneralizedTime (YYYYMMDDHHMMSSZ, 4.1.2.5.2). */
 export function time(buf: Uint8Array, t: Tlv): Date {
-  const text = Buffer.from(buf.subarray(t.start, t.end)).toString('latin1');
-  let m: RegExpExecArray | null;
+  const utc = t.tag === 0x17;
+  const length = t.end - t.start;
+  if (!(utc ? length === 13 : t.tag === 0x18 && length === 15) || buf[t.end - 1] !== 0x5a /* Z */) {
+    throw new DerError('not a UTCTime or GeneralizedTime in the RFC 5280 form');
+  }
+  // Two decimal digits at `at`, read from the bytes (no text is made).
+  const two = (at: number): number => {
+    const hi = buf[at]! - 0x30;
+    const lo = buf[at + 1]! - 0x30;
+    if (hi < 0 || hi > 9 || lo < 0 || lo > 9) throw new DerError('not a UTCTime or GeneralizedTime in the RFC 5280 form');
+    return hi * 10 + lo;
+  };
+  let at = t.start;
   let year: number;
-  if (t.tag === 0x17 && (m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
-    const yy = Number(m[1]);
+  if (utc) {
+    const yy = two(at);
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
-  } else if (t.tag === 0x18 && (m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
-    year = Number(m[1]);
-  } else throw new DerError('not a UTCTime or GeneralizedTime in the RFC 5280 form');
-  const [mo, d, h, mi, s] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
+    at += 2;
+  } else {
+    year = two(at) * 100 + two(at + 2);
+    at += 4;
+  }
+  const mo = two(at);
+  const d = two(at + 2);
+  const h = two(at + 4);
+  const mi = two(at + 6);
+  const s = two(at + 8);
   const date = new Date(Date.UTC(year, mo - 1, d, h, mi, s));
   if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) throw new DerError('not a calendar time');
   if (year < 100) date.setUTCFullYear(year);

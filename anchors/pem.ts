@@ -10,11 +10,11 @@ const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Returns the DER of every block with one of the labels (or a single DER object when the input is binary). */
 export function decodePem(input: Uint8Array | string, label: string | string[] = 'CERTIFICATE'): Buffer[] {
   const labels = Array.isArray(label) ? label : [label];
-  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
-  if (bytes.length === 0) throw new PemError('the file is empty');
-  if (bytes[0] === 0x30) return [bytes];
-
-  const text = bytes.toString('latin1');
+  if (input.length === 0) throw new PemError('the file is empty');
+  // A string is read as it is (PEM is ASCII; any other character fails the base64 or stays outside the
+  // blocks either way), so the text is not copied to bytes and back.
+  if (typeof input === 'string' ? input.charCodeAt(0) === 0x30 : input[0] === 0x30) return [Buffer.from(input)];
+  const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1');
   const blocks: Buffer[] = [];
   let consumed = 0;
   for (const match of text.matchAll(BLOCK)) {

@@ -1,6 +1,6 @@
 // One certificate, parsed once into the facts path validation needs. Profile violations are collected
 // (not thrown) so that a bad certificate that is not on the chosen path does not spoil the others.
-import { createHash, createPublicKey } from 'node:crypto';
+import { createPublicKey, hash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { AsnConvert } from '@peculiar/asn1-schema';
@@ -8,8 +8,9 @@ import * as asn1js from 'asn1js';
 import { AuthorityInfoAccessSyntax, CertificatePolicies, CRLDistributionPoints, NameConstraints, PolicyConstraints } from '@peculiar/asn1-x509';
 import { Name } from '@peculiar/asn1-x509';
 import type { GeneralName, GeneralSubtree } from '@peculiar/asn1-x509';
+import type { JWK } from 'jose';
 import type { AlgorithmId } from './crypto-policy';
-import { verifyAnySignature } from './crypto-policy';
+import { keyStrengthProblem, verifyAnySignature } from './crypto-policy';
 import { DerError, bytes, children, expectTag, oid as readOid, readTlv, time, whole } from './der';
 import type { Tlv } from './der';
 import { reason } from './reasons';
@@ -64,7 +65,12 @@ export interface ParsedCert {
   /** The DER of the TBSCertificate (the signed bytes) and the signature over it. */
   tbs: Buffer;
   signature: Buffer;
-  publicKey: KeyObject;
+  /** Imported on first use: a P-256/P-384 key is checked at parse time without an import (see ecPointKey). */
+  readonly publicKey: KeyObject;
+  /** The public key as a JWK (for the RFC 7638 thumbprint). */
+  readonly publicJwk: JWK;
+  /** Why Admit refuses the key (size, curve, type), or undefined; computed on first use. */
+  readonly keyProblem: string | undefined;
   /** The subjectPublicKey BIT STRING contents, which OCSP hashes to name an issuer. */
   publicKeyBits: Buffer;
   subject: Name;
@@ -106,9 +112,9 @@ const EC_PUBLIC_KEY = '1.2.840.10045.2.1';
  * RFC 5480 2.1.1: ECParameters is a CHOICE of namedCurve, implicitCurve and specifiedCurve, and in
  * certificates "specifiedCurve and implicitCurve MUST NOT be used": only a named curve OID is accepted.
  */
-export function ecParametersProblem(algorithm: string, parameters: ArrayBuffer | null | undefined): string | undefined {
+export function ecParametersProblem(algorithm: string, parameters: ArrayBuffer | Uint8Array | null | undefined): string | undefined {
   if (algorithm !== EC_PUBLIC_KEY) return undefined;
-  const bytes = parameters ? new Uint8Array(parameters) : undefined;
+  const bytes = parameters ? (parameters instanceof Uint8Array ? parameters : new Uint8Array(parameters)) : undefined;
   if (!bytes || bytes.length === 0) return 'the EC key has no curve parameters';
   if (bytes[0] === 0x06) return undefined;
   return bytes[0] === 0x05 ? 'the EC key uses implicitCurve (NULL) parameters' : 'the EC key uses explicit (specifiedCurve) parameters';
@@ -168,6 +174,7 @@ function decode(der: Buffer) {
   const spki = children(der, spkiT);
   const keyAlg = children(der, expectTag(spki[0], 0x30, 'algorithm'));
   const keyBits = expectTag(spki[1], 0x03, 'subjectPublicKey');
+  const spkiWellFormed = spki.length === 2 && keyAlg.length === 2 && keyBits.end > keyBits.start && der[keyBits.start] === 0;
   const outerAlg = children(der, outerAlgT!);
   return {
     version,
@@ -187,6 +194,7 @@ function decode(der: Buffer) {
     keyAlgorithm: readOid(der, keyAlg[0]!),
     keyParams: keyAlg[1] ? whole(der, keyAlg[1]) : undefined,
     publicKeyBits: bytes(der, keyBits).subarray(1),
+    spkiWellFormed,
     extensions,
   };
 }
@@ -285,6 +293,53 @@ function only(value: Uint8Array, tag: number): Tlv {
   return t;
 }
 
+/** P-256 and P-384 (RFC 5480 2.1.1.1 namedCurve) as DER OBJECT IDENTIFIERs, with their curve equations y² = x³ − 3x + b (mod p). */
+const EC_CURVES = [
+  {
+    params: Buffer.from('06082a8648ce3d030107', 'hex'),
+    crv: 'P-256',
+    size: 32,
+    p: 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n,
+    b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
+  },
+  {
+    params: Buffer.from('06052b81040022', 'hex'),
+    crv: 'P-384',
+    size: 48,
+    p: 2n ** 384n - 2n ** 128n - 2n ** 96n + 2n ** 32n - 1n,
+    b: 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn,
+  },
+] as const;
+
+interface EcPointKey {
+  jwk: JWK;
+}
+
+/**
+ * A P-256 or P-384 key given as an uncompressed point (SEC 1 2.3.3, RFC 5480 2.2), checked the way
+ * importing it would check it (SEC 1 3.2.2.1: coordinates below p, the point on the curve; both curves
+ * have cofactor 1 and an uncompressed point cannot be the point at infinity), without importing it:
+ * a partner's leaf key is only read, never used to verify, so the import is skipped. Undefined for
+ * any other key, which is then imported.
+ */
+function ecPointKey(algorithm: string, params: Buffer, point: Buffer): EcPointKey | undefined {
+  if (algorithm !== EC_PUBLIC_KEY) return undefined;
+  const curve = EC_CURVES.find((c) => c.params.equals(params));
+  if (!curve || point.length !== 1 + 2 * curve.size || point[0] !== 0x04) return undefined;
+  const x = BigInt(`0x${point.toString('hex', 1, 1 + curve.size)}`);
+  const y = BigInt(`0x${point.toString('hex', 1 + curve.size)}`);
+  const { p, b } = curve;
+  if (x >= p || y >= p || (y * y - (x * x * x - 3n * x + b)) % p !== 0n) throw new CertParseError('the EC public key is not a point on its curve');
+  return {
+    jwk: {
+      kty: 'EC',
+      crv: curve.crv,
+      x: point.toString('base64url', 1, 1 + curve.size),
+      y: point.toString('base64url', 1 + curve.size),
+    },
+  };
+}
+
 /** Verifies the certificate signature with `key`, whatever the algorithm (Admit's policy on algorithms is judged separately). */
 export function signedWith(cert: ParsedCert, key: KeyObject): boolean {
   return verifyAnySignature(cert.signatureAlgorithm, cert.tbs, cert.signature, key);
@@ -295,12 +350,15 @@ export function parseCertificate(der: Buffer): ParsedCert {
   const bad = (detail: string) => problems.push(reason('CERT_MALFORMED', detail));
 
   let d: ReturnType<typeof decode>;
-  let publicKey: KeyObject;
+  let publicKey: KeyObject | undefined;
+  let ecKey: EcPointKey | undefined;
   try {
     d = decode(der);
-    const ecProblem = ecParametersProblem(d.keyAlgorithm, d.keyParams ? new Uint8Array(d.keyParams).buffer : null);
+    const ecProblem = ecParametersProblem(d.keyAlgorithm, d.keyParams);
     if (ecProblem) throw new CertParseError(ecProblem, 'CERT_EC_PARAMETERS_INVALID');
-    publicKey = createPublicKey({ key: d.spkiDer, format: 'der', type: 'spki' });
+    ecKey = d.spkiWellFormed ? ecPointKey(d.keyAlgorithm, d.keyParams!, d.publicKeyBits) : undefined;
+    // Any other key is imported now, so a key node:crypto cannot read refuses the certificate here.
+    if (!ecKey) publicKey = createPublicKey({ key: d.spkiDer, format: 'der', type: 'spki' });
     // The subject is decoded when read (name constraints, messages); its structure is checked here so a
     // corrupt one fails now, not mid-validation.
     checkName(d.subjectDer);
@@ -327,12 +385,23 @@ export function parseCertificate(der: Buffer): ParsedCert {
 
   let subject: Name | undefined;
   let subjectText: string | undefined;
+  let keyProblem: { problem: string | undefined } | undefined;
+  const spkiDer = d.spkiDer;
   const cert: ParsedCert = {
     der,
-    sha256: createHash('sha256').update(der).digest('hex'),
+    sha256: hash('sha256', der, 'hex'),
     tbs: d.tbs,
     signature: d.signature,
-    publicKey,
+    get publicKey(): KeyObject {
+      return (publicKey ??= createPublicKey({ key: spkiDer, format: 'der', type: 'spki' }));
+    },
+    get publicJwk(): JWK {
+      return ecKey ? ecKey.jwk : (this.publicKey.export({ format: 'jwk' }) as JWK);
+    },
+    get keyProblem(): string | undefined {
+      // P-256 and P-384 are the curves Admit accepts (keyStrengthProblem).
+      return (keyProblem ??= { problem: ecKey ? undefined : keyStrengthProblem(this.publicKey) }).problem;
+    },
     publicKeyBits: d.publicKeyBits,
     get subject(): Name {
       return (subject ??= AsnConvert.parse(subjectDer, Name));
@@ -431,7 +500,7 @@ function readExtension(cert: ParsedCert, oid: string, critical: boolean, value: 
       return;
     case OID.subjectKeyId:
       if (critical) bad('subjectKeyIdentifier must not be critical');
-      cert.ski = Buffer.from(bytes(value, only(value, 0x04)));
+      cert.ski = bytes(value, only(value, 0x04));
       return;
     case OID.authorityKeyId: {
       if (critical) bad('authorityKeyIdentifier must not be critical');
@@ -440,7 +509,7 @@ function readExtension(cert: ParsedCert, oid: string, critical: boolean, value: 
       const keyId = parts.find((t) => t.tag === 0x80);
       if (parts.some((t) => t.tag !== 0x80 && t.tag !== 0xa1 && t.tag !== 0x82)) throw new DerError('authorityKeyIdentifier has unknown fields');
       if (!keyId) bad('authorityKeyIdentifier has no keyIdentifier');
-      else cert.akiKeyId = Buffer.from(bytes(value, keyId));
+      else cert.akiKeyId = bytes(value, keyId);
       if (parts.some((t) => t.tag !== 0x80)) {
         bad('authorityKeyIdentifier carries authorityCertIssuer/serial (keyIdentifier only is accepted)');
       }

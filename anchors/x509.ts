@@ -2,7 +2,7 @@
 // path validation with Admit's stricter profile (see docs/anchors.md for the exact rules).
 import { keyFingerprint } from './fingerprint';
 import { PemError, decodePem } from './pem';
-import { keyStrengthProblem, signatureAlgorithmProblem } from './crypto-policy';
+import { signatureAlgorithmProblem } from './crypto-policy';
 import { reason } from './reasons';
 import type { Reason } from './reasons';
 import { AnchorConfigError, refuse } from './result';
@@ -135,7 +135,23 @@ function trustStoreKey(materials: Material[]): string {
     .join('\u0000');
 }
 
+/**
+ * The last store parsed from each trust-store array, with the strings it held: a configuration passes
+ * the same array on every call, so the lookup by text (which hashes the whole store) is skipped while
+ * the array still holds the same strings. Byte materials can change in place and always take the
+ * lookup by text.
+ */
+const byArray = new WeakMap<Material[], { held: string[]; store: TrustStore }>();
+
 function parseTrustStore(materials: Material[]): TrustStore {
+  const seen = byArray.get(materials);
+  if (seen && seen.held.length === materials.length && seen.held.every((m, i) => m === materials[i])) return seen.store;
+  const store = trustStoreByText(materials);
+  if (materials.every((m) => typeof m === 'string')) byArray.set(materials, { held: [...materials], store });
+  return store;
+}
+
+function trustStoreByText(materials: Material[]): TrustStore {
   const key = trustStoreKey(materials);
   const hit = trustStores.get(key);
   if (hit) return hit;
@@ -253,7 +269,7 @@ function validatePath(path: ParsedCert[], policy: PathPolicy): Reason[] {
     reasons.push(...cert.problems);
     if (cert.unknownCritical.length > 0) reasons.push(reason('CERT_UNKNOWN_CRITICAL_EXTENSION', cert.unknownCritical.join(', ')));
     reasons.push(...validityReasons(cert, policy.at));
-    const weak = keyStrengthProblem(cert.publicKey);
+    const weak = cert.keyProblem;
     if (weak) reasons.push(reason('CERT_WEAK_KEY', `"${cert.subjectText}": ${weak}`));
     // The trust anchor's own signature is not part of the path: only its name and key are trusted.
     if (i < anchorIndex) {
@@ -362,7 +378,7 @@ async function accepted(path: ParsedCert[], revocation: string[]): Promise<Verif
     ok: true,
     kind: 'x509',
     ...describeLeaf(leaf),
-    keyFingerprint: await keyFingerprint(leaf.publicKey),
+    keyFingerprint: await keyFingerprint(leaf.publicJwk),
     notAfter: notAfter.toISOString(),
     reasons: [],
     details: {
