@@ -59,8 +59,9 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
   let leaf: ParsedCert;
   let intermediates: ParsedCert[];
   try {
-    const chain = decodePem(input.chain).map(parseCertificate);
-    const extra = (input.intermediates ?? []).flatMap((m) => decodePem(m).map(parseCertificate));
+    // The leaf's key only needs checking (it verifies nothing here); the others verify signatures.
+    const chain = decodePem(input.chain).map((der, i) => parseCertificate(der, i > 0));
+    const extra = (input.intermediates ?? []).flatMap((m) => decodePem(m).map((der) => parseCertificate(der)));
     leaf = chain[0]!;
     intermediates = [...chain.slice(1), ...extra];
     if (chain.length + extra.length > MAX_CERTIFICATES)
@@ -157,7 +158,7 @@ function trustStoreByText(materials: Material[]): TrustStore {
   if (hit) return hit;
   let certs: ParsedCert[];
   try {
-    certs = materials.flatMap((m) => decodePem(m).map(parseCertificate));
+    certs = materials.flatMap((m) => decodePem(m).map((der) => parseCertificate(der)));
   } catch (err) {
     throw new AnchorConfigError(`the trust store cannot be read: ${(err as Error).message}`);
   }
@@ -184,34 +185,54 @@ interface BuiltPaths {
 }
 
 function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: TrustStore, maxDepth: number): BuiltPaths {
-  const out: BuiltPaths = { paths: [], depthExceeded: false, exhausted: false };
-  const trusted = trust.sha256;
-  const supplied = intermediates.filter((c) => !trusted.has(c.sha256));
-  // Trust anchors first (from the index), then the supplied intermediates with that name, in the order given.
-  const issuersOf = (cert: ParsedCert): ParsedCert[] => {
-    const name = cert.issuerDer.toString('hex');
-    return [...(trust.bySubject.get(name) ?? []), ...supplied.filter((c) => c.subjectDer.equals(cert.issuerDer))];
-  };
-  const signatureCache = new Map<string, boolean>();
-  let budget = MAX_ISSUER_CANDIDATES;
+  const builder = new PathBuilder(trust, intermediates, maxDepth);
+  builder.extend([leaf]);
+  return builder.out;
+}
 
-  const signedBy = (child: ParsedCert, parent: ParsedCert): boolean => {
+/** Depth-first path building from the leaf to any trust anchor, within the bounds above. */
+class PathBuilder {
+  readonly out: BuiltPaths = { paths: [], depthExceeded: false, exhausted: false };
+  private readonly trusted: Set<string>;
+  private readonly supplied: ParsedCert[];
+  /** Signature checks already made, by child and parent fingerprint. */
+  private readonly signatures = new Map<string, boolean>();
+  private budget = MAX_ISSUER_CANDIDATES;
+
+  constructor(
+    private readonly trust: TrustStore,
+    intermediates: ParsedCert[],
+    private readonly maxDepth: number,
+  ) {
+    this.trusted = trust.sha256;
+    this.supplied = intermediates.filter((c) => !this.trusted.has(c.sha256));
+  }
+
+  /** Trust anchors first (from the index), then the supplied intermediates with that name, in the order given. */
+  private issuersOf(cert: ParsedCert): ParsedCert[] {
+    const anchors = this.trust.bySubject.get(cert.issuerDer.toString('hex')) ?? [];
+    const named = this.supplied.filter((c) => c.subjectDer.equals(cert.issuerDer));
+    return named.length === 0 ? anchors : [...anchors, ...named];
+  }
+
+  private signedBy(child: ParsedCert, parent: ParsedCert): boolean {
     const key = `${child.sha256}/${parent.sha256}`;
-    let ok = signatureCache.get(key);
+    let ok = this.signatures.get(key);
     if (ok === undefined) {
       ok = signedWith(child, parent.publicKey);
-      signatureCache.set(key, ok);
+      this.signatures.set(key, ok);
     }
     return ok;
-  };
+  }
 
-  const extend = (path: ParsedCert[]): void => {
+  extend(path: ParsedCert[]): void {
+    const { out, trusted } = this;
     const current = path[path.length - 1]!;
     if (trusted.has(current.sha256)) {
       out.paths.push(path);
       return;
     }
-    for (const candidate of issuersOf(current)) {
+    for (const candidate of this.issuersOf(current)) {
       if (out.paths.length >= MAX_COMPLETE_PATHS) return;
       if (current.akiKeyId && candidate.ski && !current.akiKeyId.equals(candidate.ski)) continue;
       // A certificate (or the same name and key under another serial) may appear once: this cuts cycles.
@@ -221,11 +242,11 @@ function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: TrustS
         )
       )
         continue;
-      if (budget-- <= 0) {
+      if (this.budget-- <= 0) {
         out.exhausted = true;
         return;
       }
-      if (!signedBy(current, candidate)) {
+      if (!this.signedBy(current, candidate)) {
         out.signatureFailure ??= `the signature of "${current.subjectText}" does not verify with the key of "${candidate.subjectText}"`;
         continue;
       }
@@ -234,16 +255,14 @@ function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: TrustS
       // self-issued ones are bounded by MAX_INTERMEDIATES instead.
       if (!trusted.has(candidate.sha256)) {
         const counted = path.slice(1).filter((c) => !c.selfIssued).length + (candidate.selfIssued ? 0 : 1);
-        if (counted > maxDepth || path.length > MAX_INTERMEDIATES) {
+        if (counted > this.maxDepth || path.length > MAX_INTERMEDIATES) {
           out.depthExceeded = true;
           continue;
         }
       }
-      extend([...path, candidate]);
+      this.extend([...path, candidate]);
     }
-  };
-  extend([leaf]);
-  return out;
+  }
 }
 
 interface PathPolicy {
