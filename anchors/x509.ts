@@ -90,7 +90,8 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
   for (const path of built.paths) {
     const reasons = validatePath(path, policy);
     let revocationStatus: string[] = [];
-    if (reasons.length === 0) {
+    // With no CRL, OCSP response or fetcher there is nothing to consult: every status is 'not-checked'.
+    if (reasons.length === 0 && (crls.length > 0 || revocation.ocspResponses.length > 0 || revocation.fetcher)) {
       const outcome = await revocationReasons(path, at, revocation);
       if (Array.isArray(outcome)) reasons.push(...outcome);
       else revocationStatus = outcome.status;
