@@ -129,7 +129,14 @@ function go(binary: string): Map<string, Verdict> {
       }),
     )
     .join('\n');
-  const out = execFileSync(binary, { input: `${input}\n`, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  // The program's go.mod says go 1.21 (so older toolchains build it), which would select Go 1.21's
+  // defaults; x509negativeserial=0 is the default of Go 1.23 and later (a negative serial is refused).
+  const out = execFileSync(binary, {
+    input: `${input}\n`,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, GODEBUG: 'x509negativeserial=0' },
+  });
   const verdicts = new Map<string, Verdict>();
   for (const line of out.trim().split('\n')) {
     const v = JSON.parse(line) as { id: string; ok: boolean; error?: string };
