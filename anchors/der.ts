@@ -51,8 +51,22 @@ export function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
   return t;
 }
 
+/** Dotted text of OIDs already read, by their content octets (as a latin1 string); bounded, valid OIDs only. */
+const OID_TEXT = new Map<string, string>();
+const OID_TEXT_LIMIT = 4096;
+
 export function oid(buf: Uint8Array, t: Tlv): string {
   if (t.tag !== 0x06 || t.end === t.start) throw new DerError('not an OBJECT IDENTIFIER');
+  let key = '';
+  for (let i = t.start; i < t.end; i++) key += String.fromCharCode(buf[i]!);
+  const known = OID_TEXT.get(key);
+  if (known !== undefined) return known;
+  const text = oidText(buf, t);
+  if (OID_TEXT.size < OID_TEXT_LIMIT) OID_TEXT.set(key, text);
+  return text;
+}
+
+function oidText(buf: Uint8Array, t: Tlv): string {
   const parts: number[] = [];
   let value = 0;
   let first = true;
@@ -73,18 +87,36 @@ export function oid(buf: Uint8Array, t: Tlv): string {
   return parts.join('.');
 }
 
+/** Two decimal digits at `at`, read from the bytes (no text is made). */
+function twoDigits(buf: Uint8Array, at: number): number {
+  const hi = buf[at]! - 0x30;
+  const lo = buf[at + 1]! - 0x30;
+  if (hi < 0 || hi > 9 || lo < 0 || lo > 9) throw new DerError('not a UTCTime or GeneralizedTime in the RFC 5280 form');
+  return hi * 10 + lo;
+}
+
 /** UTCTime (YYMMDDHHMMSSZ, RFC 5280 4.1.2.5.1) or GeneralizedTime (YYYYMMDDHHMMSSZ, 4.1.2.5.2). */
 export function time(buf: Uint8Array, t: Tlv): Date {
-  const text = Buffer.from(buf.subarray(t.start, t.end)).toString('latin1');
-  let m: RegExpExecArray | null;
+  const utc = t.tag === 0x17;
+  const length = t.end - t.start;
+  if (!(utc ? length === 13 : t.tag === 0x18 && length === 15) || buf[t.end - 1] !== 0x5a /* Z */) {
+    throw new DerError('not a UTCTime or GeneralizedTime in the RFC 5280 form');
+  }
+  let at = t.start;
   let year: number;
-  if (t.tag === 0x17 && (m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
-    const yy = Number(m[1]);
+  if (utc) {
+    const yy = twoDigits(buf, at);
     year = yy >= 50 ? 1900 + yy : 2000 + yy;
-  } else if (t.tag === 0x18 && (m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text))) {
-    year = Number(m[1]);
-  } else throw new DerError('not a UTCTime or GeneralizedTime in the RFC 5280 form');
-  const [mo, d, h, mi, s] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
+    at += 2;
+  } else {
+    year = twoDigits(buf, at) * 100 + twoDigits(buf, at + 2);
+    at += 4;
+  }
+  const mo = twoDigits(buf, at);
+  const d = twoDigits(buf, at + 2);
+  const h = twoDigits(buf, at + 4);
+  const mi = twoDigits(buf, at + 6);
+  const s = twoDigits(buf, at + 8);
   const date = new Date(Date.UTC(year, mo - 1, d, h, mi, s));
   if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) throw new DerError('not a calendar time');
   if (year < 100) date.setUTCFullYear(year);

@@ -2,7 +2,7 @@
 // and not once per proof: key-set validation by the set's JSON text, imported keys and RFC 7638
 // thumbprints by the thumbprint. Entries are immutable results of pure functions of their key; the
 // caches are bounded, and dropping an entry only costs the work again.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { importJWK } from 'jose';
 import type { CryptoKey, JWK, KeyObject } from 'jose';
 
@@ -50,7 +50,7 @@ function computeThumbprint(jwk: JWK): string | undefined {
     if (typeof v !== 'string') return undefined;
     canonical[m] = v;
   }
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url');
+  return hash('sha256', JSON.stringify(canonical), 'base64url');
 }
 
 const imported = new BoundedCache<string, Promise<CryptoKey | KeyObject | Uint8Array>>();

@@ -10,11 +10,11 @@ const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Returns the DER of every block with one of the labels (or a single DER object when the input is binary). */
 export function decodePem(input: Uint8Array | string, label: string | string[] = 'CERTIFICATE'): Buffer[] {
   const labels = Array.isArray(label) ? label : [label];
-  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input);
-  if (bytes.length === 0) throw new PemError('the file is empty');
-  if (bytes[0] === 0x30) return [bytes];
-
-  const text = bytes.toString('latin1');
+  if (input.length === 0) throw new PemError('the file is empty');
+  // A string is read as it is (PEM is ASCII; any other character fails the base64 or stays outside the
+  // blocks either way), so the text is not copied to bytes and back.
+  if (typeof input === 'string' ? input.charCodeAt(0) === 0x30 : input[0] === 0x30) return [Buffer.from(input)];
+  const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1');
   const blocks: Buffer[] = [];
   let consumed = 0;
   for (const match of text.matchAll(BLOCK)) {
@@ -23,15 +23,44 @@ export function decodePem(input: Uint8Array | string, label: string | string[] =
     consumed = match.index + whole.length;
     if (begin !== end) throw new PemError(`BEGIN ${begin} closed by END ${end}`);
     if (!labels.includes(begin!)) throw new PemError(`unexpected ${begin} block; only ${labels[0]} blocks are accepted`);
-    const compact = body.replace(/\s+/g, '');
-    if (!BASE64_BODY.test(compact) || compact.length % 4 !== 0 || compact.length === 0) {
-      throw new PemError('a PEM block has invalid base64');
-    }
-    blocks.push(Buffer.from(compact, 'base64'));
+    blocks.push(base64Body(body));
   }
   if (blocks.length === 0) throw new PemError(`no ${labels[0]} block found`);
   checkOutside(text.slice(consumed));
   return blocks;
+}
+
+/** Base64 alphabet (RFC 4648 4) by character code: 1 for a digit of the alphabet, 2 for the whitespace PEM wraps lines with. */
+const CHAR = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') CHAR[c.charCodeAt(0)] = 1;
+for (const c of ' \t\r\n') CHAR[c.charCodeAt(0)] = 2;
+
+/**
+ * The bytes of a block's body: base64 digits, then at most two '=', a multiple of four in all, with
+ * whitespace anywhere. One pass over the text checks it and Buffer.from decodes it (skipping the
+ * whitespace); a body with other whitespace (form feed, Unicode spaces) takes the compacting path.
+ */
+function base64Body(body: string): Buffer {
+  let digits = 0;
+  let padding = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body.charCodeAt(i);
+    const kind = c < 128 ? CHAR[c] : 0;
+    if (kind === 2) continue;
+    if (kind === 1 && padding === 0) digits++;
+    else if (c === 0x3d /* = */ && padding < 2) padding++;
+    else return compactedBase64(body);
+  }
+  if (digits === 0 || (digits + padding) % 4 !== 0) throw new PemError('a PEM block has invalid base64');
+  return Buffer.from(body, 'base64');
+}
+
+function compactedBase64(body: string): Buffer {
+  const compact = body.replace(/\s+/g, '');
+  if (!BASE64_BODY.test(compact) || compact.length % 4 !== 0 || compact.length === 0) {
+    throw new PemError('a PEM block has invalid base64');
+  }
+  return Buffer.from(compact, 'base64');
 }
 
 function checkOutside(text: string): void {

@@ -116,7 +116,7 @@ async function verifyX509Svid(input: SpiffeInput, expected: SpiffeId, svid: Mate
     profile.push(reason('SVID_MALFORMED', 'keyUsage must include digitalSignature and not keyCertSign or cRLSign'));
   }
   if (profile.length === 0) profile.push(...idReasons(uris[0]?.uniformResourceIdentifier, expected));
-  const described = { fingerprint: expected.id, keyFingerprint: await keyFingerprint(leaf.publicKey), subject: expected.id };
+  const described = { fingerprint: expected.id, keyFingerprint: await keyFingerprint(leaf.publicJwk), subject: expected.id };
   if (profile.length > 0) return refuse('spiffe', profile, described);
   return { ...chain, ...described, kind: 'spiffe', details: { ...chain.details, svid: 'x509', certificateFingerprint: chain.fingerprint } };
 }

@@ -1,6 +1,6 @@
 // One certificate, parsed once into the facts path validation needs. Profile violations are collected
 // (not thrown) so that a bad certificate that is not on the chosen path does not spoil the others.
-import { createHash, createPublicKey } from 'node:crypto';
+import { createPublicKey, hash } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { AsnConvert } from '@peculiar/asn1-schema';
@@ -8,8 +8,9 @@ import * as asn1js from 'asn1js';
 import { AuthorityInfoAccessSyntax, CertificatePolicies, CRLDistributionPoints, NameConstraints, PolicyConstraints } from '@peculiar/asn1-x509';
 import { Name } from '@peculiar/asn1-x509';
 import type { GeneralName, GeneralSubtree } from '@peculiar/asn1-x509';
+import type { JWK } from 'jose';
 import type { AlgorithmId } from './crypto-policy';
-import { verifyAnySignature } from './crypto-policy';
+import { keyStrengthProblem, verifyAnySignature } from './crypto-policy';
 import { DerError, bytes, children, expectTag, oid as readOid, readTlv, time, whole } from './der';
 import type { Tlv } from './der';
 import { reason } from './reasons';
@@ -64,13 +65,18 @@ export interface ParsedCert {
   /** The DER of the TBSCertificate (the signed bytes) and the signature over it. */
   tbs: Buffer;
   signature: Buffer;
-  publicKey: KeyObject;
+  /** Imported at parse time, or on first use for a leaf's P-256/P-384 key, which is only checked on its curve (see ecPointKey). */
+  readonly publicKey: KeyObject;
+  /** The public key as a JWK (for the RFC 7638 thumbprint). */
+  readonly publicJwk: JWK;
+  /** Why Admit refuses the key (size, curve, type), or undefined; computed on first use. */
+  readonly keyProblem: string | undefined;
   /** The subjectPublicKey BIT STRING contents, which OCSP hashes to name an issuer. */
   publicKeyBits: Buffer;
-  subject: Name;
+  readonly subject: Name;
   subjectDer: Buffer;
   issuerDer: Buffer;
-  subjectText: string;
+  readonly subjectText: string;
   serialHex: string;
   notBefore: Date;
   notAfter: Date;
@@ -106,9 +112,9 @@ const EC_PUBLIC_KEY = '1.2.840.10045.2.1';
  * RFC 5480 2.1.1: ECParameters is a CHOICE of namedCurve, implicitCurve and specifiedCurve, and in
  * certificates "specifiedCurve and implicitCurve MUST NOT be used": only a named curve OID is accepted.
  */
-export function ecParametersProblem(algorithm: string, parameters: ArrayBuffer | null | undefined): string | undefined {
+export function ecParametersProblem(algorithm: string, parameters: ArrayBuffer | Uint8Array | null | undefined): string | undefined {
   if (algorithm !== EC_PUBLIC_KEY) return undefined;
-  const bytes = parameters ? new Uint8Array(parameters) : undefined;
+  const bytes = parameters ? (parameters instanceof Uint8Array ? parameters : new Uint8Array(parameters)) : undefined;
   if (!bytes || bytes.length === 0) return 'the EC key has no curve parameters';
   if (bytes[0] === 0x06) return undefined;
   return bytes[0] === 0x05 ? 'the EC key uses implicitCurve (NULL) parameters' : 'the EC key uses explicit (specifiedCurve) parameters';
@@ -168,6 +174,7 @@ function decode(der: Buffer) {
   const spki = children(der, spkiT);
   const keyAlg = children(der, expectTag(spki[0], 0x30, 'algorithm'));
   const keyBits = expectTag(spki[1], 0x03, 'subjectPublicKey');
+  const spkiWellFormed = spki.length === 2 && keyAlg.length === 2 && keyBits.end > keyBits.start && der[keyBits.start] === 0;
   const outerAlg = children(der, outerAlgT!);
   return {
     version,
@@ -187,6 +194,7 @@ function decode(der: Buffer) {
     keyAlgorithm: readOid(der, keyAlg[0]!),
     keyParams: keyAlg[1] ? whole(der, keyAlg[1]) : undefined,
     publicKeyBits: bytes(der, keyBits).subarray(1),
+    spkiWellFormed,
     extensions,
   };
 }
@@ -285,22 +293,157 @@ function only(value: Uint8Array, tag: number): Tlv {
   return t;
 }
 
+/** P-256 and P-384 (RFC 5480 2.1.1.1 namedCurve) as DER OBJECT IDENTIFIERs, with their curve equations y² = x³ − 3x + b (mod p). */
+const EC_CURVES = [
+  {
+    params: Buffer.from('06082a8648ce3d030107', 'hex'),
+    crv: 'P-256',
+    size: 32,
+    p: 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n,
+    b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
+  },
+  {
+    params: Buffer.from('06052b81040022', 'hex'),
+    crv: 'P-384',
+    size: 48,
+    p: 2n ** 384n - 2n ** 128n - 2n ** 96n + 2n ** 32n - 1n,
+    b: 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn,
+  },
+] as const;
+
+interface EcPointKey {
+  jwk: JWK;
+}
+
+/**
+ * A P-256 or P-384 key given as an uncompressed point (SEC 1 2.3.3, RFC 5480 2.2), read from the SPKI:
+ * its JWK and its curve, which Admit accepts, so neither needs the imported key. With `checkPoint`,
+ * the point is also checked the way importing it would check it (SEC 1 3.2.2.1: coordinates below p,
+ * the point on the curve; both curves have cofactor 1 and an uncompressed point cannot be the point at
+ * infinity), for a key that is then never imported: a partner's leaf key is only read, never used to
+ * verify. Undefined for any other key, which is imported.
+ */
+function ecPointKey(algorithm: string, params: Buffer, point: Buffer, checkPoint: boolean): EcPointKey | undefined {
+  if (algorithm !== EC_PUBLIC_KEY) return undefined;
+  const curve = EC_CURVES.find((c) => c.params.equals(params));
+  if (!curve || point.length !== 1 + 2 * curve.size || point[0] !== 0x04) return undefined;
+  if (checkPoint) {
+    const x = BigInt(`0x${point.toString('hex', 1, 1 + curve.size)}`);
+    const y = BigInt(`0x${point.toString('hex', 1 + curve.size)}`);
+    const { p, b } = curve;
+    if (x >= p || y >= p || (y * y - (x * x * x - 3n * x + b)) % p !== 0n) throw new CertParseError('the EC public key is not a point on its curve');
+  }
+  return {
+    jwk: {
+      kty: 'EC',
+      crv: curve.crv,
+      x: point.toString('base64url', 1, 1 + curve.size),
+      y: point.toString('base64url', 1 + curve.size),
+    },
+  };
+}
+
 /** Verifies the certificate signature with `key`, whatever the algorithm (Admit's policy on algorithms is judged separately). */
 export function signedWith(cert: ParsedCert, key: KeyObject): boolean {
   return verifyAnySignature(cert.signatureAlgorithm, cert.tbs, cert.signature, key);
 }
 
-export function parseCertificate(der: Buffer): ParsedCert {
-  const problems: Reason[] = [];
-  const bad = (detail: string) => problems.push(reason('CERT_MALFORMED', detail));
+/** A parsed certificate: the facts are fields, and what few paths read (the decoded subject, its text, the imported key) is made on first use. */
+class Cert implements ParsedCert {
+  readonly sha256: string;
+  readonly tbs: Buffer;
+  readonly signature: Buffer;
+  readonly publicKeyBits: Buffer;
+  readonly subjectDer: Buffer;
+  readonly issuerDer: Buffer;
+  readonly serialHex: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly signatureAlgorithm: AlgorithmId;
+  readonly selfIssued: boolean;
+  basicConstraints?: { ca: boolean; pathLen?: number; critical: boolean } = undefined;
+  keyUsage?: number = undefined;
+  eku?: string[] = undefined;
+  ekuCritical?: boolean = undefined;
+  san?: GeneralName[] = undefined;
+  ski?: Buffer = undefined;
+  akiKeyId?: Buffer = undefined;
+  nameConstraints?: Subtrees = undefined;
+  readonly crlUrls: string[] = [];
+  readonly ocspUrls: string[] = [];
+  readonly unknownCritical: string[] = [];
+  readonly problems: Reason[] = [];
+  #spkiDer: Buffer;
+  #key: KeyObject | undefined;
+  #ecKey: EcPointKey | undefined;
+  #keyProblem: { problem: string | undefined } | undefined = undefined;
+  #subject: Name | undefined = undefined;
+  #subjectText: string | undefined = undefined;
 
+  constructor(
+    readonly der: Buffer,
+    d: ReturnType<typeof decode>,
+    key: KeyObject | undefined,
+    ecKey: EcPointKey | undefined,
+  ) {
+    this.sha256 = hash('sha256', der, 'hex');
+    this.tbs = d.tbs;
+    this.signature = d.signature;
+    this.publicKeyBits = d.publicKeyBits;
+    this.subjectDer = d.subjectDer;
+    this.issuerDer = d.issuerDer;
+    this.serialHex = d.serial.toString('hex');
+    this.notBefore = d.notBefore;
+    this.notAfter = d.notAfter;
+    this.signatureAlgorithm = d.signatureAlgorithm;
+    this.selfIssued = d.subjectDer.equals(d.issuerDer);
+    this.#spkiDer = d.spkiDer;
+    this.#key = key;
+    this.#ecKey = ecKey;
+  }
+
+  get publicKey(): KeyObject {
+    return (this.#key ??= createPublicKey({ key: this.#spkiDer, format: 'der', type: 'spki' }));
+  }
+
+  get publicJwk(): JWK {
+    return this.#ecKey ? this.#ecKey.jwk : (this.publicKey.export({ format: 'jwk' }) as JWK);
+  }
+
+  get keyProblem(): string | undefined {
+    // P-256 and P-384 are curves Admit accepts (keyStrengthProblem).
+    return (this.#keyProblem ??= { problem: this.#ecKey ? undefined : keyStrengthProblem(this.publicKey) }).problem;
+  }
+
+  get subject(): Name {
+    return (this.#subject ??= AsnConvert.parse(this.subjectDer, Name));
+  }
+
+  get subjectText(): string {
+    return (this.#subjectText ??= nameText(this.subjectDer));
+  }
+
+  /** Records an RFC 5280 profile violation (CERT_MALFORMED). */
+  malformed(detail: string): void {
+    this.problems.push(reason('CERT_MALFORMED', detail));
+  }
+}
+
+/**
+ * Parses a certificate. `importKey`: import the public key now (a certificate that will verify others);
+ * otherwise a P-256/P-384 key is only checked on its curve, and imported if something asks for it.
+ */
+export function parseCertificate(der: Buffer, importKey = true): ParsedCert {
   let d: ReturnType<typeof decode>;
-  let publicKey: KeyObject;
+  let publicKey: KeyObject | undefined;
+  let ecKey: EcPointKey | undefined;
   try {
     d = decode(der);
-    const ecProblem = ecParametersProblem(d.keyAlgorithm, d.keyParams ? new Uint8Array(d.keyParams).buffer : null);
+    const ecProblem = ecParametersProblem(d.keyAlgorithm, d.keyParams);
     if (ecProblem) throw new CertParseError(ecProblem, 'CERT_EC_PARAMETERS_INVALID');
-    publicKey = createPublicKey({ key: d.spkiDer, format: 'der', type: 'spki' });
+    ecKey = d.spkiWellFormed ? ecPointKey(d.keyAlgorithm, d.keyParams!, d.publicKeyBits, !importKey) : undefined;
+    // Any other key is imported now, so a key node:crypto cannot read refuses the certificate here.
+    if (importKey || !ecKey) publicKey = createPublicKey({ key: d.spkiDer, format: 'der', type: 'spki' });
     // The subject is decoded when read (name constraints, messages); its structure is checked here so a
     // corrupt one fails now, not mid-validation.
     checkName(d.subjectDer);
@@ -309,11 +452,11 @@ export function parseCertificate(der: Buffer): ParsedCert {
     if (err instanceof CertParseError) throw err;
     throw new CertParseError('the certificate cannot be decoded');
   }
-  const subjectDer = d.subjectDer;
-  const issuerDer = d.issuerDer;
+  const cert = new Cert(der, d, publicKey, ecKey);
+  const problems = cert.problems;
   const serial = d.serial;
 
-  if (d.version !== 2) bad('the certificate is not X.509 version 3');
+  if (d.version !== 2) cert.malformed('the certificate is not X.509 version 3');
   // RFC 5280 4.1.2.2: a positive integer of at most 20 octets; the 0x00 sign octet of a DER INTEGER
   // whose first content bit is set is not part of the number.
   const serialNumber = serial.length > 1 && serial[0] === 0 ? serial.subarray(1) : serial;
@@ -322,36 +465,8 @@ export function parseCertificate(der: Buffer): ParsedCert {
   } else if (serialNumber.length > 20) {
     problems.push(reason('CERT_SERIAL_INVALID', `the serial number has ${serialNumber.length} octets (at most 20)`));
   }
-  if (d.issuerEmpty) bad('the issuer name is empty');
-  if (!d.innerAlg.equals(d.outerAlg)) bad('the inner and outer signature algorithms differ');
-
-  let subject: Name | undefined;
-  let subjectText: string | undefined;
-  const cert: ParsedCert = {
-    der,
-    sha256: createHash('sha256').update(der).digest('hex'),
-    tbs: d.tbs,
-    signature: d.signature,
-    publicKey,
-    publicKeyBits: d.publicKeyBits,
-    get subject(): Name {
-      return (subject ??= AsnConvert.parse(subjectDer, Name));
-    },
-    subjectDer,
-    issuerDer,
-    get subjectText(): string {
-      return (subjectText ??= nameText(subjectDer));
-    },
-    serialHex: serial.toString('hex'),
-    notBefore: d.notBefore,
-    notAfter: d.notAfter,
-    signatureAlgorithm: d.signatureAlgorithm,
-    selfIssued: subjectDer.equals(issuerDer),
-    crlUrls: [],
-    ocspUrls: [],
-    unknownCritical: [],
-    problems,
-  };
+  if (d.issuerEmpty) cert.malformed('the issuer name is empty');
+  if (!d.innerAlg.equals(d.outerAlg)) cert.malformed('the inner and outer signature algorithms differ');
 
   const seen = new Set<string>();
   for (const ext of d.extensions) {
@@ -359,15 +474,15 @@ export function parseCertificate(der: Buffer): ParsedCert {
     seen.add(ext.extnID);
     if (ext.critical && !UNDERSTOOD_CRITICAL.has(ext.extnID)) cert.unknownCritical.push(ext.extnID);
     try {
-      readExtension(cert, ext.extnID, ext.critical, ext.value, bad);
+      readExtension(cert, ext.extnID, ext.critical, ext.value);
     } catch {
-      bad(`extension ${ext.extnID} cannot be decoded`);
+      cert.malformed(`extension ${ext.extnID} cannot be decoded`);
     }
   }
 
   if (d.subjectEmpty) {
-    if (cert.basicConstraints?.ca) bad('a CA certificate has an empty subject');
-    if (!cert.san) bad('the subject is empty and there is no subjectAltName');
+    if (cert.basicConstraints?.ca) cert.malformed('a CA certificate has an empty subject');
+    if (!cert.san) cert.malformed('the subject is empty and there is no subjectAltName');
   }
   // RFC 5280 4.2.1.9: pathLenConstraint only when cA is true and keyUsage (if present) asserts keyCertSign.
   if (
@@ -385,11 +500,11 @@ export function parseCertificate(der: Buffer): ParsedCert {
   }
   // RFC 5280 4.2.1.2: every CA certificate (cA true) carries a subjectKeyIdentifier.
   if (cert.basicConstraints?.ca && !cert.ski) problems.push(reason('CERT_SKI_MISSING', `the CA "${cert.subjectText}" has no subjectKeyIdentifier`));
-  if (cert.nameConstraints && !cert.basicConstraints?.ca) bad('nameConstraints on a certificate that is not a CA');
+  if (cert.nameConstraints && !cert.basicConstraints?.ca) cert.malformed('nameConstraints on a certificate that is not a CA');
   return cert;
 }
 
-function readExtension(cert: ParsedCert, oid: string, critical: boolean, value: Buffer, bad: (d: string) => void): void {
+function readExtension(cert: Cert, oid: string, critical: boolean, value: Buffer): void {
   switch (oid) {
     case OID.basicConstraints: {
       // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL }
@@ -421,34 +536,34 @@ function readExtension(cert: ParsedCert, oid: string, critical: boolean, value: 
         for (let k = 0; k < 8; k++) if (bits[j]! & (0x80 >> k)) usage |= 2 ** ((j - 1) * 8 + k);
       }
       cert.keyUsage = usage;
-      if (cert.keyUsage === 0) bad('keyUsage has no bits set');
+      if (cert.keyUsage === 0) cert.malformed('keyUsage has no bits set');
       return;
     }
     case OID.extKeyUsage:
       cert.eku = children(value, only(value, 0x30)).map((t) => readOid(value, t));
       cert.ekuCritical = critical;
-      if (cert.eku.length === 0) bad('extKeyUsage lists no purpose');
+      if (cert.eku.length === 0) cert.malformed('extKeyUsage lists no purpose');
       return;
     case OID.subjectKeyId:
-      if (critical) bad('subjectKeyIdentifier must not be critical');
-      cert.ski = Buffer.from(bytes(value, only(value, 0x04)));
+      if (critical) cert.malformed('subjectKeyIdentifier must not be critical');
+      cert.ski = bytes(value, only(value, 0x04));
       return;
     case OID.authorityKeyId: {
-      if (critical) bad('authorityKeyIdentifier must not be critical');
+      if (critical) cert.malformed('authorityKeyIdentifier must not be critical');
       // AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0], authorityCertIssuer [1], authorityCertSerialNumber [2] }
       const parts = children(value, only(value, 0x30));
       const keyId = parts.find((t) => t.tag === 0x80);
       if (parts.some((t) => t.tag !== 0x80 && t.tag !== 0xa1 && t.tag !== 0x82)) throw new DerError('authorityKeyIdentifier has unknown fields');
-      if (!keyId) bad('authorityKeyIdentifier has no keyIdentifier');
-      else cert.akiKeyId = Buffer.from(bytes(value, keyId));
+      if (!keyId) cert.malformed('authorityKeyIdentifier has no keyIdentifier');
+      else cert.akiKeyId = bytes(value, keyId);
       if (parts.some((t) => t.tag !== 0x80)) {
-        bad('authorityKeyIdentifier carries authorityCertIssuer/serial (keyIdentifier only is accepted)');
+        cert.malformed('authorityKeyIdentifier carries authorityCertIssuer/serial (keyIdentifier only is accepted)');
       }
       return;
     }
     case OID.subjectAltName: {
       const names = generalNames(value);
-      if (names.length === 0) bad('subjectAltName is empty');
+      if (names.length === 0) cert.malformed('subjectAltName is empty');
       // RFC 5280 4.2.1.6: critical when the subject is empty; CA/B BR 7.1.2.7.12 (followed by webpki): not critical otherwise.
       const subjectEmpty = cert.subjectDer.length === 2;
       if (subjectEmpty && !critical) cert.problems.push(reason('CERT_SAN_CRITICALITY', 'subjectAltName must be critical when the subject is empty'));
@@ -456,19 +571,19 @@ function readExtension(cert: ParsedCert, oid: string, critical: boolean, value: 
         cert.problems.push(reason('CERT_SAN_CRITICALITY', 'subjectAltName must not be critical when the subject is not empty'));
       for (const name of names) {
         const problem = generalNameProblem(name);
-        if (problem) bad(problem);
+        if (problem) cert.malformed(problem);
       }
       cert.san = names;
       return;
     }
     case OID.nameConstraints:
       // RFC 5280 4.2.1.10: conforming CAs MUST mark it critical; Admit follows RFC 5280 over CA/B practice here.
-      if (!critical) bad('nameConstraints must be critical');
-      cert.nameConstraints = readNameConstraints(new Uint8Array(value).buffer, bad);
+      if (!critical) cert.malformed('nameConstraints must be critical');
+      cert.nameConstraints = readNameConstraints(new Uint8Array(value).buffer, (detail) => cert.malformed(detail));
       return;
     case OID.policyConstraints:
       AsnConvert.parse(value, PolicyConstraints);
-      if (!critical) bad('policyConstraints must be critical');
+      if (!critical) cert.malformed('policyConstraints must be critical');
       return;
     case OID.certificatePolicies:
       AsnConvert.parse(value, CertificatePolicies);
@@ -482,7 +597,7 @@ function readExtension(cert: ParsedCert, oid: string, critical: boolean, value: 
       return;
     case OID.authorityInfoAccess: {
       const aia = [...AsnConvert.parse(value, AuthorityInfoAccessSyntax)];
-      if (aia.length === 0) bad('authorityInfoAccess is empty');
+      if (aia.length === 0) cert.malformed('authorityInfoAccess is empty');
       for (const ad of aia) {
         if (ad.accessMethod === OID.ocsp && ad.accessLocation.uniformResourceIdentifier) {
           cert.ocspUrls.push(ad.accessLocation.uniformResourceIdentifier);

@@ -2,7 +2,7 @@
 // path validation with Admit's stricter profile (see docs/anchors.md for the exact rules).
 import { keyFingerprint } from './fingerprint';
 import { PemError, decodePem } from './pem';
-import { keyStrengthProblem, signatureAlgorithmProblem } from './crypto-policy';
+import { signatureAlgorithmProblem } from './crypto-policy';
 import { reason } from './reasons';
 import type { Reason } from './reasons';
 import { AnchorConfigError, refuse } from './result';
@@ -59,8 +59,9 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
   let leaf: ParsedCert;
   let intermediates: ParsedCert[];
   try {
-    const chain = decodePem(input.chain).map(parseCertificate);
-    const extra = (input.intermediates ?? []).flatMap((m) => decodePem(m).map(parseCertificate));
+    // The leaf's key only needs checking (it verifies nothing here); the others verify signatures.
+    const chain = decodePem(input.chain).map((der, i) => parseCertificate(der, i > 0));
+    const extra = (input.intermediates ?? []).flatMap((m) => decodePem(m).map((der) => parseCertificate(der)));
     leaf = chain[0]!;
     intermediates = [...chain.slice(1), ...extra];
     if (chain.length + extra.length > MAX_CERTIFICATES)
@@ -89,7 +90,8 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
   for (const path of built.paths) {
     const reasons = validatePath(path, policy);
     let revocationStatus: string[] = [];
-    if (reasons.length === 0) {
+    // With no CRL, OCSP response or fetcher there is nothing to consult: every status is 'not-checked'.
+    if (reasons.length === 0 && (crls.length > 0 || revocation.ocspResponses.length > 0 || revocation.fetcher)) {
       const outcome = await revocationReasons(path, at, revocation);
       if (Array.isArray(outcome)) reasons.push(...outcome);
       else revocationStatus = outcome.status;
@@ -135,13 +137,29 @@ function trustStoreKey(materials: Material[]): string {
     .join('\u0000');
 }
 
+/**
+ * The last store parsed from each trust-store array, with the strings it held: a configuration passes
+ * the same array on every call, so the lookup by text (which hashes the whole store) is skipped while
+ * the array still holds the same strings. Byte materials can change in place and always take the
+ * lookup by text.
+ */
+const byArray = new WeakMap<Material[], { held: string[]; store: TrustStore }>();
+
 function parseTrustStore(materials: Material[]): TrustStore {
+  const seen = byArray.get(materials);
+  if (seen && seen.held.length === materials.length && seen.held.every((m, i) => m === materials[i])) return seen.store;
+  const store = trustStoreByText(materials);
+  if (materials.every((m) => typeof m === 'string')) byArray.set(materials, { held: [...materials], store });
+  return store;
+}
+
+function trustStoreByText(materials: Material[]): TrustStore {
   const key = trustStoreKey(materials);
   const hit = trustStores.get(key);
   if (hit) return hit;
   let certs: ParsedCert[];
   try {
-    certs = materials.flatMap((m) => decodePem(m).map(parseCertificate));
+    certs = materials.flatMap((m) => decodePem(m).map((der) => parseCertificate(der)));
   } catch (err) {
     throw new AnchorConfigError(`the trust store cannot be read: ${(err as Error).message}`);
   }
@@ -168,34 +186,54 @@ interface BuiltPaths {
 }
 
 function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: TrustStore, maxDepth: number): BuiltPaths {
-  const out: BuiltPaths = { paths: [], depthExceeded: false, exhausted: false };
-  const trusted = trust.sha256;
-  const supplied = intermediates.filter((c) => !trusted.has(c.sha256));
-  // Trust anchors first (from the index), then the supplied intermediates with that name, in the order given.
-  const issuersOf = (cert: ParsedCert): ParsedCert[] => {
-    const name = cert.issuerDer.toString('hex');
-    return [...(trust.bySubject.get(name) ?? []), ...supplied.filter((c) => c.subjectDer.equals(cert.issuerDer))];
-  };
-  const signatureCache = new Map<string, boolean>();
-  let budget = MAX_ISSUER_CANDIDATES;
+  const builder = new PathBuilder(trust, intermediates, maxDepth);
+  builder.extend([leaf]);
+  return builder.out;
+}
 
-  const signedBy = (child: ParsedCert, parent: ParsedCert): boolean => {
+/** Depth-first path building from the leaf to any trust anchor, within the bounds above. */
+class PathBuilder {
+  readonly out: BuiltPaths = { paths: [], depthExceeded: false, exhausted: false };
+  private readonly trusted: Set<string>;
+  private readonly supplied: ParsedCert[];
+  /** Signature checks already made, by child and parent fingerprint. */
+  private readonly signatures = new Map<string, boolean>();
+  private budget = MAX_ISSUER_CANDIDATES;
+
+  constructor(
+    private readonly trust: TrustStore,
+    intermediates: ParsedCert[],
+    private readonly maxDepth: number,
+  ) {
+    this.trusted = trust.sha256;
+    this.supplied = intermediates.filter((c) => !this.trusted.has(c.sha256));
+  }
+
+  /** Trust anchors first (from the index), then the supplied intermediates with that name, in the order given. */
+  private issuersOf(cert: ParsedCert): ParsedCert[] {
+    const anchors = this.trust.bySubject.get(cert.issuerDer.toString('hex')) ?? [];
+    const named = this.supplied.filter((c) => c.subjectDer.equals(cert.issuerDer));
+    return named.length === 0 ? anchors : [...anchors, ...named];
+  }
+
+  private signedBy(child: ParsedCert, parent: ParsedCert): boolean {
     const key = `${child.sha256}/${parent.sha256}`;
-    let ok = signatureCache.get(key);
+    let ok = this.signatures.get(key);
     if (ok === undefined) {
       ok = signedWith(child, parent.publicKey);
-      signatureCache.set(key, ok);
+      this.signatures.set(key, ok);
     }
     return ok;
-  };
+  }
 
-  const extend = (path: ParsedCert[]): void => {
+  extend(path: ParsedCert[]): void {
+    const { out, trusted } = this;
     const current = path[path.length - 1]!;
     if (trusted.has(current.sha256)) {
       out.paths.push(path);
       return;
     }
-    for (const candidate of issuersOf(current)) {
+    for (const candidate of this.issuersOf(current)) {
       if (out.paths.length >= MAX_COMPLETE_PATHS) return;
       if (current.akiKeyId && candidate.ski && !current.akiKeyId.equals(candidate.ski)) continue;
       // A certificate (or the same name and key under another serial) may appear once: this cuts cycles.
@@ -205,11 +243,11 @@ function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: TrustS
         )
       )
         continue;
-      if (budget-- <= 0) {
+      if (this.budget-- <= 0) {
         out.exhausted = true;
         return;
       }
-      if (!signedBy(current, candidate)) {
+      if (!this.signedBy(current, candidate)) {
         out.signatureFailure ??= `the signature of "${current.subjectText}" does not verify with the key of "${candidate.subjectText}"`;
         continue;
       }
@@ -218,16 +256,14 @@ function buildPaths(leaf: ParsedCert, intermediates: ParsedCert[], trust: TrustS
       // self-issued ones are bounded by MAX_INTERMEDIATES instead.
       if (!trusted.has(candidate.sha256)) {
         const counted = path.slice(1).filter((c) => !c.selfIssued).length + (candidate.selfIssued ? 0 : 1);
-        if (counted > maxDepth || path.length > MAX_INTERMEDIATES) {
+        if (counted > this.maxDepth || path.length > MAX_INTERMEDIATES) {
           out.depthExceeded = true;
           continue;
         }
       }
-      extend([...path, candidate]);
+      this.extend([...path, candidate]);
     }
-  };
-  extend([leaf]);
-  return out;
+  }
 }
 
 interface PathPolicy {
@@ -253,7 +289,7 @@ function validatePath(path: ParsedCert[], policy: PathPolicy): Reason[] {
     reasons.push(...cert.problems);
     if (cert.unknownCritical.length > 0) reasons.push(reason('CERT_UNKNOWN_CRITICAL_EXTENSION', cert.unknownCritical.join(', ')));
     reasons.push(...validityReasons(cert, policy.at));
-    const weak = keyStrengthProblem(cert.publicKey);
+    const weak = cert.keyProblem;
     if (weak) reasons.push(reason('CERT_WEAK_KEY', `"${cert.subjectText}": ${weak}`));
     // The trust anchor's own signature is not part of the path: only its name and key are trusted.
     if (i < anchorIndex) {
@@ -362,7 +398,7 @@ async function accepted(path: ParsedCert[], revocation: string[]): Promise<Verif
     ok: true,
     kind: 'x509',
     ...describeLeaf(leaf),
-    keyFingerprint: await keyFingerprint(leaf.publicKey),
+    keyFingerprint: await keyFingerprint(leaf.publicJwk),
     notAfter: notAfter.toISOString(),
     reasons: [],
     details: {

@@ -156,18 +156,48 @@ async function decisionsOnly(started: number): Promise<void> {
   );
 }
 
+/** Writes the run's JSON record; a partial run (`--only`) does not replace the full run's. */
+async function writeResults(only: string | undefined, started: number, results: BenchmarkResult[], extra: object = {}): Promise<string> {
+  const report = {
+    at: new Date().toISOString(),
+    commit: gitCommit(),
+    node: process.version,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    seconds: (Date.now() - started) / 1000,
+    results,
+    ...extra,
+  };
+  const resultsFile = only ? RESULTS.replace(/latest\.json$/, `${only}-latest.json`) : RESULTS;
+  await mkdir(path.dirname(resultsFile), { recursive: true });
+  await writeFile(resultsFile, JSON.stringify(report, null, 2) + '\n');
+  return resultsFile;
+}
+
+const ONLY = ['oauth', 'x509', 'assertion', 'decisions'] as const;
+
 async function main(): Promise<void> {
   const started = Date.now();
   const results: BenchmarkResult[] = [];
-  if (process.argv.includes('--only') && process.argv.includes('decisions')) return decisionsOnly(started);
-
-  // `npm run bench -- --only oauth` runs the authorization server's part alone.
-  const onlyOauth = process.argv.includes('--only') && process.argv.includes('oauth');
-  if (!onlyOauth) {
+  // `npm run bench -- --only <part>`: one part alone. x509 and assertion need no database.
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+  if (only !== undefined && !(ONLY as readonly string[]).includes(only)) throw new Error(`--only takes ${ONLY.join(', ')}, not ${only}`);
+  if (only === 'decisions') return decisionsOnly(started);
+  const onlyOauth = only === 'oauth';
+  if (only === undefined || only === 'x509') {
     log('X.509 client-certificate verification');
     results.push(await measure(await x509Benchmark(), log));
+  }
+  if (only === undefined || only === 'assertion') {
     log('signed-assertion verification');
     results.push(await measure(await assertionBenchmark(), log));
+  }
+  if (only === 'x509' || only === 'assertion') {
+    await writeResults(only, started, results);
+    process.stdout.write(
+      `${table(results)}\n\nOps/s are medians of the rounds, ratios the median of per-round ratios; ${cpus().length} CPUs, Node ${process.version}.\n`,
+    );
+    return;
   }
 
   workDir = await mkdtemp(path.join(tmpdir(), 'admit-bench-'));
@@ -204,20 +234,7 @@ async function main(): Promise<void> {
   log(`audit chain of ${chain.events} events verifies`);
 
   const seconds = (Date.now() - started) / 1000;
-  const report = {
-    at: new Date().toISOString(),
-    commit: gitCommit(),
-    node: process.version,
-    cpus: cpus().length,
-    cpu: cpus()[0]?.model,
-    seconds,
-    results,
-    revocationToDeny: revocation,
-  };
-  // A partial run does not replace the full run's record.
-  const resultsFile = onlyOauth ? RESULTS.replace(/latest\.json$/, 'oauth-latest.json') : RESULTS;
-  await mkdir(path.dirname(resultsFile), { recursive: true });
-  await writeFile(resultsFile, JSON.stringify(report, null, 2) + '\n');
+  const resultsFile = await writeResults(onlyOauth ? 'oauth' : undefined, started, results, { revocationToDeny: revocation });
 
   process.stdout.write(`${table(results)}\n\n`);
   process.stdout.write(

@@ -35,6 +35,21 @@ async function standard(leafSpec = {}, intermediateSpec = {}): Promise<Input & {
   return { h, chain: h.leaf.pem + h.intermediate.pem, trustStore: [h.root.pem] };
 }
 
+/** The uncompressed point 04 || x || y with y + 1: x is kept, and (x, y + 1) is not on the curve. */
+function offCurve(point: ArrayBuffer): ArrayBuffer {
+  const p = Buffer.from(point);
+  expect(p[0]).toBe(0x04);
+  p[p.length - 1] = p[p.length - 1]! ^ 0x01;
+  return new Uint8Array(p).buffer;
+}
+
+/** The same point in compressed form (SEC 1 2.3.3): 02/03 by the parity of y, then x. */
+function compressed(point: ArrayBuffer): ArrayBuffer {
+  const p = Buffer.from(point);
+  const size = (p.length - 1) / 2;
+  return new Uint8Array(Buffer.concat([Buffer.from([0x02 | (p[p.length - 1]! & 1)]), p.subarray(1, 1 + size)])).buffer;
+}
+
 type Rule = [rule: string, code: string, broken: () => Promise<Input>, control: () => Promise<Input>];
 
 const rules: Rule[] = [
@@ -69,6 +84,57 @@ const rules: Rule[] = [
       const s = await standard();
       const leaf = reissue(s.h.leaf, s.h.intermediate.keys, () => undefined);
       return { ...s, chain: leaf.pem + s.h.intermediate.pem };
+    },
+  ],
+  // SEC 1 3.2.2.1 (RFC 5480 2.2): the key is a point on its curve. P-256 and P-384 points are checked
+  // without importing them; a compressed point (the control) takes the import path.
+  [
+    'P-256 leaf key off its curve',
+    'CERT_MALFORMED',
+    async () => {
+      const s = await standard();
+      const leaf = reissue(s.h.leaf, s.h.intermediate.keys, (tbs) => {
+        tbs.subjectPublicKeyInfo.subjectPublicKey = offCurve(tbs.subjectPublicKeyInfo.subjectPublicKey);
+      });
+      return { ...s, chain: leaf.pem + s.h.intermediate.pem };
+    },
+    async () => {
+      const s = await standard();
+      const leaf = reissue(s.h.leaf, s.h.intermediate.keys, (tbs) => {
+        tbs.subjectPublicKeyInfo.subjectPublicKey = compressed(tbs.subjectPublicKeyInfo.subjectPublicKey);
+      });
+      return { ...s, chain: leaf.pem + s.h.intermediate.pem };
+    },
+  ],
+  [
+    'P-384 leaf key off its curve',
+    'CERT_MALFORMED',
+    async () => {
+      const h = await hierarchy({ keys: await keys('ec384', 'leaf') });
+      const leaf = reissue(h.leaf, h.intermediate.keys, (tbs) => {
+        tbs.subjectPublicKeyInfo.subjectPublicKey = offCurve(tbs.subjectPublicKeyInfo.subjectPublicKey);
+      });
+      return { chain: leaf.pem + h.intermediate.pem, trustStore: [h.root.pem] };
+    },
+    async () => {
+      const h = await hierarchy({ keys: await keys('ec384', 'leaf') });
+      return { chain: h.leaf.pem + h.intermediate.pem, trustStore: [h.root.pem] };
+    },
+  ],
+  [
+    'P-256 intermediate key off its curve',
+    'CERT_MALFORMED',
+    async () => {
+      const s = await standard();
+      const intermediate = reissue(s.h.intermediate, s.h.root.keys, (tbs) => {
+        tbs.subjectPublicKeyInfo.subjectPublicKey = offCurve(tbs.subjectPublicKeyInfo.subjectPublicKey);
+      });
+      return { ...s, chain: s.h.leaf.pem + intermediate.pem };
+    },
+    async () => {
+      const s = await standard();
+      const intermediate = reissue(s.h.intermediate, s.h.root.keys, () => undefined);
+      return { ...s, chain: s.h.leaf.pem + intermediate.pem };
     },
   ],
   // RFC 5280 4.2.1.3

@@ -88,6 +88,28 @@ describe('x509: accepted chains', () => {
     const { exportJWK } = await import('jose');
     expect(await keyFingerprint(await exportJWK(h.leaf.keys.pair.publicKey))).toBe(r.keyFingerprint);
   });
+
+  it('the keyFingerprint of a P-384 or RSA leaf (read without or with an import) is its JWK thumbprint', async () => {
+    const { keyFingerprint } = await import('../../anchors/index');
+    const { exportJWK } = await import('jose');
+    for (const alg of ['ec384', 'rsa2048'] as const) {
+      const h = await hierarchy({ keys: await keys(alg, 'leaf') });
+      const r = await verify({ chain: h.leaf.pem + h.intermediate.pem, trustStore: [h.root.pem] });
+      expect(r.reasons).toEqual([]);
+      expect(await keyFingerprint(await exportJWK(h.leaf.keys.pair.publicKey))).toBe(r.keyFingerprint);
+    }
+  });
+
+  it('a trust-store array changed in place is parsed again, not served from the cache of that array', async () => {
+    const a = await hierarchy();
+    const other = await makeCert({ subject: 'CN=Another Root', ca: true, keys: await keys('ec256', 'another-root') });
+    const trustStore = [a.root.pem];
+    expect((await verify({ chain: a.leaf.pem + a.intermediate.pem, trustStore })).ok).toBe(true);
+    trustStore[0] = other.pem;
+    expect((await verify({ chain: a.leaf.pem + a.intermediate.pem, trustStore })).reasons[0]?.code).toBe('CERT_UNTRUSTED');
+    trustStore.push(a.root.pem);
+    expect((await verify({ chain: a.leaf.pem + a.intermediate.pem, trustStore })).ok).toBe(true);
+  });
 });
 
 type Case = [name: string, code: string, build: () => Promise<Partial<X509Input> & Pick<X509Input, 'chain' | 'trustStore'>>];

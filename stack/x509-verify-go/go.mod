@@ -1,0 +1,3 @@
+module admit.local/x509-verify
+
+go 1.21
