@@ -7,6 +7,8 @@ import { loadAnchorTrust } from '../activities/anchor-trust';
 import { payloadKey } from '../temporal/connection';
 import { linkSecret } from '../links/link-secret';
 import { connectWorker, createAdmitWorker } from './create-worker';
+import { evidenceKeyring } from '../evidence/keys';
+import { startCheckpointer } from '../evidence/checkpoint';
 
 /** Runs an Admit worker until SIGINT/SIGTERM (Temporal's Runtime handles both). */
 async function main(): Promise<void> {
@@ -17,6 +19,8 @@ async function main(): Promise<void> {
   const registry = createRegistry(databaseUrl);
   const mailer = createMailer(smtpUrl, config.MAIL_FROM);
   const connection = await connectWorker(config);
+  // Signed checkpoints over every audit chain's head, in the database and in ADMIT_EVIDENCE_DIR (docs/evidence.md).
+  const checkpointer = startCheckpointer(registry, await evidenceKeyring(config), config.evidenceDir, config.checkpointEveryMs);
   try {
     const worker = await createAdmitWorker({
       connection,
@@ -28,6 +32,7 @@ async function main(): Promise<void> {
     console.error(`worker: polling task queue ${config.TEMPORAL_TASK_QUEUE} on ${config.TEMPORAL_ADDRESS}`);
     await worker.run();
   } finally {
+    await checkpointer.stop();
     await connection.close();
     await registry.$disconnect();
     mailer.close();
