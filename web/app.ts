@@ -25,6 +25,8 @@ import { registerStatusRoutes } from './routes/status';
 import { registerUsageRoute } from './usage-route';
 import { DEFAULT_CLOCK_SKEW_MS } from '../usage/ingest';
 import { registerDecisionRoute } from './decision-route';
+import { registerEvidenceRoutes } from './routes/evidence';
+import type { EvidenceKeyring } from '../evidence/keys';
 import { DEFAULT_RATE_LIMITS, rateBudgets, type RateBudget, type RateLimits } from './rate-budgets';
 import type { PagesContext } from './routes/pages-context';
 import { registerAuthorizationServer, type AuthorizationServer } from '../oauth/plugin';
@@ -73,6 +75,8 @@ export interface AppDependencies {
   authorizationServer?: AuthorizationServer;
   /** Injected so tests can fix "today" for contract-end validation. */
   now?: () => Date;
+  /** The evidence keyring and checkpoint directory: well-known keys and dossier downloads (docs/evidence.md). */
+  evidence?: { keyring: EvidenceKeyring; checkpointDir?: string };
   /** Request logging (method, URL, status; never bodies). Off unless given. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -229,6 +233,7 @@ export function buildApp(input: AppDependencies): FastifyInstance {
     };
     registerUsageRoute(api, gateways);
     registerDecisionRoute(api, { ...gateways, tokens: deps.authorizationServer?.tokens });
+    registerEvidenceRoutes(api, deps);
   });
   if (deps.authorizationServer !== undefined) registerAuthorizationServer(app, deps.authorizationServer.provider, deps.gatewayTokens ?? []);
 

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadAnchorTrust } from '../activities/anchor-trust';
 import { buildAuthorizationServer, developmentServerTls, startMtlsListener } from '../oauth';
+import { evidenceKeyring } from '../evidence/keys';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
     clockSkewMs: config.clockSkewMs,
     anchorKinds: configuredAnchorKinds(config),
     trustedProxies: config.ADMIT_TRUST_PROXY,
+    evidence: { keyring: await evidenceKeyring(config), checkpointDir: config.evidenceDir },
     ...(authorizationServer === undefined ? {} : { authorizationServer }),
   });
   await app.listen({ host: config.ADMIT_HTTP_HOST, port: config.PORT });
