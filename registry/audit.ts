@@ -274,9 +274,11 @@ export async function verifyAuditChain(registry: Registry, pageSize = 500): Prom
     });
     events += result.events;
     if (!result.ok) return { ok: false, chains: chains.length, events, ...(result.brokenAt === undefined ? {} : { brokenAt: result.brokenAt }) };
-    // Events past the recorded head are as suspect as missing ones.
+    // Events past the recorded head are as suspect as missing ones. The head moves in the transaction
+    // that appends, so the head as it stands now covers every committed event, also those appended since.
+    const now = chain.kind === 'legacy' ? chain : await registry.auditChain.findUniqueOrThrow({ where: { id: chain.id } });
     const beyond = await registry.auditEvent.findFirst({
-      where: chain.kind === 'legacy' ? { chainId: null } : { chainId: chain.id, chainSeq: { gt: chain.size } },
+      where: chain.kind === 'legacy' ? { chainId: null } : { chainId: chain.id, chainSeq: { gt: now.size } },
       orderBy: { seq: 'asc' },
       ...(chain.kind === 'legacy' ? { skip: chain.size } : {}),
     });
