@@ -90,6 +90,8 @@ export async function buildDossier(registry: Registry, keyring: EvidenceKeyring,
   const exportId = randomUUID();
   const own = ownPeople(application);
   const chains: DossierChain[] = [];
+  // Who acted, before the partner's copy leaves approvers out: the two-person rule is reported on it.
+  const actorOf = new Map<string, string>();
   for (const chain of chainRows) {
     const leaf = checkpoint.leaves.find((l) => l.chainId === chain.id);
     const proof = inclusionProofFor(checkpoint.leaves, chain.id);
@@ -102,6 +104,7 @@ export async function buildDossier(registry: Registry, keyring: EvidenceKeyring,
       orderBy: { seq: 'asc' },
     });
     if (legacy && events.length === 0) continue;
+    for (const e of events) actorOf.set(e.id, e.actor);
     chains.push({
       chainId: chain.id,
       kind: chain.kind as ChainKind,
@@ -117,7 +120,7 @@ export async function buildDossier(registry: Registry, keyring: EvidenceKeyring,
   const omit = omitter(keyring.omissionSecret, exportId);
   const partner = options.audience === 'partner';
   const approverSubjects = new Set<string>();
-  for (const e of events) if (e.type.endsWith('.vote') && e.actor !== undefined) approverSubjects.add(e.actor);
+  for (const e of events) if (e.type.endsWith('.vote')) approverSubjects.add(actorOf.get(e.id) ?? '');
   for (const g of application.grants) for (const s of g.approvedBy) approverSubjects.add(s);
   const approvers = await registry.approver.findMany({ where: { subject: { in: [...approverSubjects] } } });
   const approverOf = (subject: string) => {
@@ -141,7 +144,7 @@ export async function buildDossier(registry: Registry, keyring: EvidenceKeyring,
     decision: e.data.decision ?? null,
     outcome: e.data.outcome ?? null,
     roles: e.data.roles ?? null,
-    approver: partner ? omit(`votes/${e.seq}/approver`, e.actor === undefined ? null : approverOf(e.actor)) : approverOf(e.actor ?? ''),
+    approver: partner ? omit(`votes/${e.seq}/approver`, approverOf(actorOf.get(e.id) ?? '')) : approverOf(actorOf.get(e.id) ?? ''),
     comment: partner ? { omitted: true, digest: e.omitted?.['/data/comment'] ?? null } : (e.data.comment ?? null),
     event: ref(e),
   }));
@@ -151,7 +154,7 @@ export async function buildDossier(registry: Registry, keyring: EvidenceKeyring,
     const key = e.idempotencyKey.split(':vote:')[1]?.split(':').slice(0, -1).join(':') ?? e.type;
     const entry = decisions.get(key) ?? { purpose: e.type.slice(0, -'.vote'.length), approvers: new Set<string>(), votes: 0, decisions: [] };
     entry.votes += 1;
-    entry.approvers.add(e.actor ?? e.omitted?.['/actor'] ?? '');
+    entry.approvers.add(actorOf.get(e.id) ?? '');
     entry.decisions.push(String(e.data.decision));
     decisions.set(key, entry);
   }
@@ -160,7 +163,11 @@ export async function buildDossier(registry: Registry, keyring: EvidenceKeyring,
     purpose: d.purpose,
     votes: d.votes,
     distinctApprovers: d.approvers.size,
-    requesterVoted: !partner && [...d.approvers].some((a) => a.toLowerCase() === application.requestedBy.toLowerCase()),
+    // Separation of duties as applied: no voter is the requester (by the approver directory's address).
+    requesterVoted: [...d.approvers].some((subject) => {
+      const email = approvers.find((a) => a.subject === subject)?.email ?? subject;
+      return email.toLowerCase() === application.requestedBy.toLowerCase();
+    }),
     decisionsCast: d.decisions,
   }));
 
