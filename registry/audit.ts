@@ -38,9 +38,6 @@ export function chainKindFor(entry: Pick<AuditEntry, 'applicationId' | 'organisa
   return 'system';
 }
 
-const RETURNING = Prisma.sql`seq, id::text AS id, idempotency_key, organisation_id::text AS organisation_id, application_id, type, actor, occurred_at, data,
-  prev_hash, hash, chain_id::text AS chain_id, chain_seq, salt`;
-
 function splitOnce(text: string, mark: string): [string, string] {
   const at = text.indexOf(mark);
   if (at < 0) throw new Error('the canonical form of an audit event lost a mark');
@@ -75,7 +72,8 @@ export async function appendAuditEvent(tx: Tx, entry: AuditEntry): Promise<Audit
   const organisationId = entry.organisationId ?? null;
   const applicationId = entry.applicationId ?? null;
   // Stored as JSON and read back as JSON: hash what the database will hold.
-  const data = JSON.parse(JSON.stringify(entry.data)) as Record<string, unknown>;
+  const dataJson = JSON.stringify(entry.data);
+  const data = JSON.parse(dataJson) as Record<string, unknown>;
   const digests: Record<string, string> = {};
   for (const [path, value] of committedValues(entry.actor, data)) digests[path] = fieldDigest(fieldSalt(salt, path), path, value);
   const [chainMark, seqMark, prevMark] = [`@chain-${salt}@`, 9_007_199_254_740_991, `@prev-${salt}@`];
@@ -97,26 +95,44 @@ export async function appendAuditEvent(tx: Tx, entry: AuditEntry): Promise<Audit
   const [beforeChain, afterChain] = splitOnce(template, `"${chainMark}"`);
   const [beforeSeq, afterSeq] = splitOnce(afterChain, `:${seqMark},`);
   const [beforePrev, afterPrev] = splitOnce(afterSeq, `"${prevMark}"`);
-  const append = () => tx.$queryRaw<RawEvent[]>`
+  const append = () => tx.$queryRaw<Written[]>`
     WITH head AS (
       SELECT id, size, head_hash FROM audit_chains WHERE ${chainCondition(kind, entry)} FOR UPDATE
     ), written AS (
       INSERT INTO audit_events (id, idempotency_key, organisation_id, application_id, type, actor, occurred_at, data, prev_hash, hash, chain_id, chain_seq, salt)
       SELECT ${id}::uuid, ${entry.idempotencyKey}, ${organisationId}::uuid, ${applicationId}, ${entry.type}, ${entry.actor}, ${entry.occurredAt},
-             ${JSON.stringify(data)}::jsonb, head.head_hash,
+             ${dataJson}::jsonb, head.head_hash,
              encode(sha256(convert_to(${beforeChain}::text || '"' || head.id::text || '"' || ${beforeSeq}::text || ':' || (head.size + 1)::text
                                       || ',' || ${beforePrev}::text || '"' || head.head_hash || '"' || ${afterPrev}::text, 'UTF8')), 'hex'),
              head.id, head.size + 1, ${salt}
       FROM head
       ON CONFLICT (idempotency_key) DO NOTHING
-      RETURNING *
+      RETURNING seq, prev_hash, hash, chain_id, chain_seq
     ), moved AS (
       UPDATE audit_chains c SET size = written.chain_seq, head_hash = written.hash FROM written WHERE c.id = written.chain_id
     )
-    SELECT ${RETURNING} FROM written`;
+    SELECT seq, prev_hash, hash, chain_id::text AS chain_id, chain_seq FROM written`;
   for (let attempt = 0; attempt < 2; attempt += 1) {
     const row = (await append())[0];
-    if (row !== undefined) return fromRaw(row);
+    // Everything else is what this call wrote: only what the database chose comes back.
+    if (row !== undefined) {
+      return {
+        seq: row.seq,
+        id,
+        idempotencyKey: entry.idempotencyKey,
+        organisationId,
+        applicationId,
+        type: entry.type,
+        actor: entry.actor,
+        occurredAt: new Date(occurredAt),
+        data: data as Prisma.JsonObject,
+        prevHash: row.prev_hash,
+        hash: row.hash,
+        chainId: row.chain_id,
+        chainSeq: row.chain_seq,
+        salt,
+      };
+    }
     // Written before (a retry), or the chain's first event: its chain does not exist yet.
     const existing = await tx.auditEvent.findUnique({ where: { idempotencyKey: entry.idempotencyKey } });
     if (existing !== null) return existing;
@@ -129,40 +145,12 @@ export async function appendAuditEvent(tx: Tx, entry: AuditEntry): Promise<Audit
   throw new Error(`could not append ${entry.idempotencyKey} to its ${kind} audit chain`);
 }
 
-interface RawEvent {
+interface Written {
   seq: bigint;
-  id: string;
-  idempotency_key: string;
-  organisation_id: string | null;
-  application_id: string | null;
-  type: string;
-  actor: string;
-  occurred_at: Date;
-  data: Prisma.JsonValue;
   prev_hash: string;
   hash: string;
-  chain_id: string | null;
-  chain_seq: number | null;
-  salt: string | null;
-}
-
-function fromRaw(row: RawEvent): AuditEvent {
-  return {
-    seq: row.seq,
-    id: row.id,
-    idempotencyKey: row.idempotency_key,
-    organisationId: row.organisation_id,
-    applicationId: row.application_id,
-    type: row.type,
-    actor: row.actor,
-    occurredAt: row.occurred_at,
-    data: row.data,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-    chainId: row.chain_id,
-    chainSeq: row.chain_seq,
-    salt: row.salt,
-  };
+  chain_id: string;
+  chain_seq: number;
 }
 
 /**
