@@ -12,6 +12,7 @@ const UNIT = [
   'test/domain/**/*.test.ts',
   'test/anchors/**/*.test.ts',
   'test/config/**/*.test.ts',
+  'test/evidence/merkle.test.ts',
   'test/web/anchor-form.test.ts',
   'test/stack/readme.test.ts',
   'test/stack/compose.test.ts',

@@ -1,5 +1,5 @@
 import type { Registry } from '../registry/client';
-import { appendAuditEvent } from '../registry/audit';
+import { appendAuditEvent, openNewApplicationChain } from '../registry/audit';
 import { nameKey, applicationIdFor } from '../domain/identity';
 import type { Signup } from '../domain/signup';
 import { invalidRegistryInput } from './errors';
@@ -76,6 +76,8 @@ export function registryActivities(registry: Registry) {
         if (existing === null) {
           await tx.application.create({ data: { id: input.applicationId, organisationId: org.id, ...claimed, workflowId: input.workflowId } });
         } else if (reclaim) {
+          // The new claim's evidence starts a chain of its own; the released claim's chain stays as it is.
+          await openNewApplicationChain(tx, input.applicationId);
           await tx.application.update({
             where: { id: input.applicationId },
             data: { ...claimed, organisationId: org.id, status: 'PENDING', closedAt: null, tier: null, riskScore: null },

@@ -1,12 +1,15 @@
-// Audit-log append: Admit's appendAuditEvent (advisory lock, idempotency lookup, last hash, RFC 8785
-// hash, insert) in an interactive transaction, against a plain single-row INSERT of the same shape into
-// a scratch table through the same Prisma client. Both commit one row each; the difference is the chain.
+// Audit-log append: Admit's appendAuditEvent (the chain head locked FOR UPDATE with the idempotency
+// lookup, per-field salted digests, RFC 8785 hash, insert and head move) in an interactive transaction,
+// against a plain single-row INSERT of the same shape into a scratch table through the same Prisma
+// client. Both commit one row each; the difference is the chain. With several writers each appends to
+// its own application's chain (8 partners at once), as issue 12 measures.
 import { randomUUID } from 'node:crypto';
 import { appendAuditEvent } from '../registry/audit';
 import type { Registry } from '../registry/client';
 import type { Benchmark } from './harness';
 
 export const SCRATCH_TABLE = 'bench_audit_baseline';
+const SALT = 'ab'.repeat(32);
 
 /** Same columns, types, constraints and indexes as audit_events, with its own sequence. */
 export async function createScratchTable(registry: Registry): Promise<void> {
@@ -21,30 +24,35 @@ function eventData(i: number): { fingerprint: string; kind: string; tier: string
 
 export function auditBenchmark(registry: Registry, run: string, concurrency: number): Benchmark {
   const organisationId = randomUUID();
-  const applicationId = 'app-bench-partner-market-data-sandbox';
+  // One application per writer: writers never share a chain, so never wait on each other's head lock.
+  const applicationOf = (writer: number) => `app-bench-partner-${run}-${writer}-sandbox`;
+  // The baseline fills the same columns (chain id, place, salt) without a chain behind them.
+  const chainOf = Array.from({ length: concurrency }, () => randomUUID());
   return {
     name: concurrency === 1 ? 'Audit append, sequential' : `Audit append, ${concurrency} writers`,
     baseline: `plain INSERT, same shape${concurrency === 1 ? '' : `, ${concurrency} writers`}`,
-    admit: (i) =>
+    admit: (i, writer) =>
       registry.$transaction((tx) =>
         appendAuditEvent(tx, {
           idempotencyKey: `${run}-${i}`,
           type: 'anchor.bound',
           actor: 'workflow',
           organisationId,
-          applicationId,
+          applicationId: applicationOf(writer),
           occurredAt: new Date(),
           data: eventData(i),
         }),
       ),
-    base: (i) => {
+    base: (i, writer) => {
+      const applicationId = applicationOf(writer);
       const key = `${run}-${i}`;
       // prev_hash and hash hold 64 hex characters, as Admit's do; unique like Admit's.
       const hash = Buffer.from(key).toString('hex').padEnd(64, '0').slice(0, 64);
       return registry.$executeRaw`
-        INSERT INTO bench_audit_baseline (id, idempotency_key, organisation_id, application_id, type, actor, occurred_at, data, prev_hash, hash)
+        INSERT INTO bench_audit_baseline (id, idempotency_key, organisation_id, application_id, type, actor, occurred_at, data, prev_hash, hash,
+                                          chain_id, chain_seq, salt)
         VALUES (${randomUUID()}::uuid, ${key}, ${organisationId}::uuid, ${applicationId}, 'anchor.verified', 'workflow', ${new Date()},
-                ${JSON.stringify(eventData(i))}::jsonb, ${'0'.repeat(64)}, ${hash})`;
+                ${JSON.stringify(eventData(i))}::jsonb, ${'0'.repeat(64)}, ${hash}, ${chainOf[writer]}::uuid, ${i}, ${SALT})`;
     },
     concurrency,
     // Commits wait on fsync, whose latency swings with the disk: many short interleaved rounds.

@@ -6,7 +6,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** One operation; `i` is unique within a benchmark's whole run (warm-up, rounds, memory pass). */
-export type Operation = (i: number) => Promise<unknown>;
+/** The i-th operation, run by writer `writer` (0 … concurrency − 1): one writer runs one operation at a time. */
+export type Operation = (i: number, writer: number) => Promise<unknown>;
 
 export interface Benchmark {
   name: string;
@@ -76,14 +77,14 @@ export function indexesNeeded(b: Pick<Benchmark, 'warmup' | 'iterations' | 'roun
 async function runOps(op: Operation, start: number, count: number, concurrency: number, sample?: () => void): Promise<void> {
   let next = start;
   const end = start + count;
-  const worker = async (): Promise<void> => {
+  const worker = async (writer: number): Promise<void> => {
     while (next < end) {
       const i = next++;
-      await op(i);
+      await op(i, writer);
       sample?.();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, (_, writer) => worker(writer)));
 }
 
 function median(values: number[]): number {

@@ -25,8 +25,8 @@ const defaultIo: Io = { out: (t) => process.stdout.write(t), err: (t) => process
 
 export const EXIT = { accepted: 0, refused: 1, usage: 2 } as const;
 
-/** A mistake in how the command was called or an input that cannot be read: exit 2. */
-class UsageError extends Error {}
+import { UsageError } from './usage';
+import { evidenceExport, evidenceVerify, evidenceCheckpoint, evidenceVerifyLog } from './evidence';
 
 type Command = (args: string[], io: Io) => Promise<number>;
 
@@ -35,6 +35,10 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   'settings apply': { run: settingsApply, summary: "apply the configuration's lifecycle settings to running lifecycles" },
   token: { run: tokenCommand, summary: 'get a DPoP-bound access token with your JWK anchor (private_key_jwt)' },
   dpop: { run: dpopCommand, summary: 'sign a DPoP proof for one API call with your JWK anchor' },
+  'evidence export': { run: evidenceExport, summary: "write an application's signed admission dossier (JSON or HTML)" },
+  'evidence verify': { run: evidenceVerify, summary: 'verify a dossier offline: signature, chains, inclusion proofs, completeness' },
+  'evidence checkpoint': { run: evidenceCheckpoint, summary: 'write a signed checkpoint over every audit chain now' },
+  'evidence verify-log': { run: evidenceVerifyLog, summary: "check the registry's audit log against a checkpoint held outside it" },
   'evidence report': { run: evidenceReport, summary: 'a portfolio view for the security team, as a table or CSV' },
 };
 

@@ -319,6 +319,34 @@ const schema = z.object({
     .refine((v) => v === undefined || (/^[A-Za-z0-9+/]+={0,2}$/.test(v.trim()) && Buffer.from(v, 'base64').length === 32), {
       message: 'must be 32 random bytes, base64-encoded (openssl rand -base64 32): the Ed25519 seed of the access-token signing key',
     }),
+  // Evidence (docs/evidence.md): the checkpoint signing keyring, newest first, and where checkpoints are also written.
+  ADMIT_EVIDENCE_KEYS: z
+    .string()
+    .optional()
+    .refine(
+      (v) =>
+        v === undefined ||
+        v
+          .split(',')
+          .map((k) => k.trim())
+          .every((k) => /^[A-Za-z0-9+/]+={0,2}$/.test(k) && Buffer.from(k, 'base64').length === 32),
+      { message: 'must be a comma-separated list of 32-byte Ed25519 seeds, base64-encoded, newest first (openssl rand -base64 32)' },
+    ),
+  ADMIT_EVIDENCE_DIR: z.string().trim().optional(),
+  ADMIT_EVIDENCE_CHECKPOINT_EVERY: z
+    .string()
+    .trim()
+    .default('1h')
+    .refine(
+      (v) => {
+        try {
+          return parseDuration(v) >= 1000;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'must be a duration of at least 1s (e.g. 15m, 1h)' },
+    ),
   ADMIT_OAUTH_ASSERTION_MAX_AGE: z.coerce.number().int().min(5).max(600).default(60),
   // Operations (docs/operations.md): the worker's probe and metrics port, the Temporal Runtime's
   // metrics, the drain on SIGTERM, who may scrape the web's /metrics, and traces.
@@ -372,6 +400,10 @@ export function parseResourceServers(value: string | undefined, publicUrl: strin
 export type Config = z.infer<typeof schema> & {
   /** Where the embedded SMTP sink keeps messages (also read by the outbox). */
   mailDir: string;
+  /** Where checkpoints are also written, outside the database (ADMIT_EVIDENCE_DIR). */
+  evidenceDir: string;
+  /** How often the worker writes a checkpoint (ADMIT_EVIDENCE_CHECKPOINT_EVERY). */
+  checkpointEveryMs: number;
   publicUrl: string;
   /** The `aud` partners' assertions and workload tokens must carry. */
   anchorAudience: string;
@@ -451,6 +483,7 @@ export const SECRET_VARIABLES = [
   'ADMIT_KEYCLOAK_CLIENT_SECRET',
   'ADMIT_OAUTH_SIGNING_KEY',
   'ADMIT_METRICS_TOKEN',
+  'ADMIT_EVIDENCE_KEYS',
   'DATABASE_URL',
   'SMTP_URL',
 ] as const;
@@ -524,6 +557,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...config,
     ADMIT_DATA_DIR: dataDir,
     mailDir: path.join(dataDir, 'mail'),
+    evidenceDir: path.resolve(config.ADMIT_EVIDENCE_DIR ?? path.join(dataDir, 'evidence', 'checkpoints')),
+    checkpointEveryMs: parseDuration(config.ADMIT_EVIDENCE_CHECKPOINT_EVERY),
     publicUrl,
     anchorAudience: config.ADMIT_ANCHOR_AUDIENCE ?? publicUrl,
     lifecycle,

@@ -1,14 +1,18 @@
-import { createHash, randomUUID } from 'node:crypto';
-import canonicalize from 'canonicalize';
-import type { Prisma, Registry } from './client';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Prisma, type Registry } from './client';
 import type { AuditEvent } from '../generated/prisma/client';
 import { isAuditEventType, type AuditEventType } from '../domain/audit-events';
+import {
+  GENESIS_HASH,
+  chainedEventCanonical,
+  committedValues,
+  fieldDigest,
+  fieldSalt,
+  fullChainedEventHash,
+  legacyEventHash,
+} from '../evidence/event-hash';
 
-/** The chain's first `prevHash`. */
-export const GENESIS_HASH = '0'.repeat(64);
-
-/** Serialises appends so each event links to the one before it. */
-const AUDIT_CHAIN_LOCK = 4_170_001;
+export { GENESIS_HASH } from '../evidence/event-hash';
 
 export type JsonObject = { [key: string]: Prisma.InputJsonValue | null };
 
@@ -27,86 +31,256 @@ export interface AuditEntry {
 
 type Tx = Prisma.TransactionClient;
 
-function hashEvent(fields: {
-  id: string;
-  idempotencyKey: string;
-  type: string;
-  actor: string;
-  organisationId: string | null;
-  applicationId: string | null;
-  occurredAt: string;
-  data: unknown;
-  prevHash: string;
-}): string {
-  // RFC 8785 canonical JSON: the same content always hashes the same.
-  return createHash('sha256')
-    .update(canonicalize(fields) ?? '')
-    .digest('hex');
+export type ChainKind = 'legacy' | 'system' | 'organisation' | 'application';
+
+/** Which chain an event belongs to: its application's, else its organisation's, else the system chain. */
+export function chainKindFor(entry: Pick<AuditEntry, 'applicationId' | 'organisationId'>): Exclude<ChainKind, 'legacy'> {
+  if (entry.applicationId != null) return 'application';
+  if (entry.organisationId != null) return 'organisation';
+  return 'system';
+}
+
+function splitOnce(text: string, mark: string): [string, string] {
+  const at = text.indexOf(mark);
+  if (at < 0) throw new Error('the canonical form of an audit event lost a mark');
+  return [text.slice(0, at), text.slice(at + mark.length)];
+}
+
+/** The open chain an event goes to, as a SQL condition on `audit_chains`. */
+function chainCondition(kind: Exclude<ChainKind, 'legacy'>, entry: AuditEntry): Prisma.Sql {
+  if (kind === 'application') return Prisma.sql`kind = 'application' AND application_id = ${entry.applicationId} AND superseded_at IS NULL`;
+  if (kind === 'organisation') return Prisma.sql`kind = 'organisation' AND organisation_id = ${entry.organisationId}::uuid`;
+  return Prisma.sql`kind = 'system'`;
 }
 
 /**
- * Appends an event to the tamper-evident log inside the caller's transaction,
- * so the evidence and the change it describes commit together.
+ * Appends an event to its chain inside the caller's transaction, so the
+ * evidence and the change it describes commit together. The chain is the
+ * application's (its current claim's), else the organisation's, else the
+ * system chain.
+ *
+ * One statement locks the chain's head row (`SELECT … FOR UPDATE`: appends to
+ * other chains do not wait), writes the event linked to that head and moves
+ * the head. The hash is over RFC 8785 canonical JSON made here, with the
+ * head's values spliced in by the database (a uuid, an integer and a hex
+ * string, which canonical JSON writes as they are), so `chainedEventHash`
+ * recomputes it exactly.
  */
 export async function appendAuditEvent(tx: Tx, entry: AuditEntry): Promise<AuditEvent> {
   if (!isAuditEventType(entry.type)) throw new TypeError(`${JSON.stringify(entry.type)} is not an audit event type (domain/audit-events.ts).`);
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`;
-  const existing = await tx.auditEvent.findUnique({ where: { idempotencyKey: entry.idempotencyKey } });
-  if (existing !== null) return existing;
-  const last = await tx.auditEvent.findFirst({ orderBy: { seq: 'desc' }, select: { hash: true } });
-  // Exactly these fields are hashed and stored; verifyAuditChain recomputes from the stored row.
-  const chained = {
-    id: randomUUID(),
-    idempotencyKey: entry.idempotencyKey,
-    type: entry.type,
-    actor: entry.actor,
-    organisationId: entry.organisationId ?? null,
-    applicationId: entry.applicationId ?? null,
-    occurredAt: entry.occurredAt.toISOString(),
-    data: entry.data,
-    prevHash: last?.hash ?? GENESIS_HASH,
-  };
-  return tx.auditEvent.create({
-    data: { ...chained, occurredAt: new Date(chained.occurredAt), hash: hashEvent(chained) },
-  });
+  const kind = chainKindFor(entry);
+  const salt = randomBytes(32).toString('hex');
+  const id = randomUUID();
+  const occurredAt = entry.occurredAt.toISOString();
+  const organisationId = entry.organisationId ?? null;
+  const applicationId = entry.applicationId ?? null;
+  // Stored as JSON and read back as JSON: hash what the database will hold.
+  const dataJson = JSON.stringify(entry.data);
+  const data = JSON.parse(dataJson) as Record<string, unknown>;
+  const digests: Record<string, string> = {};
+  for (const [path, value] of committedValues(entry.actor, data)) digests[path] = fieldDigest(fieldSalt(salt, path), path, value);
+  const [chainMark, seqMark, prevMark] = [`@chain-${salt}@`, 9_007_199_254_740_991, `@prev-${salt}@`];
+  const template = chainedEventCanonical(
+    {
+      id,
+      chainId: chainMark,
+      chainSeq: seqMark,
+      prevHash: prevMark,
+      idempotencyKey: entry.idempotencyKey,
+      type: entry.type,
+      organisationId,
+      applicationId,
+      occurredAt,
+    },
+    digests,
+  );
+  // Keys come in code-point order: applicationId, chainId, chainSeq, fields, id, idempotencyKey, occurredAt, organisationId, prevHash, …
+  const [beforeChain, afterChain] = splitOnce(template, `"${chainMark}"`);
+  const [beforeSeq, afterSeq] = splitOnce(afterChain, `:${seqMark},`);
+  const [beforePrev, afterPrev] = splitOnce(afterSeq, `"${prevMark}"`);
+  const append = () => tx.$queryRaw<Written[]>`
+    WITH head AS (
+      SELECT id, size, head_hash FROM audit_chains WHERE ${chainCondition(kind, entry)} FOR UPDATE
+    ), written AS (
+      INSERT INTO audit_events (id, idempotency_key, organisation_id, application_id, type, actor, occurred_at, data, prev_hash, hash, chain_id, chain_seq, salt)
+      SELECT ${id}::uuid, ${entry.idempotencyKey}, ${organisationId}::uuid, ${applicationId}, ${entry.type}, ${entry.actor}, ${entry.occurredAt},
+             ${dataJson}::jsonb, head.head_hash,
+             encode(sha256(convert_to(${beforeChain}::text || '"' || head.id::text || '"' || ${beforeSeq}::text || ':' || (head.size + 1)::text
+                                      || ',' || ${beforePrev}::text || '"' || head.head_hash || '"' || ${afterPrev}::text, 'UTF8')), 'hex'),
+             head.id, head.size + 1, ${salt}
+      FROM head
+      ON CONFLICT (idempotency_key) DO NOTHING
+      RETURNING seq, prev_hash, hash, chain_id, chain_seq
+    ), moved AS (
+      UPDATE audit_chains c SET size = written.chain_seq, head_hash = written.hash FROM written WHERE c.id = written.chain_id
+    )
+    SELECT seq, prev_hash, hash, chain_id::text AS chain_id, chain_seq FROM written`;
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    const row = (await append())[0];
+    // Everything else is what this call wrote: only what the database chose comes back.
+    if (row !== undefined) {
+      return {
+        seq: row.seq,
+        id,
+        idempotencyKey: entry.idempotencyKey,
+        organisationId,
+        applicationId,
+        type: entry.type,
+        actor: entry.actor,
+        occurredAt: new Date(occurredAt),
+        data: data as Prisma.JsonObject,
+        prevHash: row.prev_hash,
+        hash: row.hash,
+        chainId: row.chain_id,
+        chainSeq: row.chain_seq,
+        salt,
+      };
+    }
+    // Written before (a retry), or the chain's first event: its chain does not exist yet.
+    const existing = await tx.auditEvent.findUnique({ where: { idempotencyKey: entry.idempotencyKey } });
+    if (existing !== null) return existing;
+    await tx.$executeRaw`
+      INSERT INTO audit_chains (id, kind, organisation_id, application_id, head_hash)
+      VALUES (${randomUUID()}::uuid, ${kind}, ${kind === 'organisation' ? organisationId : null}::uuid,
+              ${kind === 'application' ? applicationId : null}, ${GENESIS_HASH})
+      ON CONFLICT DO NOTHING`;
+  }
+  throw new Error(`could not append ${entry.idempotencyKey} to its ${kind} audit chain`);
 }
+
+interface Written {
+  seq: bigint;
+  prev_hash: string;
+  hash: string;
+  chain_id: string;
+  chain_seq: number;
+}
+
+/**
+ * A later claim of an application id (after an earlier claim ended unverified
+ * and released it) gets a chain of its own: the open one is superseded and
+ * keeps its events. Called in the registering transaction, before its first event.
+ */
+export async function openNewApplicationChain(tx: Tx, applicationId: string, at: Date = new Date()): Promise<void> {
+  await tx.$executeRaw`
+    UPDATE audit_chains SET superseded_at = ${at} WHERE kind = 'application' AND application_id = ${applicationId} AND superseded_at IS NULL`;
+}
+
+/** The stored hash of an event, recomputed from its stored fields. */
+export function recomputeHash(event: AuditEvent): string {
+  if (event.chainId === null || event.chainSeq === null || event.salt === null) {
+    return legacyEventHash({
+      id: event.id,
+      idempotencyKey: event.idempotencyKey,
+      type: event.type,
+      actor: event.actor,
+      organisationId: event.organisationId,
+      applicationId: event.applicationId,
+      occurredAt: event.occurredAt.toISOString(),
+      data: event.data,
+      prevHash: event.prevHash,
+    });
+  }
+  return fullChainedEventHash(
+    {
+      id: event.id,
+      chainId: event.chainId,
+      chainSeq: event.chainSeq,
+      prevHash: event.prevHash,
+      idempotencyKey: event.idempotencyKey,
+      type: event.type,
+      organisationId: event.organisationId,
+      applicationId: event.applicationId,
+      occurredAt: event.occurredAt.toISOString(),
+    },
+    event.actor,
+    (event.data ?? {}) as Record<string, unknown>,
+    event.salt,
+  );
+}
+
+export type ChainBreak = 'hash-mismatch' | 'broken-link' | 'gap' | 'missing-tail' | 'head-mismatch';
 
 export interface ChainVerification {
   ok: boolean;
+  /** Chains checked, and events in them. */
+  chains: number;
   events: number;
-  /** The first event whose hash or link does not hold. */
-  brokenAt?: { seq: bigint; reason: 'hash-mismatch' | 'broken-link' };
+  /** The first event whose hash, link or place does not hold. */
+  brokenAt?: { chainId: string | null; seq?: bigint; chainSeq?: number; reason: ChainBreak };
 }
 
-/** Recomputes every hash and link of the log, oldest first, in pages. */
-export async function verifyAuditChain(registry: Registry, pageSize = 500): Promise<ChainVerification> {
+/**
+ * Recomputes every hash and link of one chain (null: the legacy segment), in
+ * pages, oldest first, up to `upTo` events when given (a checkpoint's size).
+ */
+export async function verifyChain(
+  registry: Registry,
+  chainId: string | null,
+  options: { pageSize?: number; upTo?: { size: number; head: string } } = {},
+): Promise<{ ok: boolean; events: number; head: string; brokenAt?: ChainVerification['brokenAt'] }> {
+  const pageSize = options.pageSize ?? 500;
   let prevHash = GENESIS_HASH;
   let events = 0;
   let after: bigint | undefined;
   for (;;) {
     const page = await registry.auditEvent.findMany({
-      where: after === undefined ? {} : { seq: { gt: after } },
-      orderBy: { seq: 'asc' },
+      where: { chainId, ...(after === undefined ? {} : { seq: { gt: after } }) },
+      orderBy: chainId === null ? { seq: 'asc' } : { chainSeq: 'asc' },
       take: pageSize,
     });
-    if (page.length === 0) return { ok: true, events };
     for (const event of page) {
-      if (event.prevHash !== prevHash) return { ok: false, events, brokenAt: { seq: event.seq, reason: 'broken-link' } };
-      const recomputed = hashEvent({
-        id: event.id,
-        idempotencyKey: event.idempotencyKey,
-        type: event.type,
-        actor: event.actor,
-        organisationId: event.organisationId,
-        applicationId: event.applicationId,
-        occurredAt: event.occurredAt.toISOString(),
-        data: event.data,
-        prevHash: event.prevHash,
+      if (options.upTo !== undefined && events >= options.upTo.size) break;
+      const broken = (reason: ChainBreak) => ({
+        ok: false,
+        events,
+        head: prevHash,
+        brokenAt: { chainId, seq: event.seq, ...(event.chainSeq === null ? {} : { chainSeq: event.chainSeq }), reason },
       });
-      if (recomputed !== event.hash) return { ok: false, events, brokenAt: { seq: event.seq, reason: 'hash-mismatch' } };
+      if (chainId !== null && event.chainSeq !== events + 1) return broken('gap');
+      if (event.prevHash !== prevHash) return broken('broken-link');
+      if (recomputeHash(event) !== event.hash) return broken('hash-mismatch');
       prevHash = event.hash;
       events += 1;
     }
+    if (page.length < pageSize || (options.upTo !== undefined && events >= options.upTo.size)) break;
     after = page[page.length - 1]?.seq;
   }
+  if (options.upTo !== undefined) {
+    if (events < options.upTo.size) return { ok: false, events, head: prevHash, brokenAt: { chainId, chainSeq: events + 1, reason: 'missing-tail' } };
+    if (prevHash !== options.upTo.head)
+      return { ok: false, events, head: prevHash, brokenAt: { chainId, chainSeq: events, reason: 'head-mismatch' } };
+  }
+  return { ok: true, events, head: prevHash };
+}
+
+/** Every chain of the log, and the legacy segment, checked against the heads the chains record. */
+export async function verifyAuditChain(registry: Registry, pageSize = 500): Promise<ChainVerification> {
+  const chains = await registry.auditChain.findMany({ orderBy: { position: 'asc' } });
+  let events = 0;
+  for (const chain of chains) {
+    const result = await verifyChain(registry, chain.kind === 'legacy' ? null : chain.id, {
+      pageSize,
+      upTo: { size: chain.size, head: chain.headHash },
+    });
+    events += result.events;
+    if (!result.ok) return { ok: false, chains: chains.length, events, ...(result.brokenAt === undefined ? {} : { brokenAt: result.brokenAt }) };
+    // Events past the recorded head are as suspect as missing ones. The head moves in the transaction
+    // that appends, so the head as it stands now covers every committed event, also those appended since.
+    const now = chain.kind === 'legacy' ? chain : await registry.auditChain.findUniqueOrThrow({ where: { id: chain.id } });
+    const beyond = await registry.auditEvent.findFirst({
+      where: chain.kind === 'legacy' ? { chainId: null } : { chainId: chain.id, chainSeq: { gt: now.size } },
+      orderBy: { seq: 'asc' },
+      ...(chain.kind === 'legacy' ? { skip: chain.size } : {}),
+    });
+    if (beyond !== null) {
+      return {
+        ok: false,
+        chains: chains.length,
+        events,
+        brokenAt: { chainId: chain.kind === 'legacy' ? null : chain.id, seq: beyond.seq, reason: 'gap' },
+      };
+    }
+  }
+  return { ok: true, chains: chains.length, events };
 }

@@ -26,6 +26,8 @@ import { registerStatusRoutes } from './routes/status';
 import { registerUsageRoute } from './usage-route';
 import { DEFAULT_CLOCK_SKEW_MS } from '../usage/ingest';
 import { registerDecisionRoute } from './decision-route';
+import { registerEvidenceRoutes } from './routes/evidence';
+import type { EvidenceKeyring } from '../evidence/keys';
 import { DEFAULT_RATE_LIMITS, rateBudgets, type RateBudget, type RateLimits } from './rate-budgets';
 import type { PagesContext } from './routes/pages-context';
 import { registerAuthorizationServer, type AuthorizationServer } from '../oauth/plugin';
@@ -85,6 +87,8 @@ export interface AppDependencies {
   readinessChecks?: Record<string, ReadinessCheck>;
   /** ADMIT_METRICS_TOKEN: `/metrics` answers only a scraper presenting it (bearer); open without it. */
   metricsToken?: string;
+  /** The evidence keyring and checkpoint directory: well-known keys and dossier downloads (docs/evidence.md). */
+  evidence?: { keyring: EvidenceKeyring; checkpointDir?: string };
   /** Request logging (method, URL, status; never bodies). Off unless given. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /**
@@ -280,6 +284,7 @@ export function buildApp(input: AppDependencies): FastifyInstance {
       tokens: deps.authorizationServer?.tokens,
       facts: decisionCache ?? databaseDecisionFacts(deps.registry),
     });
+    registerEvidenceRoutes(api, deps);
   });
   if (deps.authorizationServer !== undefined)
     registerAuthorizationServer(app, deps.authorizationServer.provider, deps.gatewayTokens ?? [], deps.rateBudget('token'));

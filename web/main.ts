@@ -10,6 +10,7 @@ import { loadAnchorTrust } from '../activities/anchor-trust';
 import { buildAuthorizationServer, developmentServerTls, startMtlsListener } from '../oauth';
 import { collectProcessMetrics } from '../observability/metrics';
 import { startTracing } from '../observability/tracing';
+import { evidenceKeyring } from '../evidence/keys';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
     ...(config.ADMIT_METRICS_TOKEN === undefined ? {} : { metricsToken: config.ADMIT_METRICS_TOKEN }),
     lifecycleDurations: config.lifecycle.durations,
     decisionCache: { ...config.decisionCache, databaseUrl, log: (message) => console.error(`web: ${message}`) },
+    evidence: { keyring: await evidenceKeyring(config), checkpointDir: config.evidenceDir },
     ...(authorizationServer === undefined ? {} : { authorizationServer }),
   });
   await app.listen({ host: config.ADMIT_HTTP_HOST, port: config.PORT });

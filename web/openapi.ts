@@ -68,6 +68,7 @@ export const OPENAPI_DOCUMENT = {
     { name: 'pages', description: 'Server-rendered pages and their forms' },
     { name: 'auth', description: 'Approver sign-in' },
     { name: 'development', description: 'Only outside production' },
+    { name: 'evidence', description: 'Evidence keys and checkpoints (docs/evidence.md)' },
   ],
   paths: {
     '/healthz': {
@@ -109,6 +110,23 @@ export const OPENAPI_DOCUMENT = {
         responses: {
           '200': { description: 'Prometheus text exposition format', content: { 'text/plain': {} } },
           '401': { description: 'Token missing or wrong' },
+        },
+      },
+    },
+    '/.well-known/admit-evidence-keys': {
+      get: {
+        summary: 'The evidence key set: every key of the ring, newest first (docs/evidence.md)',
+        tags: ['evidence'],
+        responses: { '200': { description: 'JWKS', content: { 'application/jwk-set+json': {} } }, '404': problemResponse('No evidence keys here.') },
+      },
+    },
+    '/.well-known/admit-evidence-checkpoint': {
+      get: {
+        summary: 'The latest signed checkpoint over every audit chain (without its leaves)',
+        tags: ['evidence'],
+        responses: {
+          '200': { description: 'The checkpoint: seq, createdAt, treeSize, rootHash, kid and its JWS', content: { 'application/json': {} } },
+          '404': problemResponse('No checkpoint yet.'),
         },
       },
     },
@@ -359,6 +377,24 @@ export const OPENAPI_DOCUMENT = {
       },
     },
     '/console/applications/{id}': { get: { ...page('One application’s evidence and decision'), parameters: [idParam], security: [{ session: [] }] } },
+    '/console/applications/{id}/dossier': {
+      get: {
+        summary: 'Download the signed admission dossier (docs/evidence.md)',
+        tags: ['pages'],
+        security: [{ session: [] }],
+        parameters: [
+          idParam,
+          { name: 'audience', in: 'query', schema: { enum: ['full', 'partner'] } },
+          { name: 'format', in: 'query', schema: { enum: ['json', 'html'] } },
+        ],
+        responses: {
+          '200': { description: 'The dossier, as an attachment', content: { 'application/json': {}, 'text/html': {} } },
+          '400': htmlResponse('Unknown audience or format.'),
+          '401': htmlResponse('Not signed in.'),
+          '404': htmlResponse('No such application.'),
+        },
+      },
+    },
     '/console/applications/{id}/vote': {
       post: {
         ...form('Approve or reject', { decision: { enum: ['approve', 'reject'] }, comment: text }, ['decision'], {

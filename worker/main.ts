@@ -12,6 +12,8 @@ import { registryCheck, smtpCheck, temporalCheck } from '../observability/health
 import { startWorkerHttp, type WorkerHttp } from '../observability/worker-http';
 import { refreshLifecycleGauges } from '../observability/lifecycle-gauges';
 import { startTracing } from '../observability/tracing';
+import { evidenceKeyring } from '../evidence/keys';
+import { startCheckpointer } from '../evidence/checkpoint';
 
 /**
  * Runs an Admit worker until SIGINT/SIGTERM. Temporal's Runtime catches both and shuts the worker
@@ -35,6 +37,8 @@ async function main(): Promise<void> {
   const smtp = smtpCheck(smtpUrl);
   const connection = await connectWorker(config);
   let http: WorkerHttp | undefined;
+  // Signed checkpoints over every audit chain's head, in the database and in ADMIT_EVIDENCE_DIR (docs/evidence.md).
+  const checkpointer = startCheckpointer(registry, await evidenceKeyring(config), config.evidenceDir, config.checkpointEveryMs);
   try {
     const worker = await createAdmitWorker({
       connection,
@@ -64,6 +68,7 @@ async function main(): Promise<void> {
     console.error('worker: drained and stopped');
   } finally {
     await http?.close();
+    await checkpointer.stop();
     await connection.close();
     await registry.$disconnect();
     mailer.close();

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createRegistry, type Registry } from '../../registry/client';
@@ -107,8 +108,24 @@ describe('the migrated database matches the Prisma schema', () => {
     });
     expect(await registry.trustAnchor.findUniqueOrThrow({ where: { id: anchor.id } })).toEqual(anchor);
 
+    const chain = await registry.auditChain.create({
+      data: {
+        id: randomUUID(),
+        kind: 'application',
+        applicationId: application.id,
+        size: 1,
+        headHash: `h-${lei}`,
+        openedAt: new Date('2026-12-01T00:00:00.002Z'),
+      },
+    });
+    expect(await registry.auditChain.findUniqueOrThrow({ where: { id: chain.id } })).toEqual(chain);
+    expect(typeof chain.position).toBe('bigint');
+
     const event = await registry.auditEvent.create({
       data: {
+        chainId: chain.id,
+        chainSeq: 1,
+        salt: 'ab'.repeat(32),
         idempotencyKey: `schema-test-${lei}`,
         organisationId: org.id,
         applicationId: application.id,
@@ -123,6 +140,18 @@ describe('the migrated database matches the Prisma schema', () => {
     const readEvent = await registry.auditEvent.findUniqueOrThrow({ where: { id: event.id } });
     expect(readEvent).toEqual(event);
     expect(typeof readEvent.seq).toBe('bigint');
+
+    const checkpoint = await registry.auditCheckpoint.create({
+      data: {
+        createdAt: new Date('2026-12-01T00:00:00.003Z'),
+        treeSize: 1,
+        rootHash: 'c'.repeat(64),
+        leaves: [{ chainId: chain.id }],
+        kid: 'k',
+        jws: 'a.b.c',
+      },
+    });
+    expect(await registry.auditCheckpoint.findUniqueOrThrow({ where: { seq: checkpoint.seq } })).toEqual(checkpoint);
 
     const confirmation = await registry.contactConfirmation.create({
       data: {

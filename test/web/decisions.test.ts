@@ -12,6 +12,12 @@ import { signupBody } from '../support/signups';
 import { eventually } from '../support/wait';
 import { PageClient } from '../support/page-client';
 import { mailedConfirmationTokens, seedApproversFor, signInThroughDevIdp, startTestWeb, type RunningWeb } from '../support/web';
+import { evidenceKeyringFromSeeds } from '../../evidence/keys';
+import { verifyDossier } from '../../evidence/dossier-verify';
+import { verifyCheckpoint, type PublishedCheckpoint } from '../../evidence/checkpoint';
+import type { SignedDossier } from '../../evidence/dossier-format';
+import type { JSONWebKeySet } from 'jose';
+import { randomBytes } from 'node:crypto';
 
 /**
  * Decisions through the pages against the real workflow: the page passes the
@@ -36,6 +42,7 @@ beforeAll(async () => {
   await stack.startWorker();
   web = await startTestWeb(stack, {
     port,
+    evidence: { keyring: await evidenceKeyringFromSeeds([randomBytes(32)]), checkpointDir: path.join(path.dirname(storeFile), 'checkpoints') },
     // One account the identity provider knows that holds no approver role.
     developmentAccounts: [...DEVELOPMENT_ACCOUNTS, { sub: 'eve', name: 'Eve Visitor', email: 'eve.visitor@admit.localhost', roles: [] }],
   });
@@ -200,6 +207,41 @@ describe('decisions through the console', () => {
     expect(reported.statusCode).toBe(303);
     await waitForStage(applicationId, 'OFFBOARDED');
     expect((await stateOf(applicationId)).outcome).toMatchObject({ trigger: 'key-compromise' });
+  });
+
+  it('downloads the signed dossier from the console, full or the partner’s copy, JSON or HTML; it verifies against the published keys', async () => {
+    const partner = new PageClient(web.app);
+    const { applicationId } = await waitingForApproval(partner);
+    const sam = await approver('sam');
+    expect((await vote(sam, applicationId, 'approve', 'registry <checked>')).statusCode).toBe(303);
+    const anonymous = await web.app.inject({ method: 'GET', url: `/console/applications/${applicationId}/dossier` });
+    expect(anonymous.statusCode).toBe(401);
+
+    const page = await sam.get(`/console/applications/${applicationId}`);
+    expect(page.body).toContain(`/console/applications/${applicationId}/dossier?audience=full&amp;format=json`);
+    const full = await sam.get(`/console/applications/${applicationId}/dossier?audience=full&format=json`);
+    expect(full.statusCode).toBe(200);
+    expect(full.headers['content-disposition']).toBe(`attachment; filename="${applicationId}-dossier-full.json"`);
+    const signed = JSON.parse(full.body) as SignedDossier;
+    expect(signed.dossier.sections.votes).toMatchObject([{ comment: 'registry <checked>', approver: { name: 'Sam Second', verified: true } }]);
+    expect(signed.dossier.sections.triggers).toMatchObject({ available: true });
+    const keys = await web.app.inject({ method: 'GET', url: '/.well-known/admit-evidence-keys' });
+    expect(keys.headers['content-type']).toMatch(/^application\/jwk-set\+json/);
+    const jwks = JSON.parse(keys.body) as JSONWebKeySet;
+    expect(await verifyDossier(signed, { jwks })).toMatchObject({ ok: true, keys: 'given' });
+    const published = await web.app.inject({ method: 'GET', url: '/.well-known/admit-evidence-checkpoint' });
+    const checkpoint = JSON.parse(published.body) as PublishedCheckpoint & { leaves?: unknown };
+    expect(checkpoint.leaves).toBeUndefined();
+    expect(await verifyCheckpoint(checkpoint, jwks)).toMatchObject({ seq: checkpoint.seq, rootHash: checkpoint.rootHash });
+
+    const partnerCopy = await sam.get(`/console/applications/${applicationId}/dossier?audience=partner&format=json`);
+    expect(partnerCopy.body).not.toContain('registry <checked>');
+    expect(partnerCopy.body).not.toContain('Sam Second');
+    expect(await verifyDossier(JSON.parse(partnerCopy.body) as SignedDossier, { jwks })).toMatchObject({ ok: true });
+    const rendered = await sam.get(`/console/applications/${applicationId}/dossier?format=html`);
+    expect(rendered.headers['content-type']).toMatch(/^text\/html/);
+    expect(rendered.body).toContain('registry &lt;checked&gt;');
+    expect((await sam.get(`/console/applications/${applicationId}/dossier?audience=everyone`)).statusCode).toBe(400);
   });
 
   it('shows the console only to people holding an approver role', async () => {

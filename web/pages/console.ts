@@ -164,6 +164,11 @@ export function consoleApplicationPage(context: PageContext, input: ConsoleAppli
       <h1>${name}</h1>
       <p class="lede">${record?.organisation.legalName ?? ''} · <code>${applicationId}</code> · ${stageBadge(state.stage)}</p>
       ${input.outcome === null ? '' : notice(input.outcome.kind, input.outcome.title, input.outcome.detail)} ${errorSummary(errors, VOTE_FIELDS)}
+      <p class="actions" aria-label="Admission dossier">
+        <a class="button secondary" href="${base}/dossier?audience=full&amp;format=json" download>Download dossier (JSON, signed)</a>
+        <a class="button secondary" href="${base}/dossier?audience=full&amp;format=html" download>Download dossier (HTML)</a>
+        <a class="button secondary" href="${base}/dossier?audience=partner&amp;format=json" download>Partner’s copy (JSON)</a>
+      </p>
       <div class="evidence">
         <section class="card" aria-labelledby="registry-title">
           <h2 id="registry-title">Registry record</h2>

@@ -11,6 +11,10 @@ import { messagePage } from '../pages/layout';
 import { consoleApplicationPage, consoleQueuePage, type ConsoleApplicationInput, type QueueEntry } from '../pages/console';
 import type { PagesContext } from './pages-context';
 import { registerPortfolioRoutes } from './portfolio';
+import { AUDIENCES, type Audience } from '../../evidence/dossier-format';
+import { DossierNotFoundError, exportDossier } from '../../evidence/dossier';
+import { renderDossierHtml } from '../../evidence/dossier-html';
+import { loadControls } from '../../evidence/controls-hook';
 
 /** Roles that may open the console; what each may do is the workflow's to decide. */
 const CONSOLE_ROLES = [APPROVER_ROLE, SECURITY_REVIEWER_ROLE];
@@ -135,6 +139,8 @@ export function registerConsoleRoutes(app: FastifyInstance, pages: PagesContext)
     );
   });
 
+  registerDossierDownload(app, pages, requireApprover);
+
   app.post<Params>('/console/applications/:id/vote', async (request, reply) => {
     const actor = requireApprover(request, reply);
     if (actor === null) return reply;
@@ -167,6 +173,56 @@ export function registerConsoleRoutes(app: FastifyInstance, pages: PagesContext)
   });
 
   registerPortfolioRoutes(app, pages, requireApprover);
+}
+
+/** The signed dossier of one application, as a download (docs/evidence.md). */
+function registerDossierDownload(
+  app: FastifyInstance,
+  pages: PagesContext,
+  requireApprover: (request: FastifyRequest, reply: FastifyReply) => Actor | null,
+) {
+  const { deps } = pages;
+  app.get<Params & { Querystring: { audience?: string; format?: string } }>('/console/applications/:id/dossier', async (request, reply) => {
+    const actor = requireApprover(request, reply);
+    if (actor === null) return reply;
+    const { id } = request.params;
+    const audience = (request.query.audience ?? 'full') as Audience;
+    const format = request.query.format ?? 'json';
+    if (!AUDIENCES.includes(audience) || (format !== 'json' && format !== 'html') || !APPLICATION_ID.test(id)) {
+      return pages.sendPage(
+        reply.status(400),
+        messagePage(pages.context(request), 'Cannot export that', 'error', 'Choose the full or partner dossier, as JSON or HTML, of an application.'),
+      );
+    }
+    if (deps.evidence === undefined) {
+      return pages.sendPage(
+        reply.status(503),
+        messagePage(pages.context(request), 'No evidence key', 'error', 'This deployment has no evidence key configured.'),
+      );
+    }
+    // The armed triggers live in the lifecycle: asked for, and left out (marked unavailable) when no worker answers.
+    const state = await readState(deps.temporal, id).catch(() => null);
+    const controls = await loadControls();
+    try {
+      const signed = await exportDossier(deps.registry, deps.evidence.keyring, id, {
+        audience,
+        ...(deps.evidence.checkpointDir === undefined ? {} : { checkpointDir: deps.evidence.checkpointDir }),
+        ...(state === null ? {} : { triggers: state.triggers }),
+        ...(controls === undefined ? {} : { controls }),
+      });
+      const file = `${id}-dossier-${audience}.${format}`;
+      reply.header('cache-control', 'no-store').header('content-disposition', `attachment; filename="${file}"`);
+      return format === 'html'
+        ? reply.type('text/html; charset=utf-8').send(renderDossierHtml(signed))
+        : reply.type('application/json').send(`${JSON.stringify(signed, null, 2)}\n`);
+    } catch (error) {
+      if (!(error instanceof DossierNotFoundError)) throw error;
+      return pages.sendPage(
+        reply.status(404),
+        messagePage(pages.context(request), 'Application not found', 'error', 'There is no application with that id.'),
+      );
+    }
+  });
 }
 
 export function signInLink(returnTo: string) {
