@@ -92,7 +92,10 @@ describe('the dossier of a REGULATED partner taken through its whole life', () =
     // the two approvers PR.AA-05; nothing here evidences who holds the partner's key (NHI10).
     const controls = d.controls as unknown as ControlsSection;
     const status = (id: string) => controls.controls.find((c) => c.control === id);
-    expect(status('NHI1')).toMatchObject({ status: 'evidenced', events: [expect.objectContaining({ type: 'application.closed' })] });
+    expect(status('NHI1')).toMatchObject({
+      status: 'evidenced',
+      events: expect.arrayContaining([expect.objectContaining({ type: 'application.closed' })]),
+    });
     expect(status('PR.AA-02')?.status).toBe('evidenced');
     expect(status('PR.AA-05')?.events.map((e) => e.type)).toEqual(expect.arrayContaining(['admission.vote', 'access.granted']));
     expect(status('NHI10')?.status).toBe('not evidenced');

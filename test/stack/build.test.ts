@@ -41,7 +41,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('the compiled build (npm run build)', () => {
-  it('starts the worker and web from dist/, which answer /healthz, /readyz, /metrics and a signup, and trace it', { timeout: 120_000 }, async () => {
+  it('starts the worker and web from dist/, which answer /healthz, /readyz, /metrics and a signup, and trace it', { timeout: 300_000 }, async () => {
     const secrets = productionSecrets();
     const runtimeMetrics = `127.0.0.1:${await freePort()}`;
     const env = {
@@ -87,7 +87,8 @@ describe('the compiled build (npm run build)', () => {
         const state = await handle.query<{ stage: string }>('state');
         return state.stage === 'AWAITING_CONTACTS' ? true : undefined;
       },
-      60_000,
+      // Entity verification (GLEIF, the DNS proof) comes first; a busy two-core machine is slow.
+      120_000,
       'the compiled worker to register the signup',
     );
 
