@@ -23,7 +23,7 @@ function resolved(environment: Record<string, string | number>): Record<string, 
     Object.entries(environment).map(([k, v]) => [
       k,
       String(v)
-        .replace(/\$\{ADMIT_(PAYLOAD_KEY|LINK_SECRET|SESSION_SECRET|OAUTH_SIGNING_KEY)[^}]*\}/, Buffer.alloc(32, 7).toString('base64'))
+        .replace(/\$\{ADMIT_(PAYLOAD_KEY|LINK_SECRET|SESSION_SECRET|OAUTH_SIGNING_KEY|EVIDENCE_KEYS)[^}]*\}/, Buffer.alloc(32, 7).toString('base64'))
         .replace(/\$\{ADMIT_OIDC_ISSUER[^}]*\}/, 'https://idp.example.com/realms/admit'),
     ]),
   );

@@ -32,6 +32,7 @@ export function productionSecrets(): Record<string, string> {
     ADMIT_LINK_SECRET: randomBytes(32).toString('base64'),
     ADMIT_SESSION_SECRET: randomBytes(32).toString('base64'),
     ADMIT_OAUTH_SIGNING_KEY: randomBytes(32).toString('base64'),
+    ADMIT_EVIDENCE_KEYS: randomBytes(32).toString('base64'),
   };
 }
 
