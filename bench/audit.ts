@@ -1,11 +1,13 @@
-// Audit-log append: Admit's appendAuditEvent (the chain head locked FOR UPDATE with the idempotency
-// lookup, per-field salted digests, RFC 8785 hash, insert and head move) in an interactive transaction,
-// against a plain single-row INSERT of the same shape into a scratch table through the same Prisma
-// client. Both commit one row each; the difference is the chain. With several writers each appends to
-// its own application's chain (8 partners at once), as issue 12 measures.
+// Audit-log append: Admit's appendAuditEvent (per-field salted digests and the RFC 8785 canonical form
+// in Node; in the database's audit_append, the idempotency lookup, the chain head locked FOR UPDATE, the
+// hash, the insert and the head moved) against a plain single-row INSERT of the same shape into a scratch
+// table through the same Prisma client. Each side commits one row per operation in the same way: on its
+// own (autocommit), or, in the `transaction` form, each in an interactive transaction as appends ride
+// their callers' in production; the difference is the chain. With several writers each appends to its
+// own application's chain (8 partners at once), as issue 12 measures.
 import { randomUUID } from 'node:crypto';
 import { appendAuditEvent } from '../registry/audit';
-import type { Registry } from '../registry/client';
+import type { Prisma, Registry } from '../registry/client';
 import type { Benchmark } from './harness';
 
 export const SCRATCH_TABLE = 'bench_audit_baseline';
@@ -22,17 +24,21 @@ function eventData(i: number): { fingerprint: string; kind: string; tier: string
   return { fingerprint: `sha256:${i.toString(16).padStart(64, '0')}`, kind: 'x509', tier: 'MEDIUM', n: i };
 }
 
-export function auditBenchmark(registry: Registry, run: string, concurrency: number): Benchmark {
+export function auditBenchmark(registry: Registry, run: string, concurrency: number, form: 'alone' | 'transaction' = 'alone'): Benchmark {
   const organisationId = randomUUID();
   // One application per writer: writers never share a chain, so never wait on each other's head lock.
   const applicationOf = (writer: number) => `app-bench-partner-${run}-${writer}-sandbox`;
   // The baseline fills the same columns (chain id, place, salt) without a chain behind them.
   const chainOf = Array.from({ length: concurrency }, () => randomUUID());
+  const inTransaction = form === 'transaction';
+  const commit = <T>(work: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> =>
+    inTransaction ? registry.$transaction(work) : work(registry);
+  const writers = concurrency === 1 ? '' : `, ${concurrency} writers`;
   return {
-    name: concurrency === 1 ? 'Audit append, sequential' : `Audit append, ${concurrency} writers`,
-    baseline: `plain INSERT, same shape${concurrency === 1 ? '' : `, ${concurrency} writers`}`,
+    name: `Audit append, ${concurrency === 1 ? 'sequential' : `${concurrency} writers`}${inTransaction ? ', in a transaction' : ''}`,
+    baseline: `plain INSERT, same shape${writers}${inTransaction ? ', in a transaction' : ''}`,
     admit: (i, writer) =>
-      registry.$transaction((tx) =>
+      commit((tx) =>
         appendAuditEvent(tx, {
           idempotencyKey: `${run}-${i}`,
           type: 'anchor.bound',
@@ -48,11 +54,13 @@ export function auditBenchmark(registry: Registry, run: string, concurrency: num
       const key = `${run}-${i}`;
       // prev_hash and hash hold 64 hex characters, as Admit's do; unique like Admit's.
       const hash = Buffer.from(key).toString('hex').padEnd(64, '0').slice(0, 64);
-      return registry.$executeRaw`
+      return commit(
+        (tx) => tx.$executeRaw`
         INSERT INTO bench_audit_baseline (id, idempotency_key, organisation_id, application_id, type, actor, occurred_at, data, prev_hash, hash,
                                           chain_id, chain_seq, salt)
         VALUES (${randomUUID()}::uuid, ${key}, ${organisationId}::uuid, ${applicationId}, 'anchor.verified', 'workflow', ${new Date()},
-                ${JSON.stringify(eventData(i))}::jsonb, ${'0'.repeat(64)}, ${hash}, ${chainOf[writer]}::uuid, ${i}, ${SALT})`;
+                ${JSON.stringify(eventData(i))}::jsonb, ${'0'.repeat(64)}, ${hash}, ${chainOf[writer]}::uuid, ${i}, ${SALT})`,
+      );
     },
     concurrency,
     // Commits wait on fsync, whose latency swings with the disk: many short interleaved rounds.

@@ -214,6 +214,8 @@ async function main(): Promise<void> {
     results.push(await measure(auditBenchmark(registry, 'seq', 1), log));
     log(`audit-log append, ${WRITERS} concurrent writers`);
     results.push(await measure(auditBenchmark(registry, `c${WRITERS}`, WRITERS), log));
+    log(`audit-log append, ${WRITERS} concurrent writers, each in a transaction`);
+    results.push(await measure(auditBenchmark(registry, `t${WRITERS}`, WRITERS, 'transaction'), log));
   }
 
   let revocation: Awaited<ReturnType<Awaited<ReturnType<typeof authorizationServerBench>>['revocation']>> | undefined;

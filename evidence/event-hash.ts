@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
 /**
@@ -20,7 +20,7 @@ import canonicalize from 'canonicalize';
 /** A chain's first `prevHash`. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+const sha256 = (text: string): string => hash('sha256', text, 'hex');
 const canonical = (value: unknown): string => canonicalize(value) ?? '';
 
 export interface LegacyEventFields {
@@ -57,12 +57,16 @@ export function fieldPath(...tokens: string[]): string {
   return tokens.map((t) => `/${t.replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 }
 
-export function fieldSalt(eventSalt: string, path: string): string {
-  return createHmac('sha256', Buffer.from(eventSalt, 'hex')).update(path).digest('hex');
+/** The event salt's bytes, given as hex or already decoded (an append derives several field salts from one). */
+export function fieldSalt(eventSalt: string | Buffer, path: string): string {
+  return createHmac('sha256', typeof eventSalt === 'string' ? Buffer.from(eventSalt, 'hex') : eventSalt)
+    .update(path)
+    .digest('hex');
 }
 
 export function fieldDigest(salt: string, path: string, value: unknown): string {
-  return sha256(canonical([salt, path, value]));
+  // canonical([salt, path, value]), one element at a time (RFC 8785 §3.2.2: an array is its elements' forms, in order).
+  return sha256(`[${canonical(salt)},${canonical(path)},${canonical(value)}]`);
 }
 
 /** Every committed field of an event in clear: its actor and each top-level key of its data. */
@@ -70,6 +74,14 @@ export function committedValues(actor: string, data: Record<string, unknown>): M
   const values = new Map<string, unknown>([[fieldPath('actor'), actor]]);
   for (const [key, value] of Object.entries(data)) values.set(fieldPath('data', key), value);
   return values;
+}
+
+/** The salted digest of every committed field, by its path. */
+export function fieldDigests(actor: string, data: Record<string, unknown>, eventSalt: string): Record<string, string> {
+  const saltBytes = Buffer.from(eventSalt, 'hex');
+  const digests: Record<string, string> = {};
+  for (const [path, value] of committedValues(actor, data)) digests[path] = fieldDigest(fieldSalt(saltBytes, path), path, value);
+  return digests;
 }
 
 /** The RFC 8785 canonical JSON a chained event's hash is the SHA-256 of. */
@@ -84,7 +96,5 @@ export function chainedEventHash(envelope: ChainedEnvelope, fieldDigests: Record
 
 /** The hash of a chained event known in full (with its event salt). */
 export function fullChainedEventHash(envelope: ChainedEnvelope, actor: string, data: Record<string, unknown>, eventSalt: string): string {
-  const digests: Record<string, string> = {};
-  for (const [path, value] of committedValues(actor, data)) digests[path] = fieldDigest(fieldSalt(eventSalt, path), path, value);
-  return chainedEventHash(envelope, digests);
+  return chainedEventHash(envelope, fieldDigests(actor, data, eventSalt));
 }

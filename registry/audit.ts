@@ -1,16 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Prisma, type Registry } from './client';
+import type { Prisma, Registry } from './client';
 import type { AuditEvent } from '../generated/prisma/client';
 import { isAuditEventType, type AuditEventType } from '../domain/audit-events';
-import {
-  GENESIS_HASH,
-  chainedEventCanonical,
-  committedValues,
-  fieldDigest,
-  fieldSalt,
-  fullChainedEventHash,
-  legacyEventHash,
-} from '../evidence/event-hash';
+import { GENESIS_HASH, chainedEventCanonical, fieldDigests, fullChainedEventHash, legacyEventHash } from '../evidence/event-hash';
 
 export { GENESIS_HASH } from '../evidence/event-hash';
 
@@ -46,22 +38,17 @@ function splitOnce(text: string, mark: string): [string, string] {
   return [text.slice(0, at), text.slice(at + mark.length)];
 }
 
-/** The open chain an event goes to, as a SQL condition on `audit_chains`. */
-function chainCondition(kind: Exclude<ChainKind, 'legacy'>, entry: AuditEntry): Prisma.Sql {
-  if (kind === 'application') return Prisma.sql`kind = 'application' AND application_id = ${entry.applicationId} AND superseded_at IS NULL`;
-  if (kind === 'organisation') return Prisma.sql`kind = 'organisation' AND organisation_id = ${entry.organisationId}::uuid`;
-  return Prisma.sql`kind = 'system'`;
-}
-
 /**
  * Appends an event to its chain inside the caller's transaction, so the
- * evidence and the change it describes commit together. The chain is the
+ * evidence and the change it describes commit together (given the registry
+ * itself, the append commits on its own: it is one atomic call). The chain is the
  * application's (its current claim's), else the organisation's, else the
  * system chain.
  *
- * One statement locks the chain's head row (`SELECT … FOR UPDATE`: appends to
- * other chains do not wait), writes the event linked to that head and moves
- * the head. The hash is over RFC 8785 canonical JSON made here, with the
+ * One call of the database's `audit_append` locks the chain's head row
+ * (`SELECT … FOR UPDATE`: appends to other chains do not wait), writes the
+ * event linked to that head and moves the head, opening the chain on its first
+ * event. The hash is over RFC 8785 canonical JSON made here, with the
  * head's values spliced in by the database (a uuid, an integer and a hex
  * string, which canonical JSON writes as they are), so `chainedEventHash`
  * recomputes it exactly.
@@ -77,8 +64,7 @@ export async function appendAuditEvent(tx: Tx, entry: AuditEntry): Promise<Audit
   // Stored as JSON and read back as JSON: hash what the database will hold.
   const dataJson = JSON.stringify(entry.data);
   const data = JSON.parse(dataJson) as Record<string, unknown>;
-  const digests: Record<string, string> = {};
-  for (const [path, value] of committedValues(entry.actor, data)) digests[path] = fieldDigest(fieldSalt(salt, path), path, value);
+  const digests = fieldDigests(entry.actor, data, salt);
   const [chainMark, seqMark, prevMark] = [`@chain-${salt}@`, 9_007_199_254_740_991, `@prev-${salt}@`];
   const template = chainedEventCanonical(
     {
@@ -98,54 +84,36 @@ export async function appendAuditEvent(tx: Tx, entry: AuditEntry): Promise<Audit
   const [beforeChain, afterChain] = splitOnce(template, `"${chainMark}"`);
   const [beforeSeq, afterSeq] = splitOnce(afterChain, `:${seqMark},`);
   const [beforePrev, afterPrev] = splitOnce(afterSeq, `"${prevMark}"`);
-  const append = () => tx.$queryRaw<Written[]>`
-    WITH head AS (
-      SELECT id, size, head_hash FROM audit_chains WHERE ${chainCondition(kind, entry)} FOR UPDATE
-    ), written AS (
-      INSERT INTO audit_events (id, idempotency_key, organisation_id, application_id, type, actor, occurred_at, data, prev_hash, hash, chain_id, chain_seq, salt)
-      SELECT ${id}::uuid, ${entry.idempotencyKey}, ${organisationId}::uuid, ${applicationId}, ${entry.type}, ${entry.actor}, ${entry.occurredAt},
-             ${dataJson}::jsonb, head.head_hash,
-             encode(sha256(convert_to(${beforeChain}::text || '"' || head.id::text || '"' || ${beforeSeq}::text || ':' || (head.size + 1)::text
-                                      || ',' || ${beforePrev}::text || '"' || head.head_hash || '"' || ${afterPrev}::text, 'UTF8')), 'hex'),
-             head.id, head.size + 1, ${salt}
-      FROM head
-      ON CONFLICT (idempotency_key) DO NOTHING
-      RETURNING seq, prev_hash, hash, chain_id, chain_seq
-    ), moved AS (
-      UPDATE audit_chains c SET size = written.chain_seq, head_hash = written.hash FROM written WHERE c.id = written.chain_id
-    )
-    SELECT seq, prev_hash, hash, chain_id::text AS chain_id, chain_seq FROM written`;
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    const row = (await append())[0];
-    // Everything else is what this call wrote: only what the database chose comes back.
-    if (row !== undefined) {
-      return {
-        seq: row.seq,
-        id,
-        idempotencyKey: entry.idempotencyKey,
-        organisationId,
-        applicationId,
-        type: entry.type,
-        actor: entry.actor,
-        occurredAt: new Date(occurredAt),
-        data: data as Prisma.JsonObject,
-        prevHash: row.prev_hash,
-        hash: row.hash,
-        chainId: row.chain_id,
-        chainSeq: row.chain_seq,
-        salt,
-      };
-    }
-    // Written before (a retry), or the chain's first event: its chain does not exist yet.
+  // One round trip (prisma/migrations/…_audit_append_function): the idempotency check, the chain's head
+  // locked FOR UPDATE (appends to other chains do not wait), the event linked to it, the head moved.
+  const rows = await tx.$queryRaw<Written[]>`
+    SELECT seq, prev_hash, hash, chain_id::text AS chain_id, chain_seq
+    FROM audit_append(${kind}, ${organisationId}::uuid, ${applicationId}, ${id}::uuid, ${entry.idempotencyKey}, ${entry.type}, ${entry.actor},
+                      ${entry.occurredAt}, ${dataJson}::jsonb, ${salt}, ${beforeChain}, ${beforeSeq}, ${beforePrev}, ${afterPrev})`;
+  const row = rows[0];
+  if (row === undefined) {
+    // Written before: a retry, which returns the event as it was first written.
     const existing = await tx.auditEvent.findUnique({ where: { idempotencyKey: entry.idempotencyKey } });
-    if (existing !== null) return existing;
-    await tx.$executeRaw`
-      INSERT INTO audit_chains (id, kind, organisation_id, application_id, head_hash)
-      VALUES (${randomUUID()}::uuid, ${kind}, ${kind === 'organisation' ? organisationId : null}::uuid,
-              ${kind === 'application' ? applicationId : null}, ${GENESIS_HASH})
-      ON CONFLICT DO NOTHING`;
+    if (existing === null) throw new Error(`could not append ${entry.idempotencyKey} to its ${kind} audit chain`);
+    return existing;
   }
-  throw new Error(`could not append ${entry.idempotencyKey} to its ${kind} audit chain`);
+  // Everything else is what this call wrote: only what the database chose comes back.
+  return {
+    seq: row.seq,
+    id,
+    idempotencyKey: entry.idempotencyKey,
+    organisationId,
+    applicationId,
+    type: entry.type,
+    actor: entry.actor,
+    occurredAt: new Date(occurredAt),
+    data: data as Prisma.JsonObject,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+    chainId: row.chain_id,
+    chainSeq: row.chain_seq,
+    salt,
+  };
 }
 
 interface Written {

@@ -73,6 +73,21 @@ describe('audit chains', () => {
     }
   });
 
+  it('appends on its own, outside any transaction, as one atomic call', async () => {
+    const entry = (i: number) => ({
+      idempotencyKey: `c-alone-${i}`,
+      type: 'lifecycle.transition' as const,
+      actor: 'tester',
+      occurredAt: new Date(),
+      data: { i },
+    });
+    const written = await Promise.all([0, 1, 2, 3].map((i) => appendAuditEvent(registry, { ...entry(i), applicationId: 'app-chains-alone' })));
+    expect(written.map((e) => e.chainSeq).sort()).toEqual([1, 2, 3, 4]);
+    expect((await appendAuditEvent(registry, { ...entry(2), applicationId: 'app-chains-alone' })).id).toBe(written[2]?.id);
+    const chain = await registry.auditChain.findFirstOrThrow({ where: { applicationId: 'app-chains-alone' } });
+    expect(await verifyChain(registry, chain.id)).toMatchObject({ ok: true, events: 4, head: chain.headHash });
+  });
+
   it('starts a new chain for a new claim of a released application id; the old chain keeps its events', async () => {
     const first = await append('c-claim-1', { applicationId: 'app-chains-reclaimed' });
     await registry.$transaction((tx) => openNewApplicationChain(tx, 'app-chains-reclaimed'));
