@@ -7,14 +7,16 @@ import { buildApp } from '../../web/app';
 import { signupBody } from '../support/signups';
 import { eventually } from '../support/wait';
 import { readState } from '../../web/lifecycle-client';
+import { createRegistry } from '../../registry/client';
 
 /** Issue 9, item 6: sessions are kept server-side, so sign-out and expiry end every copy of the cookie. */
 let stack: TestStack;
 let web: RunningWeb;
+const sessionSecret = randomBytes(32);
 
 beforeAll(async () => {
   stack = await createTestStack();
-  web = await startTestWeb(stack);
+  web = await startTestWeb(stack, { sessionSecret });
 });
 afterAll(async () => {
   await web.close();
@@ -50,6 +52,27 @@ describe('server-side sessions', () => {
     expect((await client.get('/console')).statusCode).toBe(200);
     await stack.registry.browserSession.updateMany({ where: { signedInAs: { endsWith: ' sam' } }, data: { expiresAt: new Date(Date.now() - 1000) } });
     expect((await client.get('/console')).statusCode).toBe(401);
+  });
+
+  it('leaves the cookie as it came when the registry cannot say whether its session holds', async () => {
+    const client = new PageClient(web.app);
+    await signInThroughDevIdp(client, 'ada');
+    expect((await client.get('/console')).statusCode).toBe(200);
+    // The same service, but its registry refuses connections (PostgreSQL restarting).
+    const unreachable = createRegistry('postgresql://admit@127.0.0.1:9/admit');
+    const cut = buildApp(testAppDependencies(stack, { sessionSecret, registry: unreachable, decisionCache: undefined }));
+    try {
+      const during = new PageClient(cut);
+      during.cookies = new Map(client.cookies);
+      const page = await during.get('/console');
+      expect(page.statusCode).toBe(503);
+      // Its error page starts no session over the signed-in one.
+      expect(page.cookies.map((c) => c.name)).toEqual([]);
+    } finally {
+      await cut.close();
+      await unreachable.$disconnect();
+    }
+    expect((await client.get('/console')).statusCode).toBe(200);
   });
 
   it('keeps only the SHA-256 of the session id in the registry', async () => {

@@ -41,6 +41,8 @@ export interface Session {
   persist?: { sid: string; signedInAs: string | null };
   /** A session id whose row to revoke when the response is sent (signed in or out). */
   revoke?: string;
+  /** The cookie's registry row could not be read: the response leaves the cookie as it came. */
+  unchecked?: boolean;
 }
 
 declare module 'fastify' {
@@ -81,6 +83,15 @@ function freshSession(): SessionData {
 
 const rowId = (sid: string): string => createHash('sha256').update(sid).digest('hex');
 
+/** The registry did not answer whether a session holds (restarting, unreachable): a 503, not the visitor's fault. */
+export class SessionUncheckedError extends Error {
+  override name = 'SessionUncheckedError';
+  readonly statusCode = 503;
+  constructor(cause: unknown) {
+    super('Your session could not be checked just now; try again shortly. Nothing was changed.', { cause });
+  }
+}
+
 export function registerSessions(app: FastifyInstance, options: SessionOptions): void {
   const keys = (options.secret instanceof Uint8Array ? [options.secret] : options.secret).map(
     (secret) => new Uint8Array(hkdfSync('sha256', secret, new Uint8Array(0), 'admit session cookie v1', 32)),
@@ -104,28 +115,34 @@ export function registerSessions(app: FastifyInstance, options: SessionOptions):
     // A fresh session is written only once something needs it (a form's CSRF token, a sign-in).
     request.session = { data: freshSession(), changed: false, fresh: true };
     if (cookie === undefined || cookie.length > 8192) return;
+    let data: SessionData | undefined;
     try {
-      const { payload } = await open(cookie);
-      const data = payload.session as SessionData | undefined;
-      // Only sessions of the current shape are kept; one sealed by an older version starts over.
-      if (
-        data &&
-        typeof data.csrf === 'string' &&
-        Array.isArray(data.partnerOf) &&
-        data.partnerOf.every((c) => typeof c?.applicationId === 'string')
-      ) {
-        const privileged = data.actor != null || data.partnerOf.length > 0;
-        if (typeof data.sid === 'string') {
-          // Privileges hold only while the registry row does: not revoked (sign-out), not expired.
-          const row = await options.registry.browserSession.findUnique({ where: { id: rowId(data.sid) } });
-          if (row !== null && row.revokedAt === null && row.expiresAt.getTime() > Date.now())
-            request.session = { data, changed: false, fresh: false };
-        } else if (!privileged) {
-          request.session = { data: { ...data, sid: null }, changed: false, fresh: false };
-        }
-      }
+      data = (await open(cookie)).payload.session as SessionData | undefined;
     } catch {
       // Expired, tampered with or sealed with another secret: start over.
+      return;
+    }
+    // Only sessions of the current shape are kept; one sealed by an older version starts over.
+    if (
+      !data ||
+      typeof data.csrf !== 'string' ||
+      !Array.isArray(data.partnerOf) ||
+      !data.partnerOf.every((c) => typeof c?.applicationId === 'string')
+    )
+      return;
+    const privileged = data.actor != null || data.partnerOf.length > 0;
+    if (typeof data.sid === 'string') {
+      // Privileges hold only while the registry row does: not revoked (sign-out), not expired. A
+      // registry that cannot answer fails the request, and its error page leaves the cookie as it came:
+      // a fresh session written over it would sign a partner out for good.
+      request.session.unchecked = true;
+      const row = await options.registry.browserSession.findUnique({ where: { id: rowId(data.sid) } }).catch((cause: unknown) => {
+        throw new SessionUncheckedError(cause);
+      });
+      request.session.unchecked = false;
+      if (row !== null && row.revokedAt === null && row.expiresAt.getTime() > Date.now()) request.session = { data, changed: false, fresh: false };
+    } else if (!privileged) {
+      request.session = { data: { ...data, sid: null }, changed: false, fresh: false };
     }
   });
   app.addHook('onSend', async (request, reply, payload) => {
@@ -139,7 +156,7 @@ export function registerSessions(app: FastifyInstance, options: SessionOptions):
         data: { id: rowId(session.persist.sid), signedInAs: session.persist.signedInAs, expiresAt: new Date(Date.now() + lifetime * 1000) },
       });
     }
-    if (session?.changed) await writeSessionCookie(reply, session.data, key, cookieName, options.secure);
+    if (session?.changed && session.unchecked !== true) await writeSessionCookie(reply, session.data, key, cookieName, options.secure);
     return payload;
   });
 }
