@@ -41,6 +41,9 @@ const EXPECTED = [
   ...PATHS.map((name) => `${name}.json`),
   // Under serialised-handlers.
   ...PATHS.map((name) => `${name}.serialised-handlers.json`),
+  // Under short-monitoring-runs (and the patches between: registration-refusal, entity-verification,
+  // authorization-server-clients).
+  ...PATHS.map((name) => `${name}.short-monitoring-runs.json`),
 ].sort();
 
 const files = (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json')).sort();

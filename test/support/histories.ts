@@ -11,7 +11,7 @@ export const HISTORIES_DIR = path.join(REPO_ROOT, 'test', 'replay', 'histories')
  * (`<path>.<era>.json`), beside those recorded under earlier code, which keep
  * their names. Move it on with each patch that changes commands.
  */
-export const RECORDING_ERA = 'serialised-handlers';
+export const RECORDING_ERA = 'short-monitoring-runs';
 
 /**
  * With ADMIT_RECORD_HISTORIES=1 the lifecycle tests save the histories of the

@@ -1,4 +1,4 @@
-import { workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, patched, workflowInfo } from '@temporalio/workflow';
 import { awaitAnchor } from './anchor';
 import { awaitAdmissionApproval } from './approval';
 import { monitorOnce } from './admitted';
@@ -6,6 +6,7 @@ import { close } from './closing';
 import { enterContacts, awaitContacts } from './contacts';
 import type { Lifecycle } from './context';
 import { awaitEntity, enterEntityVerification } from './entity';
+import { MONITORING_RUN_EVENTS, PATCHES } from './state';
 
 /**
  * The main loop: the one place that moves a lifecycle between stages. Each
@@ -42,6 +43,7 @@ export async function run(lc: Lifecycle): Promise<'closed' | 'continue-as-new'> 
         break;
       case 'ADMITTED':
       case 'SUSPENDED':
+        if (monitoringRunIsLong(lc)) return 'continue-as-new';
         await monitorOnce(lc);
         if (workflowInfo().continueAsNewSuggested && !lc.isClosed) return 'continue-as-new';
         break;
@@ -49,4 +51,14 @@ export async function run(lc: Lifecycle): Promise<'closed' | 'continue-as-new'> 
         return 'closed';
     }
   }
+}
+
+/**
+ * A long run hands over only while no handler is running: one may be waiting
+ * for this loop (a rotation that reinstates answers once the loop has
+ * reinstated), so it gets its turn first. The patch is asked only once a run
+ * is long, so a run that never gets there records no marker.
+ */
+function monitoringRunIsLong(lc: Lifecycle): boolean {
+  return lc.serialised && workflowInfo().historyLength > MONITORING_RUN_EVENTS && allHandlersFinished() && patched(PATCHES.shortMonitoringRuns);
 }

@@ -129,7 +129,21 @@ export const PATCHES = {
   entityVerification: 'entity-verification',
   /** The external authorization server (Keycloak) follows every grant, suspension, rotation and closing. */
   authorizationServer: 'authorization-server-clients',
+  /**
+   * A monitoring run stays short: an admitted or suspended lifecycle continues
+   * as new before its next turn once its run passes MONITORING_RUN_EVENTS
+   * (so at once after admission), and waking it after the worker evicted it
+   * replays that run only, however long the partner has been admitted.
+   */
+  shortMonitoringRuns: 'short-monitoring-runs',
 } as const;
+
+/**
+ * The history a monitoring run may reach before the lifecycle continues as
+ * new. A replay costs the worker about a millisecond of CPU per event, and a
+ * turn of monitoring adds about ten events (docs/benchmarks.md, "Scale").
+ */
+export const MONITORING_RUN_EVENTS = 40;
 
 export const MAX_TRANSITIONS_KEPT = 50;
 export const MAX_ATTEMPTS_KEPT = 20;
