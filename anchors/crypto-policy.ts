@@ -73,6 +73,22 @@ function parseAlgOid(der: ArrayBuffer): string | undefined {
   }
 }
 
+/** A key's type never changes; the getter calls into C++ each time, and trust anchors verify on every call. */
+const KEY_TYPES = new WeakMap<KeyObject, string | undefined>();
+
+function keyType(key: KeyObject): string | undefined {
+  if (KEY_TYPES.has(key)) return KEY_TYPES.get(key);
+  const type = key.asymmetricKeyType;
+  KEY_TYPES.set(key, type);
+  return type;
+}
+
+/** Records the type of a key imported from an SPKI whose algorithm fixes it (id-ecPublicKey on a named curve: 'ec'). */
+export function knownKeyType(key: KeyObject, type: 'ec'): KeyObject {
+  KEY_TYPES.set(key, type);
+  return key;
+}
+
 /** Verifies `signature` over `data`; false for any failure, including a key that does not fit the algorithm. */
 export function verifySignature(alg: AlgorithmId, data: Uint8Array, signature: Uint8Array, key: KeyObject): boolean {
   if (signatureAlgorithmProblem(alg)) return false;
@@ -80,14 +96,16 @@ export function verifySignature(alg: AlgorithmId, data: Uint8Array, signature: U
   try {
     switch (scheme?.kind) {
       case 'rsa':
-        return key.asymmetricKeyType === 'rsa' && cryptoVerify(scheme.hash, data, key, signature);
+        return keyType(key) === 'rsa' && cryptoVerify(scheme.hash, data, key, signature);
       case 'ecdsa':
-        return key.asymmetricKeyType === 'ec' && cryptoVerify(scheme.hash, data, { key, dsaEncoding: 'der' }, signature);
+        // ECDSA signatures are DER-encoded (RFC 5480 2.2), node:crypto's default dsaEncoding.
+        return keyType(key) === 'ec' && cryptoVerify(scheme.hash, data, key, signature);
       case 'ed25519':
-        return key.asymmetricKeyType === 'ed25519' && cryptoVerify(null, data, key, signature);
+        return keyType(key) === 'ed25519' && cryptoVerify(null, data, key, signature);
       case 'rsa-pss': {
         const pss = parsePss(alg.params);
-        if (!pss || (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'rsa-pss')) return false;
+        const type = keyType(key);
+        if (!pss || (type !== 'rsa' && type !== 'rsa-pss')) return false;
         return cryptoVerify(pss.hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: pss.saltLength }, signature);
       }
       default:

@@ -10,8 +10,9 @@ import { Name } from '@peculiar/asn1-x509';
 import type { GeneralName, GeneralSubtree } from '@peculiar/asn1-x509';
 import type { JWK } from 'jose';
 import type { AlgorithmId } from './crypto-policy';
-import { keyStrengthProblem, verifyAnySignature } from './crypto-policy';
-import { DerError, bytes, children, expectTag, oid as readOid, readTlv, time, whole } from './der';
+import { jwkThumbprint } from './key-cache';
+import { keyStrengthProblem, knownKeyType, verifyAnySignature } from './crypto-policy';
+import { DerError, bytes, children, expectTag, oid as readOid, readTlv, sameBytes, time, whole } from './der';
 import type { Tlv } from './der';
 import { reason } from './reasons';
 import type { Reason } from './reasons';
@@ -69,6 +70,8 @@ export interface ParsedCert {
   readonly publicKey: KeyObject;
   /** The public key as a JWK (for the RFC 7638 thumbprint). */
   readonly publicJwk: JWK;
+  /** The RFC 7638 SHA-256 thumbprint (base64url) of publicJwk, when it is computed synchronously (RSA, EC, OKP). */
+  readonly keyThumbprint: string | undefined;
   /** Why Admit refuses the key (size, curve, type), or undefined; computed on first use. */
   readonly keyProblem: string | undefined;
   /** The subjectPublicKey BIT STRING contents, which OCSP hashes to name an issuer. */
@@ -131,8 +134,11 @@ function decode(der: Buffer) {
   const cert = readTlv(der, 0);
   if (cert.tag !== 0x30) throw new CertParseError('not a certificate');
   if (cert.end !== der.length) throw new CertParseError('trailing data after the certificate');
-  const [tbsT, outerAlgT, sigT, ...rest] = children(der, cert);
-  if (rest.length > 0) throw new CertParseError('extra fields in the certificate');
+  const top = children(der, cert);
+  if (top.length > 3) throw new CertParseError('extra fields in the certificate');
+  const tbsT = top[0];
+  const outerAlgT = top[1];
+  const sigT = top[2];
   expectTag(tbsT, 0x30, 'tbsCertificate');
   expectTag(outerAlgT, 0x30, 'signatureAlgorithm');
   expectTag(sigT, 0x03, 'signatureValue');
@@ -156,8 +162,9 @@ function decode(der: Buffer) {
   if (f[i]?.tag === 0x82) i++;
   const extensions: RawExtension[] = [];
   if (f[i]?.tag === 0xa3) {
-    const list = expectTag(children(der, f[i]!)[0], 0x30, 'extensions');
-    if (children(der, f[i]!).length !== 1) throw new CertParseError('extensions: extra data');
+    const wrapper = children(der, f[i]!);
+    const list = expectTag(wrapper[0], 0x30, 'extensions');
+    if (wrapper.length !== 1) throw new CertParseError('extensions: extra data');
     for (const e of children(der, list)) {
       const parts = children(der, expectTag(e, 0x30, 'extension'));
       const hasCritical = parts[1]?.tag === 0x01;
@@ -213,23 +220,30 @@ const SHORT_NAMES: Record<string, string> = {
 
 /** "CN=x, O=y" from the DER, strings decoded by type (anything else as #hex); for messages and details only. */
 function nameText(der: Buffer): string {
-  return children(der, only(der, 0x30))
-    .map((rdn) =>
-      children(der, rdn)
-        .map((atv) => {
-          const [type, value] = children(der, atv) as [Tlv, Tlv];
-          const id = readOid(der, type);
-          const raw = bytes(der, value);
-          let text: string;
-          if (value.tag === 0x0c) text = raw.toString('utf8');
-          else if (value.tag === 0x13 || value.tag === 0x16 || value.tag === 0x14) text = raw.toString('latin1');
-          else if (value.tag === 0x1e) text = Buffer.from(raw).swap16().toString('utf16le');
-          else text = `#${whole(der, value).toString('hex')}`;
-          return `${SHORT_NAMES[id] ?? id}=${text}`;
-        })
-        .join('+'),
-    )
-    .join(', ');
+  const name = only(der, 0x30);
+  let text = '';
+  for (let at = name.start; at < name.end;) {
+    const rdn = readTlv(der, at, name.end);
+    if (at !== name.start) text += ', ';
+    for (let a = rdn.start; a < rdn.end;) {
+      const atv = readTlv(der, a, rdn.end);
+      if (a !== rdn.start) text += '+';
+      const type = readTlv(der, atv.start, atv.end);
+      const value = readTlv(der, type.end, atv.end);
+      const id = readOid(der, type);
+      text += `${SHORT_NAMES[id] ?? id}=${attributeText(der, value)}`;
+      a = atv.end;
+    }
+    at = rdn.end;
+  }
+  return text;
+}
+
+function attributeText(der: Buffer, value: Tlv): string {
+  if (value.tag === 0x0c) return der.toString('utf8', value.start, value.end);
+  if (value.tag === 0x13 || value.tag === 0x16 || value.tag === 0x14) return der.toString('latin1', value.start, value.end);
+  if (value.tag === 0x1e) return Buffer.from(bytes(der, value)).swap16().toString('utf16le');
+  return `#${der.toString('hex', value.head, value.end)}`;
 }
 
 /**
@@ -312,7 +326,21 @@ const EC_CURVES = [
 ] as const;
 
 interface EcPointKey {
-  jwk: JWK;
+  crv: 'P-256' | 'P-384';
+  size: number;
+  point: Buffer;
+}
+
+/** The JWK of an EC point key (RFC 7518 6.2.1), made when asked for (only an accepted leaf's is). */
+function ecJwk(k: EcPointKey): JWK {
+  return { kty: 'EC', crv: k.crv, x: k.point.toString('base64url', 1, 1 + k.size), y: k.point.toString('base64url', 1 + k.size) };
+}
+
+/** A big-endian unsigned integer of `size` bytes (a multiple of 8) at `at`. */
+function readBigUint(view: DataView, at: number, size: number): bigint {
+  let n = 0n;
+  for (let i = 0; i < size; i += 8) n = (n << 64n) | view.getBigUint64(at + i);
+  return n;
 }
 
 /**
@@ -325,22 +353,22 @@ interface EcPointKey {
  */
 function ecPointKey(algorithm: string, params: Buffer, point: Buffer, checkPoint: boolean): EcPointKey | undefined {
   if (algorithm !== EC_PUBLIC_KEY) return undefined;
-  const curve = EC_CURVES.find((c) => c.params.equals(params));
+  const curve = sameBytes(EC_CURVES[0].params, params) ? EC_CURVES[0] : sameBytes(EC_CURVES[1].params, params) ? EC_CURVES[1] : undefined;
   if (!curve || point.length !== 1 + 2 * curve.size || point[0] !== 0x04) return undefined;
   if (checkPoint) {
-    const x = BigInt(`0x${point.toString('hex', 1, 1 + curve.size)}`);
-    const y = BigInt(`0x${point.toString('hex', 1 + curve.size)}`);
+    const view = new DataView(point.buffer, point.byteOffset, point.byteLength);
+    const x = readBigUint(view, 1, curve.size);
+    const y = readBigUint(view, 1 + curve.size, curve.size);
     const { p, b } = curve;
     if (x >= p || y >= p || (y * y - (x * x * x - 3n * x + b)) % p !== 0n) throw new CertParseError('the EC public key is not a point on its curve');
   }
-  return {
-    jwk: {
-      kty: 'EC',
-      crv: curve.crv,
-      x: point.toString('base64url', 1, 1 + curve.size),
-      y: point.toString('base64url', 1 + curve.size),
-    },
-  };
+  return { crv: curve.crv, size: curve.size, point };
+}
+
+/** node:crypto's import of the SPKI (which checks an EC point on its curve); a P-256/P-384 key is known to be of type 'ec'. */
+function importSpki(spkiDer: Buffer, ecKey: EcPointKey | undefined): KeyObject {
+  const key = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+  return ecKey ? knownKeyType(key, 'ec') : key;
 }
 
 /** Verifies the certificate signature with `key`, whatever the algorithm (Admit's policy on algorithms is judged separately). */
@@ -376,6 +404,7 @@ class Cert implements ParsedCert {
   #spkiDer: Buffer;
   #key: KeyObject | undefined;
   #ecKey: EcPointKey | undefined;
+  #ecJwk: JWK | undefined = undefined;
   #keyProblem: { problem: string | undefined } | undefined = undefined;
   #subject: Name | undefined = undefined;
   #subjectText: string | undefined = undefined;
@@ -396,18 +425,27 @@ class Cert implements ParsedCert {
     this.notBefore = d.notBefore;
     this.notAfter = d.notAfter;
     this.signatureAlgorithm = d.signatureAlgorithm;
-    this.selfIssued = d.subjectDer.equals(d.issuerDer);
+    this.selfIssued = sameBytes(d.subjectDer, d.issuerDer);
     this.#spkiDer = d.spkiDer;
     this.#key = key;
     this.#ecKey = ecKey;
   }
 
   get publicKey(): KeyObject {
-    return (this.#key ??= createPublicKey({ key: this.#spkiDer, format: 'der', type: 'spki' }));
+    return (this.#key ??= importSpki(this.#spkiDer, this.#ecKey));
   }
 
   get publicJwk(): JWK {
-    return this.#ecKey ? this.#ecKey.jwk : (this.publicKey.export({ format: 'jwk' }) as JWK);
+    return this.#ecKey ? (this.#ecJwk ??= ecJwk(this.#ecKey)) : (this.publicKey.export({ format: 'jwk' }) as JWK);
+  }
+
+  get keyThumbprint(): string | undefined {
+    const k = this.#ecKey;
+    if (!k) return jwkThumbprint(this.publicJwk);
+    // RFC 7638 3.2-3.3: the required members in lexicographic order, no whitespace; the base64url values
+    // and curve names need no JSON escaping, so this is JSON.stringify's output for the same members.
+    const jwk = this.publicJwk;
+    return hash('sha256', `{"crv":"${k.crv}","kty":"EC","x":"${jwk.x!}","y":"${jwk.y!}"}`, 'base64url');
   }
 
   get keyProblem(): string | undefined {
@@ -443,7 +481,7 @@ export function parseCertificate(der: Buffer, importKey = true): ParsedCert {
     if (ecProblem) throw new CertParseError(ecProblem, 'CERT_EC_PARAMETERS_INVALID');
     ecKey = d.spkiWellFormed ? ecPointKey(d.keyAlgorithm, d.keyParams!, d.publicKeyBits, !importKey) : undefined;
     // Any other key is imported now, so a key node:crypto cannot read refuses the certificate here.
-    if (importKey || !ecKey) publicKey = createPublicKey({ key: d.spkiDer, format: 'der', type: 'spki' });
+    if (importKey || !ecKey) publicKey = importSpki(d.spkiDer, ecKey);
     // The subject is decoded when read (name constraints, messages); its structure is checked here so a
     // corrupt one fails now, not mid-validation.
     checkName(d.subjectDer);
@@ -466,7 +504,7 @@ export function parseCertificate(der: Buffer, importKey = true): ParsedCert {
     problems.push(reason('CERT_SERIAL_INVALID', `the serial number has ${serialNumber.length} octets (at most 20)`));
   }
   if (d.issuerEmpty) cert.malformed('the issuer name is empty');
-  if (!d.innerAlg.equals(d.outerAlg)) cert.malformed('the inner and outer signature algorithms differ');
+  if (!sameBytes(d.innerAlg, d.outerAlg)) cert.malformed('the inner and outer signature algorithms differ');
 
   const seen = new Set<string>();
   for (const ext of d.extensions) {

@@ -1,5 +1,6 @@
 // X.509 client certificate verification: path building to a configured trust store and RFC 5280
 // path validation with Admit's stricter profile (see docs/anchors.md for the exact rules).
+import { sameBytes } from './der';
 import { keyFingerprint } from './fingerprint';
 import { PemError, decodePem } from './pem';
 import { signatureAlgorithmProblem } from './crypto-policy';
@@ -212,7 +213,7 @@ class PathBuilder {
   /** Trust anchors first (from the index), then the supplied intermediates with that name, in the order given. */
   private issuersOf(cert: ParsedCert): ParsedCert[] {
     const anchors = this.trust.bySubject.get(cert.issuerDer.toString('hex')) ?? [];
-    const named = this.supplied.filter((c) => c.subjectDer.equals(cert.issuerDer));
+    const named = this.supplied.filter((c) => sameBytes(c.subjectDer, cert.issuerDer));
     return named.length === 0 ? anchors : [...anchors, ...named];
   }
 
@@ -235,11 +236,12 @@ class PathBuilder {
     }
     for (const candidate of this.issuersOf(current)) {
       if (out.paths.length >= MAX_COMPLETE_PATHS) return;
-      if (current.akiKeyId && candidate.ski && !current.akiKeyId.equals(candidate.ski)) continue;
+      if (current.akiKeyId && candidate.ski && !sameBytes(current.akiKeyId, candidate.ski)) continue;
       // A certificate (or the same name and key under another serial) may appear once: this cuts cycles.
       if (
         path.some(
-          (p) => p.sha256 === candidate.sha256 || (p.subjectDer.equals(candidate.subjectDer) && p.publicKeyBits.equals(candidate.publicKeyBits)),
+          (p) =>
+            p.sha256 === candidate.sha256 || (sameBytes(p.subjectDer, candidate.subjectDer) && sameBytes(p.publicKeyBits, candidate.publicKeyBits)),
         )
       )
         continue;
@@ -295,12 +297,12 @@ function validatePath(path: ParsedCert[], policy: PathPolicy): Reason[] {
     if (i < anchorIndex) {
       // RFC 5280 4.2.1.1: every certificate but a self-signed one names its issuer key. A self-issued
       // certificate under a different key (a key rollover) still needs it.
-      const selfSigned = cert.selfIssued && cert.publicKeyBits.equals(path[i + 1]!.publicKeyBits);
+      const selfSigned = cert.selfIssued && sameBytes(cert.publicKeyBits, path[i + 1]!.publicKeyBits);
       if (!selfSigned && !cert.akiKeyId)
         reasons.push(reason('CERT_AKI_MISSING', `"${cert.subjectText}" has no authorityKeyIdentifier keyIdentifier`));
       const alg = signatureAlgorithmProblem(cert.signatureAlgorithm);
       if (alg) reasons.push(reason('CERT_WEAK_SIGNATURE_ALGORITHM', `"${cert.subjectText}": ${alg}`));
-    } else if (cert.akiKeyId && cert.ski && cert.selfIssued && !cert.akiKeyId.equals(cert.ski)) {
+    } else if (cert.akiKeyId && cert.ski && cert.selfIssued && !sameBytes(cert.akiKeyId, cert.ski)) {
       reasons.push(reason('CERT_MALFORMED', 'a self-signed trust anchor names another key in authorityKeyIdentifier'));
     }
     if (i > 0) reasons.push(...issuerReasons(cert, policy.eku));
@@ -393,13 +395,16 @@ function describeLeaf(leaf: ParsedCert): { fingerprint: string; subject: string 
 
 async function accepted(path: ParsedCert[], revocation: string[]): Promise<VerificationResult> {
   const leaf = path[0]!;
-  const notAfter = new Date(Math.min(...path.map((c) => c.notAfter.getTime())));
+  let notAfter = Infinity;
+  for (const c of path) notAfter = Math.min(notAfter, c.notAfter.getTime());
+  // The RFC 7638 thumbprint is synchronous for RSA, EC and OKP keys; keyFingerprint covers the rest.
+  const thumbprint = leaf.keyThumbprint;
   return {
     ok: true,
     kind: 'x509',
     ...describeLeaf(leaf),
-    keyFingerprint: await keyFingerprint(leaf.publicJwk),
-    notAfter: notAfter.toISOString(),
+    keyFingerprint: thumbprint !== undefined ? `jwk-sha256:${thumbprint}` : await keyFingerprint(leaf.publicJwk),
+    notAfter: new Date(notAfter).toISOString(),
     reasons: [],
     details: {
       chain: path.map((c) => ({ subject: c.subjectText, fingerprint: `sha256:${c.sha256}` })),
