@@ -166,14 +166,27 @@ function decode(der: Buffer) {
     const list = expectTag(wrapper[0], 0x30, 'extensions');
     if (wrapper.length !== 1) throw new CertParseError('extensions: extra data');
     for (const e of children(der, list)) {
-      const parts = children(der, expectTag(e, 0x30, 'extension'));
-      const hasCritical = parts[1]?.tag === 0x01;
-      const critical = hasCritical ? der[parts[1]!.start] !== 0 : false;
-      if (hasCritical && (parts[1]!.end - parts[1]!.start !== 1 || (der[parts[1]!.start] !== 0 && der[parts[1]!.start] !== 0xff)))
+      // Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, extnValue }: the first three parts are
+      // kept and any further ones only read (as children() would), so the checks run in the same order.
+      expectTag(e, 0x30, 'extension');
+      let count = 0;
+      let p0: Tlv | undefined;
+      let p1: Tlv | undefined;
+      let p2: Tlv | undefined;
+      for (let at = e.start; at < e.end; count++) {
+        const t = readTlv(der, at, e.end);
+        if (count === 0) p0 = t;
+        else if (count === 1) p1 = t;
+        else if (count === 2) p2 = t;
+        at = t.end;
+      }
+      const hasCritical = p1?.tag === 0x01;
+      const critical = hasCritical ? der[p1!.start] !== 0 : false;
+      if (hasCritical && (p1!.end - p1!.start !== 1 || (der[p1!.start] !== 0 && der[p1!.start] !== 0xff)))
         throw new CertParseError('extension critical is not a DER BOOLEAN');
-      const valueT = expectTag(parts[hasCritical ? 2 : 1], 0x04, 'extnValue');
-      if (parts.length !== (hasCritical ? 3 : 2)) throw new CertParseError('extension: extra data');
-      extensions.push({ extnID: readOid(der, parts[0]!), critical, value: bytes(der, valueT) });
+      const valueT = expectTag(hasCritical ? p2 : p1, 0x04, 'extnValue');
+      if (count !== (hasCritical ? 3 : 2)) throw new CertParseError('extension: extra data');
+      extensions.push({ extnID: readOid(der, p0!), critical, value: bytes(der, valueT) });
     }
     i++;
   }
@@ -287,16 +300,27 @@ function ipText(raw: Buffer): string {
   return '';
 }
 
-/** Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }: the structure, without decoding the strings. */
+/**
+ * Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }: the structure, without decoding the
+ * strings. Walked element by element (every failure is the same DerError for the caller, so the order
+ * in which elements are read does not matter).
+ */
 function checkName(der: Buffer): void {
-  for (const rdn of children(der, only(der, 0x30))) {
-    const atvs = children(der, expectTag(rdn, 0x31, 'RelativeDistinguishedName'));
-    if (atvs.length === 0) throw new DerError('an empty RDN');
-    for (const atv of atvs) {
-      const parts = children(der, expectTag(atv, 0x30, 'AttributeTypeAndValue'));
-      if (parts.length !== 2) throw new DerError('AttributeTypeAndValue has two fields');
-      readOid(der, parts[0]!);
+  const name = only(der, 0x30);
+  for (let at = name.start; at < name.end;) {
+    const rdn = expectTag(readTlv(der, at, name.end), 0x31, 'RelativeDistinguishedName');
+    if (rdn.end === rdn.start) throw new DerError('an empty RDN');
+    for (let a = rdn.start; a < rdn.end;) {
+      const atv = expectTag(readTlv(der, a, rdn.end), 0x30, 'AttributeTypeAndValue');
+      if (atv.end === atv.start) throw new DerError('AttributeTypeAndValue has two fields');
+      const type = readTlv(der, atv.start, atv.end);
+      if (type.end === atv.end) throw new DerError('AttributeTypeAndValue has two fields');
+      const value = readTlv(der, type.end, atv.end);
+      if (value.end !== atv.end) throw new DerError('AttributeTypeAndValue has two fields');
+      readOid(der, type);
+      a = atv.end;
     }
+    at = rdn.end;
   }
 }
 
@@ -498,7 +522,7 @@ export function parseCertificate(der: Buffer, importKey = true): ParsedCert {
   // RFC 5280 4.1.2.2: a positive integer of at most 20 octets; the 0x00 sign octet of a DER INTEGER
   // whose first content bit is set is not part of the number.
   const serialNumber = serial.length > 1 && serial[0] === 0 ? serial.subarray(1) : serial;
-  if (serial.length === 0 || (serial[0]! & 0x80) !== 0 || serialNumber.every((b) => b === 0)) {
+  if (serial.length === 0 || (serial[0]! & 0x80) !== 0 || allZero(serialNumber)) {
     problems.push(reason('CERT_SERIAL_INVALID', 'the serial number is not a positive integer'));
   } else if (serialNumber.length > 20) {
     problems.push(reason('CERT_SERIAL_INVALID', `the serial number has ${serialNumber.length} octets (at most 20)`));
@@ -506,10 +530,15 @@ export function parseCertificate(der: Buffer, importKey = true): ParsedCert {
   if (d.issuerEmpty) cert.malformed('the issuer name is empty');
   if (!sameBytes(d.innerAlg, d.outerAlg)) cert.malformed('the inner and outer signature algorithms differ');
 
-  const seen = new Set<string>();
-  for (const ext of d.extensions) {
-    if (seen.has(ext.extnID)) problems.push(reason('CERT_DUPLICATE_EXTENSION', `extension ${ext.extnID} appears twice`));
-    seen.add(ext.extnID);
+  const extensions = d.extensions;
+  for (let e = 0; e < extensions.length; e++) {
+    const ext = extensions[e]!;
+    for (let before = 0; before < e; before++) {
+      if (extensions[before]!.extnID === ext.extnID) {
+        problems.push(reason('CERT_DUPLICATE_EXTENSION', `extension ${ext.extnID} appears twice`));
+        break;
+      }
+    }
     if (ext.critical && !UNDERSTOOD_CRITICAL.has(ext.extnID)) cert.unknownCritical.push(ext.extnID);
     try {
       readExtension(cert, ext.extnID, ext.critical, ext.value);
@@ -540,6 +569,11 @@ export function parseCertificate(der: Buffer, importKey = true): ParsedCert {
   if (cert.basicConstraints?.ca && !cert.ski) problems.push(reason('CERT_SKI_MISSING', `the CA "${cert.subjectText}" has no subjectKeyIdentifier`));
   if (cert.nameConstraints && !cert.basicConstraints?.ca) cert.malformed('nameConstraints on a certificate that is not a CA');
   return cert;
+}
+
+function allZero(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 function readExtension(cert: Cert, oid: string, critical: boolean, value: Buffer): void {

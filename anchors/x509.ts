@@ -53,8 +53,12 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
   const at = floorToSecond(input.at ?? new Date());
   const trust = parseTrustStore(input.trustStore);
 
-  const partnerMaterial = [input.chain, ...(input.intermediates ?? []), ...(input.crls ?? []), ...(input.ocspResponses ?? [])];
-  if (partnerMaterial.some((m) => m.length > MAX_MATERIAL_BYTES))
+  if (
+    tooLarge(input.chain) ||
+    (input.intermediates !== undefined && input.intermediates.some(tooLarge)) ||
+    (input.crls !== undefined && input.crls.some(tooLarge)) ||
+    (input.ocspResponses !== undefined && input.ocspResponses.some(tooLarge))
+  )
     return refuse('x509', [reason('INPUT_TOO_LARGE', `more than ${MAX_MATERIAL_BYTES} bytes`)]);
 
   let leaf: ParsedCert;
@@ -97,7 +101,11 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
       if (Array.isArray(outcome)) reasons.push(...outcome);
       else revocationStatus = outcome.status;
     }
-    if (reasons.length === 0) return accepted(path, revocationStatus);
+    if (reasons.length === 0) {
+      // The RFC 7638 thumbprint is synchronous for RSA, EC and OKP keys; keyFingerprint covers the rest.
+      const thumbprint = path[0]!.keyThumbprint;
+      return accepted(path, revocationStatus, thumbprint !== undefined ? `jwk-sha256:${thumbprint}` : await keyFingerprint(path[0]!.publicJwk));
+    }
     firstFailure ??= reasons;
   }
 
@@ -109,6 +117,10 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
       ? reason('CERT_SIGNATURE_INVALID', built.signatureFailure)
       : reason('CERT_UNTRUSTED', built.exhausted ? 'path building gave up on an over-complex set of certificates' : undefined);
   return refuse('x509', [chainReason, ...leafProblems], describeLeaf(leaf));
+}
+
+function tooLarge(material: Material): boolean {
+  return material.length > MAX_MATERIAL_BYTES;
 }
 
 function floorToSecond(d: Date): Date {
@@ -393,23 +405,26 @@ function describeLeaf(leaf: ParsedCert): { fingerprint: string; subject: string 
   return { fingerprint: `sha256:${leaf.sha256}`, subject: leaf.subjectText };
 }
 
-async function accepted(path: ParsedCert[], revocation: string[]): Promise<VerificationResult> {
+function accepted(path: ParsedCert[], revocation: string[], keyFingerprint: string): VerificationResult {
   const leaf = path[0]!;
   let notAfter = Infinity;
-  for (const c of path) notAfter = Math.min(notAfter, c.notAfter.getTime());
-  // The RFC 7638 thumbprint is synchronous for RSA, EC and OKP keys; keyFingerprint covers the rest.
-  const thumbprint = leaf.keyThumbprint;
+  const chain: { subject: string; fingerprint: string }[] = [];
+  const status: { subject: string; status: string }[] = [];
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i]!;
+    notAfter = Math.min(notAfter, c.notAfter.getTime());
+    chain.push({ subject: c.subjectText, fingerprint: `sha256:${c.sha256}` });
+    if (i < path.length - 1) status.push({ subject: c.subjectText, status: revocation[i] ?? 'not-checked' });
+  }
+  const sanUris: string[] = [];
+  for (const n of leaf.san ?? []) if (n.uniformResourceIdentifier) sanUris.push(n.uniformResourceIdentifier);
   return {
     ok: true,
     kind: 'x509',
     ...describeLeaf(leaf),
-    keyFingerprint: thumbprint !== undefined ? `jwk-sha256:${thumbprint}` : await keyFingerprint(leaf.publicJwk),
+    keyFingerprint,
     notAfter: new Date(notAfter).toISOString(),
     reasons: [],
-    details: {
-      chain: path.map((c) => ({ subject: c.subjectText, fingerprint: `sha256:${c.sha256}` })),
-      revocation: path.slice(0, -1).map((c, i) => ({ subject: c.subjectText, status: revocation[i] ?? 'not-checked' })),
-      sanUris: (leaf.san ?? []).flatMap((n) => (n.uniformResourceIdentifier ? [n.uniformResourceIdentifier] : [])),
-    },
+    details: { chain, revocation: status, sanUris },
   };
 }
