@@ -11,7 +11,7 @@ import type { GeneralName, GeneralSubtree } from '@peculiar/asn1-x509';
 import type { JWK } from 'jose';
 import type { AlgorithmId } from './crypto-policy';
 import { jwkThumbprint } from './key-cache';
-import { keyStrengthProblem, knownKeyType, verifyAnySignature } from './crypto-policy';
+import { keyStrengthProblem, verifyAnySignature } from './crypto-policy';
 import { DerError, bytes, children, expectTag, oid as readOid, readTlv, sameBytes, time, whole } from './der';
 import type { Tlv } from './der';
 import { reason } from './reasons';
@@ -70,6 +70,8 @@ export interface ParsedCert {
   readonly publicKey: KeyObject;
   /** The public key as a JWK (for the RFC 7638 thumbprint). */
   readonly publicJwk: JWK;
+  /** publicKey.asymmetricKeyType, read once. */
+  readonly publicKeyType: string | undefined;
   /** The RFC 7638 SHA-256 thumbprint (base64url) of publicJwk, when it is computed synchronously (RSA, EC, OKP). */
   readonly keyThumbprint: string | undefined;
   /** Why Admit refuses the key (size, curve, type), or undefined; computed on first use. */
@@ -389,15 +391,17 @@ function ecPointKey(algorithm: string, params: Buffer, point: Buffer, checkPoint
   return { crv: curve.crv, size: curve.size, point };
 }
 
-/** node:crypto's import of the SPKI (which checks an EC point on its curve); a P-256/P-384 key is known to be of type 'ec'. */
-function importSpki(spkiDer: Buffer, ecKey: EcPointKey | undefined): KeyObject {
-  const key = createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
-  return ecKey ? knownKeyType(key, 'ec') : key;
+/** node:crypto's import of the SPKI (which checks an EC point on its curve). */
+function importSpki(spkiDer: Buffer): KeyObject {
+  return createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
 }
 
-/** Verifies the certificate signature with `key`, whatever the algorithm (Admit's policy on algorithms is judged separately). */
-export function signedWith(cert: ParsedCert, key: KeyObject): boolean {
-  return verifyAnySignature(cert.signatureAlgorithm, cert.tbs, cert.signature, key);
+/**
+ * Verifies the certificate signature with `key`, whatever the algorithm (Admit's policy on algorithms is
+ * judged separately). `keyType`: the key's asymmetricKeyType, when known (ParsedCert.publicKeyType).
+ */
+export function signedWith(cert: ParsedCert, key: KeyObject, keyType?: string): boolean {
+  return verifyAnySignature(cert.signatureAlgorithm, cert.tbs, cert.signature, key, keyType);
 }
 
 /** A parsed certificate: the facts are fields, and what few paths read (the decoded subject, its text, the imported key) is made on first use. */
@@ -429,6 +433,7 @@ class Cert implements ParsedCert {
   #key: KeyObject | undefined;
   #ecKey: EcPointKey | undefined;
   #ecJwk: JWK | undefined = undefined;
+  #keyType: { type: string | undefined } | undefined = undefined;
   #keyProblem: { problem: string | undefined } | undefined = undefined;
   #subject: Name | undefined = undefined;
   #subjectText: string | undefined = undefined;
@@ -456,11 +461,16 @@ class Cert implements ParsedCert {
   }
 
   get publicKey(): KeyObject {
-    return (this.#key ??= importSpki(this.#spkiDer, this.#ecKey));
+    return (this.#key ??= importSpki(this.#spkiDer));
   }
 
   get publicJwk(): JWK {
     return this.#ecKey ? (this.#ecJwk ??= ecJwk(this.#ecKey)) : (this.publicKey.export({ format: 'jwk' }) as JWK);
+  }
+
+  get publicKeyType(): string | undefined {
+    // An id-ecPublicKey SPKI on P-256/P-384 is imported as an 'ec' key.
+    return this.#ecKey ? 'ec' : (this.#keyType ??= { type: this.publicKey.asymmetricKeyType }).type;
   }
 
   get keyThumbprint(): string | undefined {
@@ -505,7 +515,7 @@ export function parseCertificate(der: Buffer, importKey = true): ParsedCert {
     if (ecProblem) throw new CertParseError(ecProblem, 'CERT_EC_PARAMETERS_INVALID');
     ecKey = d.spkiWellFormed ? ecPointKey(d.keyAlgorithm, d.keyParams!, d.publicKeyBits, !importKey) : undefined;
     // Any other key is imported now, so a key node:crypto cannot read refuses the certificate here.
-    if (importKey || !ecKey) publicKey = importSpki(d.spkiDer, ecKey);
+    if (importKey || !ecKey) publicKey = importSpki(d.spkiDer);
     // The subject is decoded when read (name constraints, messages); its structure is checked here so a
     // corrupt one fails now, not mid-validation.
     checkName(d.subjectDer);

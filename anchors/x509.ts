@@ -233,7 +233,7 @@ class PathBuilder {
     const key = `${child.sha256}/${parent.sha256}`;
     let ok = this.signatures.get(key);
     if (ok === undefined) {
-      ok = signedWith(child, parent.publicKey);
+      ok = signedWith(child, parent.publicKey, parent.publicKeyType);
       this.signatures.set(key, ok);
     }
     return ok;
