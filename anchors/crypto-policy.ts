@@ -73,21 +73,26 @@ function parseAlgOid(der: ArrayBuffer): string | undefined {
   }
 }
 
-/** Verifies `signature` over `data`; false for any failure, including a key that does not fit the algorithm. */
-export function verifySignature(alg: AlgorithmId, data: Uint8Array, signature: Uint8Array, key: KeyObject): boolean {
+/**
+ * Verifies `signature` over `data`; false for any failure, including a key that does not fit the algorithm.
+ * `knownType` is the key's asymmetricKeyType when the caller already knows it (the getter calls into C++).
+ */
+export function verifySignature(alg: AlgorithmId, data: Uint8Array, signature: Uint8Array, key: KeyObject, knownType?: string): boolean {
   if (signatureAlgorithmProblem(alg)) return false;
   const scheme = ALLOWED[alg.oid];
   try {
+    const type = knownType ?? key.asymmetricKeyType;
     switch (scheme?.kind) {
       case 'rsa':
-        return key.asymmetricKeyType === 'rsa' && cryptoVerify(scheme.hash, data, key, signature);
+        return type === 'rsa' && cryptoVerify(scheme.hash, data, key, signature);
       case 'ecdsa':
-        return key.asymmetricKeyType === 'ec' && cryptoVerify(scheme.hash, data, { key, dsaEncoding: 'der' }, signature);
+        // ECDSA signatures are DER-encoded (RFC 5480 2.2), node:crypto's default dsaEncoding.
+        return type === 'ec' && cryptoVerify(scheme.hash, data, key, signature);
       case 'ed25519':
-        return key.asymmetricKeyType === 'ed25519' && cryptoVerify(null, data, key, signature);
+        return type === 'ed25519' && cryptoVerify(null, data, key, signature);
       case 'rsa-pss': {
         const pss = parsePss(alg.params);
-        if (!pss || (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'rsa-pss')) return false;
+        if (!pss || (type !== 'rsa' && type !== 'rsa-pss')) return false;
         return cryptoVerify(pss.hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: pss.saltLength }, signature);
       }
       default:
@@ -109,9 +114,9 @@ const LEGACY: Record<string, SignatureScheme> = {
  * Verifies a signature whatever Admit's policy says of its algorithm (policy is judged separately by
  * signatureAlgorithmProblem); false for any failure.
  */
-export function verifyAnySignature(alg: AlgorithmId, data: Uint8Array, signature: Uint8Array, key: KeyObject): boolean {
+export function verifyAnySignature(alg: AlgorithmId, data: Uint8Array, signature: Uint8Array, key: KeyObject, knownType?: string): boolean {
   const legacy = LEGACY[alg.oid];
-  if (!legacy || legacy.kind === 'rsa-pss' || legacy.kind === 'ed25519') return verifySignature(alg, data, signature, key);
+  if (!legacy || legacy.kind === 'rsa-pss' || legacy.kind === 'ed25519') return verifySignature(alg, data, signature, key, knownType);
   try {
     if (legacy.kind === 'rsa') return key.asymmetricKeyType === 'rsa' && cryptoVerify(legacy.hash, data, key, signature);
     return key.asymmetricKeyType === 'ec' && cryptoVerify(legacy.hash, data, { key, dsaEncoding: 'der' }, signature);

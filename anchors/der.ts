@@ -51,19 +51,36 @@ export function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
   return t;
 }
 
-/** Dotted text of OIDs already read, by their content octets (as a latin1 string); bounded, valid OIDs only. */
-const OID_TEXT = new Map<string, string>();
+/**
+ * Dotted text of OIDs already read, by a 32-bit hash of their content octets; each entry keeps its octets,
+ * so a colliding OID is compared and, if different, decoded without the cache. Bounded, valid OIDs only.
+ */
+const OID_TEXT = new Map<number, { octets: Uint8Array; text: string }>();
 const OID_TEXT_LIMIT = 4096;
 
 export function oid(buf: Uint8Array, t: Tlv): string {
   if (t.tag !== 0x06 || t.end === t.start) throw new DerError('not an OBJECT IDENTIFIER');
-  let key = '';
-  for (let i = t.start; i < t.end; i++) key += String.fromCharCode(buf[i]!);
-  const known = OID_TEXT.get(key);
-  if (known !== undefined) return known;
+  let h = 0x811c9dc5;
+  for (let i = t.start; i < t.end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  const known = OID_TEXT.get(h);
+  if (known !== undefined && equalRange(known.octets, buf, t.start, t.end)) return known.text;
   const text = oidText(buf, t);
-  if (OID_TEXT.size < OID_TEXT_LIMIT) OID_TEXT.set(key, text);
+  if (known === undefined && OID_TEXT.size < OID_TEXT_LIMIT) OID_TEXT.set(h, { octets: new Uint8Array(buf.subarray(t.start, t.end)), text });
   return text;
+}
+
+function equalRange(octets: Uint8Array, buf: Uint8Array, start: number, end: number): boolean {
+  if (octets.length !== end - start) return false;
+  for (let i = 0; i < octets.length; i++) if (octets[i] !== buf[start + i]) return false;
+  return true;
+}
+
+/** Byte equality in JS: for the short fields compared here (names, key identifiers, keys), cheaper than a call into Buffer#equals. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function oidText(buf: Uint8Array, t: Tlv): string {
@@ -123,10 +140,12 @@ export function time(buf: Uint8Array, t: Tlv): Date {
   return date;
 }
 
+/** A view (not a copy) of the content octets; `subarray` of a Buffer is a Buffer and skips Buffer.from's argument checks. */
 export function bytes(buf: Uint8Array, t: Tlv): Buffer {
-  return Buffer.from(buf.buffer, buf.byteOffset + t.start, t.end - t.start);
+  return buf instanceof Buffer ? buf.subarray(t.start, t.end) : Buffer.from(buf.buffer, buf.byteOffset + t.start, t.end - t.start);
 }
 
+/** A view of the whole element, tag and length included. */
 export function whole(buf: Uint8Array, t: Tlv): Buffer {
-  return Buffer.from(buf.buffer, buf.byteOffset + t.head, t.end - t.head);
+  return buf instanceof Buffer ? buf.subarray(t.head, t.end) : Buffer.from(buf.buffer, buf.byteOffset + t.head, t.end - t.head);
 }

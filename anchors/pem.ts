@@ -9,50 +9,51 @@ const BASE64_BODY = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Returns the DER of every block with one of the labels (or a single DER object when the input is binary). */
 export function decodePem(input: Uint8Array | string, label: string | string[] = 'CERTIFICATE'): Buffer[] {
-  const labels = Array.isArray(label) ? label : [label];
   if (input.length === 0) throw new PemError('the file is empty');
   // A string is read as it is (PEM is ASCII; any other character fails the base64 or stays outside the
   // blocks either way), so the text is not copied to bytes and back.
   if (typeof input === 'string' ? input.charCodeAt(0) === 0x30 : input[0] === 0x30) return [Buffer.from(input)];
   const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('latin1');
+  const first = Array.isArray(label) ? label[0] : label;
   const blocks: Buffer[] = [];
   let consumed = 0;
-  for (const match of text.matchAll(BLOCK)) {
-    const [whole, begin, body = '', end] = match;
-    checkOutside(text.slice(consumed, match.index));
-    consumed = match.index + whole.length;
+  // exec on the module's global expression (matchAll would copy it and make an iterator); nothing in
+  // the loop can re-enter decodePem, and lastIndex is reset before each use.
+  BLOCK.lastIndex = 0;
+  for (let match = BLOCK.exec(text); match !== null; match = BLOCK.exec(text)) {
+    const begin = match[1]!;
+    const body = match[2] ?? '';
+    const end = match[3];
+    checkOutside(text, consumed, match.index);
+    consumed = match.index + match[0].length;
     if (begin !== end) throw new PemError(`BEGIN ${begin} closed by END ${end}`);
-    if (!labels.includes(begin!)) throw new PemError(`unexpected ${begin} block; only ${labels[0]} blocks are accepted`);
+    if (Array.isArray(label) ? !label.includes(begin) : begin !== label)
+      throw new PemError(`unexpected ${begin} block; only ${first} blocks are accepted`);
     blocks.push(base64Body(body));
   }
-  if (blocks.length === 0) throw new PemError(`no ${labels[0]} block found`);
-  checkOutside(text.slice(consumed));
+  if (blocks.length === 0) throw new PemError(`no ${first} block found`);
+  checkOutside(text, consumed, text.length);
   return blocks;
 }
 
-/** Base64 alphabet (RFC 4648 4) by character code: 1 for a digit of the alphabet, 2 for the whitespace PEM wraps lines with. */
-const CHAR = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') CHAR[c.charCodeAt(0)] = 1;
-for (const c of ' \t\r\n') CHAR[c.charCodeAt(0)] = 2;
+/**
+ * A body in the usual PEM shape, checked by one regular expression: base64 digits in groups of four (the
+ * last group possibly padded), with the whitespace PEM wraps lines with (space, tab, CR, LF) anywhere
+ * between them. The digit and whitespace classes are disjoint, so matching is linear. Everything it
+ * matches is valid base64 (RFC 4648 4) once the whitespace is removed; anything else takes the general path.
+ */
+const WRAPPED_BASE64 =
+  /^[\t\n\r ]*(?:[A-Za-z0-9+/][\t\n\r ]*[A-Za-z0-9+/][\t\n\r ]*[A-Za-z0-9+/][\t\n\r ]*[A-Za-z0-9+/][\t\n\r ]*)*(?:[A-Za-z0-9+/][\t\n\r ]*[A-Za-z0-9+/][\t\n\r ]*(?:[A-Za-z0-9+/][\t\n\r ]*[A-Za-z0-9+/]|[A-Za-z0-9+/][\t\n\r ]*=|=[\t\n\r ]*=)[\t\n\r ]*)$/;
 
 /**
  * The bytes of a block's body: base64 digits, then at most two '=', a multiple of four in all, with
- * whitespace anywhere. One pass over the text checks it and Buffer.from decodes it (skipping the
- * whitespace); a body with other whitespace (form feed, Unicode spaces) takes the compacting path.
+ * whitespace anywhere. The usual shape is checked by WRAPPED_BASE64 and decoded by Buffer.from (which
+ * skips the whitespace); any other body (other whitespace such as form feed or Unicode spaces, or an
+ * invalid one) takes the compacting path, which decides.
  */
 function base64Body(body: string): Buffer {
-  let digits = 0;
-  let padding = 0;
-  for (let i = 0; i < body.length; i++) {
-    const c = body.charCodeAt(i);
-    const kind = c < 128 ? CHAR[c] : 0;
-    if (kind === 2) continue;
-    if (kind === 1 && padding === 0) digits++;
-    else if (c === 0x3d /* = */ && padding < 2) padding++;
-    else return compactedBase64(body);
-  }
-  if (digits === 0 || (digits + padding) % 4 !== 0) throw new PemError('a PEM block has invalid base64');
-  return Buffer.from(body, 'base64');
+  if (WRAPPED_BASE64.test(body)) return Buffer.from(body, 'base64');
+  return compactedBase64(body);
 }
 
 function compactedBase64(body: string): Buffer {
@@ -63,8 +64,10 @@ function compactedBase64(body: string): Buffer {
   return Buffer.from(compact, 'base64');
 }
 
-function checkOutside(text: string): void {
-  if (text.includes('-----')) throw new PemError('a PEM block is damaged (unmatched boundary)');
+/** Text outside the blocks (from `start` to `end`) may be anything but a boundary marker's dashes. */
+function checkOutside(text: string, start: number, end: number): void {
+  const dashes = text.indexOf('-----', start);
+  if (dashes >= 0 && dashes + 5 <= end) throw new PemError('a PEM block is damaged (unmatched boundary)');
 }
 
 export function encodePem(der: Uint8Array, label = 'CERTIFICATE'): string {

@@ -10,8 +10,9 @@ import { Name } from '@peculiar/asn1-x509';
 import type { GeneralName, GeneralSubtree } from '@peculiar/asn1-x509';
 import type { JWK } from 'jose';
 import type { AlgorithmId } from './crypto-policy';
+import { jwkThumbprint } from './key-cache';
 import { keyStrengthProblem, verifyAnySignature } from './crypto-policy';
-import { DerError, bytes, children, expectTag, oid as readOid, readTlv, time, whole } from './der';
+import { DerError, bytes, children, expectTag, oid as readOid, readTlv, sameBytes, time, whole } from './der';
 import type { Tlv } from './der';
 import { reason } from './reasons';
 import type { Reason } from './reasons';
@@ -69,6 +70,10 @@ export interface ParsedCert {
   readonly publicKey: KeyObject;
   /** The public key as a JWK (for the RFC 7638 thumbprint). */
   readonly publicJwk: JWK;
+  /** publicKey.asymmetricKeyType, read once. */
+  readonly publicKeyType: string | undefined;
+  /** The RFC 7638 SHA-256 thumbprint (base64url) of publicJwk, when it is computed synchronously (RSA, EC, OKP). */
+  readonly keyThumbprint: string | undefined;
   /** Why Admit refuses the key (size, curve, type), or undefined; computed on first use. */
   readonly keyProblem: string | undefined;
   /** The subjectPublicKey BIT STRING contents, which OCSP hashes to name an issuer. */
@@ -131,8 +136,11 @@ function decode(der: Buffer) {
   const cert = readTlv(der, 0);
   if (cert.tag !== 0x30) throw new CertParseError('not a certificate');
   if (cert.end !== der.length) throw new CertParseError('trailing data after the certificate');
-  const [tbsT, outerAlgT, sigT, ...rest] = children(der, cert);
-  if (rest.length > 0) throw new CertParseError('extra fields in the certificate');
+  const top = children(der, cert);
+  if (top.length > 3) throw new CertParseError('extra fields in the certificate');
+  const tbsT = top[0];
+  const outerAlgT = top[1];
+  const sigT = top[2];
   expectTag(tbsT, 0x30, 'tbsCertificate');
   expectTag(outerAlgT, 0x30, 'signatureAlgorithm');
   expectTag(sigT, 0x03, 'signatureValue');
@@ -156,17 +164,31 @@ function decode(der: Buffer) {
   if (f[i]?.tag === 0x82) i++;
   const extensions: RawExtension[] = [];
   if (f[i]?.tag === 0xa3) {
-    const list = expectTag(children(der, f[i]!)[0], 0x30, 'extensions');
-    if (children(der, f[i]!).length !== 1) throw new CertParseError('extensions: extra data');
+    const wrapper = children(der, f[i]!);
+    const list = expectTag(wrapper[0], 0x30, 'extensions');
+    if (wrapper.length !== 1) throw new CertParseError('extensions: extra data');
     for (const e of children(der, list)) {
-      const parts = children(der, expectTag(e, 0x30, 'extension'));
-      const hasCritical = parts[1]?.tag === 0x01;
-      const critical = hasCritical ? der[parts[1]!.start] !== 0 : false;
-      if (hasCritical && (parts[1]!.end - parts[1]!.start !== 1 || (der[parts[1]!.start] !== 0 && der[parts[1]!.start] !== 0xff)))
+      // Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, extnValue }: the first three parts are
+      // kept and any further ones only read (as children() would), so the checks run in the same order.
+      expectTag(e, 0x30, 'extension');
+      let count = 0;
+      let p0: Tlv | undefined;
+      let p1: Tlv | undefined;
+      let p2: Tlv | undefined;
+      for (let at = e.start; at < e.end; count++) {
+        const t = readTlv(der, at, e.end);
+        if (count === 0) p0 = t;
+        else if (count === 1) p1 = t;
+        else if (count === 2) p2 = t;
+        at = t.end;
+      }
+      const hasCritical = p1?.tag === 0x01;
+      const critical = hasCritical ? der[p1!.start] !== 0 : false;
+      if (hasCritical && (p1!.end - p1!.start !== 1 || (der[p1!.start] !== 0 && der[p1!.start] !== 0xff)))
         throw new CertParseError('extension critical is not a DER BOOLEAN');
-      const valueT = expectTag(parts[hasCritical ? 2 : 1], 0x04, 'extnValue');
-      if (parts.length !== (hasCritical ? 3 : 2)) throw new CertParseError('extension: extra data');
-      extensions.push({ extnID: readOid(der, parts[0]!), critical, value: bytes(der, valueT) });
+      const valueT = expectTag(hasCritical ? p2 : p1, 0x04, 'extnValue');
+      if (count !== (hasCritical ? 3 : 2)) throw new CertParseError('extension: extra data');
+      extensions.push({ extnID: readOid(der, p0!), critical, value: bytes(der, valueT) });
     }
     i++;
   }
@@ -213,23 +235,30 @@ const SHORT_NAMES: Record<string, string> = {
 
 /** "CN=x, O=y" from the DER, strings decoded by type (anything else as #hex); for messages and details only. */
 function nameText(der: Buffer): string {
-  return children(der, only(der, 0x30))
-    .map((rdn) =>
-      children(der, rdn)
-        .map((atv) => {
-          const [type, value] = children(der, atv) as [Tlv, Tlv];
-          const id = readOid(der, type);
-          const raw = bytes(der, value);
-          let text: string;
-          if (value.tag === 0x0c) text = raw.toString('utf8');
-          else if (value.tag === 0x13 || value.tag === 0x16 || value.tag === 0x14) text = raw.toString('latin1');
-          else if (value.tag === 0x1e) text = Buffer.from(raw).swap16().toString('utf16le');
-          else text = `#${whole(der, value).toString('hex')}`;
-          return `${SHORT_NAMES[id] ?? id}=${text}`;
-        })
-        .join('+'),
-    )
-    .join(', ');
+  const name = only(der, 0x30);
+  let text = '';
+  for (let at = name.start; at < name.end;) {
+    const rdn = readTlv(der, at, name.end);
+    if (at !== name.start) text += ', ';
+    for (let a = rdn.start; a < rdn.end;) {
+      const atv = readTlv(der, a, rdn.end);
+      if (a !== rdn.start) text += '+';
+      const type = readTlv(der, atv.start, atv.end);
+      const value = readTlv(der, type.end, atv.end);
+      const id = readOid(der, type);
+      text += `${SHORT_NAMES[id] ?? id}=${attributeText(der, value)}`;
+      a = atv.end;
+    }
+    at = rdn.end;
+  }
+  return text;
+}
+
+function attributeText(der: Buffer, value: Tlv): string {
+  if (value.tag === 0x0c) return der.toString('utf8', value.start, value.end);
+  if (value.tag === 0x13 || value.tag === 0x16 || value.tag === 0x14) return der.toString('latin1', value.start, value.end);
+  if (value.tag === 0x1e) return Buffer.from(bytes(der, value)).swap16().toString('utf16le');
+  return `#${der.toString('hex', value.head, value.end)}`;
 }
 
 /**
@@ -273,16 +302,27 @@ function ipText(raw: Buffer): string {
   return '';
 }
 
-/** Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }: the structure, without decoding the strings. */
+/**
+ * Name ::= SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }: the structure, without decoding the
+ * strings. Walked element by element (every failure is the same DerError for the caller, so the order
+ * in which elements are read does not matter).
+ */
 function checkName(der: Buffer): void {
-  for (const rdn of children(der, only(der, 0x30))) {
-    const atvs = children(der, expectTag(rdn, 0x31, 'RelativeDistinguishedName'));
-    if (atvs.length === 0) throw new DerError('an empty RDN');
-    for (const atv of atvs) {
-      const parts = children(der, expectTag(atv, 0x30, 'AttributeTypeAndValue'));
-      if (parts.length !== 2) throw new DerError('AttributeTypeAndValue has two fields');
-      readOid(der, parts[0]!);
+  const name = only(der, 0x30);
+  for (let at = name.start; at < name.end;) {
+    const rdn = expectTag(readTlv(der, at, name.end), 0x31, 'RelativeDistinguishedName');
+    if (rdn.end === rdn.start) throw new DerError('an empty RDN');
+    for (let a = rdn.start; a < rdn.end;) {
+      const atv = expectTag(readTlv(der, a, rdn.end), 0x30, 'AttributeTypeAndValue');
+      if (atv.end === atv.start) throw new DerError('AttributeTypeAndValue has two fields');
+      const type = readTlv(der, atv.start, atv.end);
+      if (type.end === atv.end) throw new DerError('AttributeTypeAndValue has two fields');
+      const value = readTlv(der, type.end, atv.end);
+      if (value.end !== atv.end) throw new DerError('AttributeTypeAndValue has two fields');
+      readOid(der, type);
+      a = atv.end;
     }
+    at = rdn.end;
   }
 }
 
@@ -312,7 +352,21 @@ const EC_CURVES = [
 ] as const;
 
 interface EcPointKey {
-  jwk: JWK;
+  crv: 'P-256' | 'P-384';
+  size: number;
+  point: Buffer;
+}
+
+/** The JWK of an EC point key (RFC 7518 6.2.1), made when asked for (only an accepted leaf's is). */
+function ecJwk(k: EcPointKey): JWK {
+  return { kty: 'EC', crv: k.crv, x: k.point.toString('base64url', 1, 1 + k.size), y: k.point.toString('base64url', 1 + k.size) };
+}
+
+/** A big-endian unsigned integer of `size` bytes (a multiple of 8) at `at`. */
+function readBigUint(view: DataView, at: number, size: number): bigint {
+  let n = 0n;
+  for (let i = 0; i < size; i += 8) n = (n << 64n) | view.getBigUint64(at + i);
+  return n;
 }
 
 /**
@@ -325,27 +379,29 @@ interface EcPointKey {
  */
 function ecPointKey(algorithm: string, params: Buffer, point: Buffer, checkPoint: boolean): EcPointKey | undefined {
   if (algorithm !== EC_PUBLIC_KEY) return undefined;
-  const curve = EC_CURVES.find((c) => c.params.equals(params));
+  const curve = sameBytes(EC_CURVES[0].params, params) ? EC_CURVES[0] : sameBytes(EC_CURVES[1].params, params) ? EC_CURVES[1] : undefined;
   if (!curve || point.length !== 1 + 2 * curve.size || point[0] !== 0x04) return undefined;
   if (checkPoint) {
-    const x = BigInt(`0x${point.toString('hex', 1, 1 + curve.size)}`);
-    const y = BigInt(`0x${point.toString('hex', 1 + curve.size)}`);
+    const view = new DataView(point.buffer, point.byteOffset, point.byteLength);
+    const x = readBigUint(view, 1, curve.size);
+    const y = readBigUint(view, 1 + curve.size, curve.size);
     const { p, b } = curve;
     if (x >= p || y >= p || (y * y - (x * x * x - 3n * x + b)) % p !== 0n) throw new CertParseError('the EC public key is not a point on its curve');
   }
-  return {
-    jwk: {
-      kty: 'EC',
-      crv: curve.crv,
-      x: point.toString('base64url', 1, 1 + curve.size),
-      y: point.toString('base64url', 1 + curve.size),
-    },
-  };
+  return { crv: curve.crv, size: curve.size, point };
 }
 
-/** Verifies the certificate signature with `key`, whatever the algorithm (Admit's policy on algorithms is judged separately). */
-export function signedWith(cert: ParsedCert, key: KeyObject): boolean {
-  return verifyAnySignature(cert.signatureAlgorithm, cert.tbs, cert.signature, key);
+/** node:crypto's import of the SPKI (which checks an EC point on its curve). */
+function importSpki(spkiDer: Buffer): KeyObject {
+  return createPublicKey({ key: spkiDer, format: 'der', type: 'spki' });
+}
+
+/**
+ * Verifies the certificate signature with `key`, whatever the algorithm (Admit's policy on algorithms is
+ * judged separately). `keyType`: the key's asymmetricKeyType, when known (ParsedCert.publicKeyType).
+ */
+export function signedWith(cert: ParsedCert, key: KeyObject, keyType?: string): boolean {
+  return verifyAnySignature(cert.signatureAlgorithm, cert.tbs, cert.signature, key, keyType);
 }
 
 /** A parsed certificate: the facts are fields, and what few paths read (the decoded subject, its text, the imported key) is made on first use. */
@@ -376,6 +432,8 @@ class Cert implements ParsedCert {
   #spkiDer: Buffer;
   #key: KeyObject | undefined;
   #ecKey: EcPointKey | undefined;
+  #ecJwk: JWK | undefined = undefined;
+  #keyType: { type: string | undefined } | undefined = undefined;
   #keyProblem: { problem: string | undefined } | undefined = undefined;
   #subject: Name | undefined = undefined;
   #subjectText: string | undefined = undefined;
@@ -396,18 +454,32 @@ class Cert implements ParsedCert {
     this.notBefore = d.notBefore;
     this.notAfter = d.notAfter;
     this.signatureAlgorithm = d.signatureAlgorithm;
-    this.selfIssued = d.subjectDer.equals(d.issuerDer);
+    this.selfIssued = sameBytes(d.subjectDer, d.issuerDer);
     this.#spkiDer = d.spkiDer;
     this.#key = key;
     this.#ecKey = ecKey;
   }
 
   get publicKey(): KeyObject {
-    return (this.#key ??= createPublicKey({ key: this.#spkiDer, format: 'der', type: 'spki' }));
+    return (this.#key ??= importSpki(this.#spkiDer));
   }
 
   get publicJwk(): JWK {
-    return this.#ecKey ? this.#ecKey.jwk : (this.publicKey.export({ format: 'jwk' }) as JWK);
+    return this.#ecKey ? (this.#ecJwk ??= ecJwk(this.#ecKey)) : (this.publicKey.export({ format: 'jwk' }) as JWK);
+  }
+
+  get publicKeyType(): string | undefined {
+    // An id-ecPublicKey SPKI on P-256/P-384 is imported as an 'ec' key.
+    return this.#ecKey ? 'ec' : (this.#keyType ??= { type: this.publicKey.asymmetricKeyType }).type;
+  }
+
+  get keyThumbprint(): string | undefined {
+    const k = this.#ecKey;
+    if (!k) return jwkThumbprint(this.publicJwk);
+    // RFC 7638 3.2-3.3: the required members in lexicographic order, no whitespace; the base64url values
+    // and curve names need no JSON escaping, so this is JSON.stringify's output for the same members.
+    const jwk = this.publicJwk;
+    return hash('sha256', `{"crv":"${k.crv}","kty":"EC","x":"${jwk.x!}","y":"${jwk.y!}"}`, 'base64url');
   }
 
   get keyProblem(): string | undefined {
@@ -443,7 +515,7 @@ export function parseCertificate(der: Buffer, importKey = true): ParsedCert {
     if (ecProblem) throw new CertParseError(ecProblem, 'CERT_EC_PARAMETERS_INVALID');
     ecKey = d.spkiWellFormed ? ecPointKey(d.keyAlgorithm, d.keyParams!, d.publicKeyBits, !importKey) : undefined;
     // Any other key is imported now, so a key node:crypto cannot read refuses the certificate here.
-    if (importKey || !ecKey) publicKey = createPublicKey({ key: d.spkiDer, format: 'der', type: 'spki' });
+    if (importKey || !ecKey) publicKey = importSpki(d.spkiDer);
     // The subject is decoded when read (name constraints, messages); its structure is checked here so a
     // corrupt one fails now, not mid-validation.
     checkName(d.subjectDer);
@@ -460,18 +532,23 @@ export function parseCertificate(der: Buffer, importKey = true): ParsedCert {
   // RFC 5280 4.1.2.2: a positive integer of at most 20 octets; the 0x00 sign octet of a DER INTEGER
   // whose first content bit is set is not part of the number.
   const serialNumber = serial.length > 1 && serial[0] === 0 ? serial.subarray(1) : serial;
-  if (serial.length === 0 || (serial[0]! & 0x80) !== 0 || serialNumber.every((b) => b === 0)) {
+  if (serial.length === 0 || (serial[0]! & 0x80) !== 0 || allZero(serialNumber)) {
     problems.push(reason('CERT_SERIAL_INVALID', 'the serial number is not a positive integer'));
   } else if (serialNumber.length > 20) {
     problems.push(reason('CERT_SERIAL_INVALID', `the serial number has ${serialNumber.length} octets (at most 20)`));
   }
   if (d.issuerEmpty) cert.malformed('the issuer name is empty');
-  if (!d.innerAlg.equals(d.outerAlg)) cert.malformed('the inner and outer signature algorithms differ');
+  if (!sameBytes(d.innerAlg, d.outerAlg)) cert.malformed('the inner and outer signature algorithms differ');
 
-  const seen = new Set<string>();
-  for (const ext of d.extensions) {
-    if (seen.has(ext.extnID)) problems.push(reason('CERT_DUPLICATE_EXTENSION', `extension ${ext.extnID} appears twice`));
-    seen.add(ext.extnID);
+  const extensions = d.extensions;
+  for (let e = 0; e < extensions.length; e++) {
+    const ext = extensions[e]!;
+    for (let before = 0; before < e; before++) {
+      if (extensions[before]!.extnID === ext.extnID) {
+        problems.push(reason('CERT_DUPLICATE_EXTENSION', `extension ${ext.extnID} appears twice`));
+        break;
+      }
+    }
     if (ext.critical && !UNDERSTOOD_CRITICAL.has(ext.extnID)) cert.unknownCritical.push(ext.extnID);
     try {
       readExtension(cert, ext.extnID, ext.critical, ext.value);
@@ -502,6 +579,11 @@ export function parseCertificate(der: Buffer, importKey = true): ParsedCert {
   if (cert.basicConstraints?.ca && !cert.ski) problems.push(reason('CERT_SKI_MISSING', `the CA "${cert.subjectText}" has no subjectKeyIdentifier`));
   if (cert.nameConstraints && !cert.basicConstraints?.ca) cert.malformed('nameConstraints on a certificate that is not a CA');
   return cert;
+}
+
+function allZero(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 function readExtension(cert: Cert, oid: string, critical: boolean, value: Buffer): void {

@@ -6,13 +6,33 @@ import { getPublicSuffix } from 'tldts';
 import type { GeneralName, GeneralSubtree, Name } from '@peculiar/asn1-x509';
 import type { ParsedCert, Subtrees } from './x509-cert';
 
-const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+/** ASCII letters and digits (RFC 1123 2.1 LDH labels). */
+function isLetterOrDigit(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39);
+}
 
+/** name[start, end) is an LDH label: 1 to 63 letters, digits and hyphens, starting and ending with a letter or digit. */
+function isLabel(name: string, start: number, end: number): boolean {
+  const length = end - start;
+  if (length < 1 || length > 63 || !isLetterOrDigit(name.charCodeAt(start)) || !isLetterOrDigit(name.charCodeAt(end - 1))) return false;
+  for (let i = start + 1; i < end - 1; i++) {
+    const c = name.charCodeAt(i);
+    if (c !== 0x2d && !isLetterOrDigit(c)) return false;
+  }
+  return true;
+}
+
+/** Dot-separated LDH labels, at most 253 characters; with `allowWildcard`, a leftmost "*" label before at least one other. */
 export function isValidDnsName(name: string, allowWildcard: boolean): boolean {
   if (name.length === 0 || name.length > 253) return false;
-  const labels = name.split('.');
-  if (allowWildcard && labels[0] === '*' && labels.length > 1) labels.shift();
-  return labels.every((l) => LABEL.test(l));
+  let start = allowWildcard && name.startsWith('*.') ? 2 : 0;
+  for (let i = start; i <= name.length; i++) {
+    if (i === name.length || name.charCodeAt(i) === 0x2e) {
+      if (!isLabel(name, start, i)) return false;
+      start = i + 1;
+    }
+  }
+  return true;
 }
 
 export function isValidDnsConstraint(constraint: string): boolean {

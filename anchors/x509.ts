@@ -1,5 +1,6 @@
 // X.509 client certificate verification: path building to a configured trust store and RFC 5280
 // path validation with Admit's stricter profile (see docs/anchors.md for the exact rules).
+import { sameBytes } from './der';
 import { keyFingerprint } from './fingerprint';
 import { PemError, decodePem } from './pem';
 import { signatureAlgorithmProblem } from './crypto-policy';
@@ -52,8 +53,12 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
   const at = floorToSecond(input.at ?? new Date());
   const trust = parseTrustStore(input.trustStore);
 
-  const partnerMaterial = [input.chain, ...(input.intermediates ?? []), ...(input.crls ?? []), ...(input.ocspResponses ?? [])];
-  if (partnerMaterial.some((m) => m.length > MAX_MATERIAL_BYTES))
+  if (
+    tooLarge(input.chain) ||
+    (input.intermediates !== undefined && input.intermediates.some(tooLarge)) ||
+    (input.crls !== undefined && input.crls.some(tooLarge)) ||
+    (input.ocspResponses !== undefined && input.ocspResponses.some(tooLarge))
+  )
     return refuse('x509', [reason('INPUT_TOO_LARGE', `more than ${MAX_MATERIAL_BYTES} bytes`)]);
 
   let leaf: ParsedCert;
@@ -96,7 +101,11 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
       if (Array.isArray(outcome)) reasons.push(...outcome);
       else revocationStatus = outcome.status;
     }
-    if (reasons.length === 0) return accepted(path, revocationStatus);
+    if (reasons.length === 0) {
+      // The RFC 7638 thumbprint is synchronous for RSA, EC and OKP keys; keyFingerprint covers the rest.
+      const thumbprint = path[0]!.keyThumbprint;
+      return accepted(path, revocationStatus, thumbprint !== undefined ? `jwk-sha256:${thumbprint}` : await keyFingerprint(path[0]!.publicJwk));
+    }
     firstFailure ??= reasons;
   }
 
@@ -108,6 +117,10 @@ export async function verifyX509(input: X509Input): Promise<VerificationResult> 
       ? reason('CERT_SIGNATURE_INVALID', built.signatureFailure)
       : reason('CERT_UNTRUSTED', built.exhausted ? 'path building gave up on an over-complex set of certificates' : undefined);
   return refuse('x509', [chainReason, ...leafProblems], describeLeaf(leaf));
+}
+
+function tooLarge(material: Material): boolean {
+  return material.length > MAX_MATERIAL_BYTES;
 }
 
 function floorToSecond(d: Date): Date {
@@ -212,7 +225,7 @@ class PathBuilder {
   /** Trust anchors first (from the index), then the supplied intermediates with that name, in the order given. */
   private issuersOf(cert: ParsedCert): ParsedCert[] {
     const anchors = this.trust.bySubject.get(cert.issuerDer.toString('hex')) ?? [];
-    const named = this.supplied.filter((c) => c.subjectDer.equals(cert.issuerDer));
+    const named = this.supplied.filter((c) => sameBytes(c.subjectDer, cert.issuerDer));
     return named.length === 0 ? anchors : [...anchors, ...named];
   }
 
@@ -220,7 +233,7 @@ class PathBuilder {
     const key = `${child.sha256}/${parent.sha256}`;
     let ok = this.signatures.get(key);
     if (ok === undefined) {
-      ok = signedWith(child, parent.publicKey);
+      ok = signedWith(child, parent.publicKey, parent.publicKeyType);
       this.signatures.set(key, ok);
     }
     return ok;
@@ -235,11 +248,12 @@ class PathBuilder {
     }
     for (const candidate of this.issuersOf(current)) {
       if (out.paths.length >= MAX_COMPLETE_PATHS) return;
-      if (current.akiKeyId && candidate.ski && !current.akiKeyId.equals(candidate.ski)) continue;
+      if (current.akiKeyId && candidate.ski && !sameBytes(current.akiKeyId, candidate.ski)) continue;
       // A certificate (or the same name and key under another serial) may appear once: this cuts cycles.
       if (
         path.some(
-          (p) => p.sha256 === candidate.sha256 || (p.subjectDer.equals(candidate.subjectDer) && p.publicKeyBits.equals(candidate.publicKeyBits)),
+          (p) =>
+            p.sha256 === candidate.sha256 || (sameBytes(p.subjectDer, candidate.subjectDer) && sameBytes(p.publicKeyBits, candidate.publicKeyBits)),
         )
       )
         continue;
@@ -295,12 +309,12 @@ function validatePath(path: ParsedCert[], policy: PathPolicy): Reason[] {
     if (i < anchorIndex) {
       // RFC 5280 4.2.1.1: every certificate but a self-signed one names its issuer key. A self-issued
       // certificate under a different key (a key rollover) still needs it.
-      const selfSigned = cert.selfIssued && cert.publicKeyBits.equals(path[i + 1]!.publicKeyBits);
+      const selfSigned = cert.selfIssued && sameBytes(cert.publicKeyBits, path[i + 1]!.publicKeyBits);
       if (!selfSigned && !cert.akiKeyId)
         reasons.push(reason('CERT_AKI_MISSING', `"${cert.subjectText}" has no authorityKeyIdentifier keyIdentifier`));
       const alg = signatureAlgorithmProblem(cert.signatureAlgorithm);
       if (alg) reasons.push(reason('CERT_WEAK_SIGNATURE_ALGORITHM', `"${cert.subjectText}": ${alg}`));
-    } else if (cert.akiKeyId && cert.ski && cert.selfIssued && !cert.akiKeyId.equals(cert.ski)) {
+    } else if (cert.akiKeyId && cert.ski && cert.selfIssued && !sameBytes(cert.akiKeyId, cert.ski)) {
       reasons.push(reason('CERT_MALFORMED', 'a self-signed trust anchor names another key in authorityKeyIdentifier'));
     }
     if (i > 0) reasons.push(...issuerReasons(cert, policy.eku));
@@ -391,20 +405,26 @@ function describeLeaf(leaf: ParsedCert): { fingerprint: string; subject: string 
   return { fingerprint: `sha256:${leaf.sha256}`, subject: leaf.subjectText };
 }
 
-async function accepted(path: ParsedCert[], revocation: string[]): Promise<VerificationResult> {
+function accepted(path: ParsedCert[], revocation: string[], keyFingerprint: string): VerificationResult {
   const leaf = path[0]!;
-  const notAfter = new Date(Math.min(...path.map((c) => c.notAfter.getTime())));
+  let notAfter = Infinity;
+  const chain: { subject: string; fingerprint: string }[] = [];
+  const status: { subject: string; status: string }[] = [];
+  for (let i = 0; i < path.length; i++) {
+    const c = path[i]!;
+    notAfter = Math.min(notAfter, c.notAfter.getTime());
+    chain.push({ subject: c.subjectText, fingerprint: `sha256:${c.sha256}` });
+    if (i < path.length - 1) status.push({ subject: c.subjectText, status: revocation[i] ?? 'not-checked' });
+  }
+  const sanUris: string[] = [];
+  for (const n of leaf.san ?? []) if (n.uniformResourceIdentifier) sanUris.push(n.uniformResourceIdentifier);
   return {
     ok: true,
     kind: 'x509',
     ...describeLeaf(leaf),
-    keyFingerprint: await keyFingerprint(leaf.publicJwk),
-    notAfter: notAfter.toISOString(),
+    keyFingerprint,
+    notAfter: new Date(notAfter).toISOString(),
     reasons: [],
-    details: {
-      chain: path.map((c) => ({ subject: c.subjectText, fingerprint: `sha256:${c.sha256}` })),
-      revocation: path.slice(0, -1).map((c, i) => ({ subject: c.subjectText, status: revocation[i] ?? 'not-checked' })),
-      sanUris: (leaf.san ?? []).flatMap((n) => (n.uniformResourceIdentifier ? [n.uniformResourceIdentifier] : [])),
-    },
+    details: { chain, revocation: status, sanUris },
   };
 }
