@@ -46,6 +46,19 @@ const TICKS_PER_SECOND = 100;
 const log = (line: string): void => void process.stderr.write(`bench:admission: ${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The partners' HTTP requests, counted as they leave this process: status reads (`GET
+ * /applications/:id`, a registry read plus a Temporal describe and query each) and the rest.
+ */
+const http = { statusReads: 0, other: 0 };
+const realFetch = globalThis.fetch;
+globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+  const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+  if ((init?.method ?? 'GET') === 'GET' && /^\/applications\/[^/]+$/.test(url.pathname)) http.statusReads += 1;
+  else http.other += 1;
+  return realFetch(input, init);
+}) as typeof fetch;
+
 /** utime + stime of a process, in seconds (stat(5): fields 14 and 15). */
 async function cpuSeconds(pid: number): Promise<number> {
   const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
@@ -69,6 +82,11 @@ interface Batch {
   throughput: number;
   /** CPU seconds per admission: the side's worker (and, for Admit, its web), and the Temporal server. */
   cpuPerAdmission: { worker: number; web: number; temporal: number; total: number };
+  /** The measured processes, and the batch's window on the monotonic clock V8's CPU profiles use (µs), for bench/profile-summary.ts. */
+  pids: Pids;
+  monotonicUs: { start: number; end: number };
+  /** The partners' HTTP requests per admission (Admit's side; the bare driver makes none). */
+  httpPerAdmission: { statusReads: number; other: number };
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -105,8 +123,11 @@ async function measure(
     temporal: (await Promise.all(p.temporal.map(cpuSeconds))).reduce((a, b) => a + b, 0),
   });
   const before = await cpu(at);
+  const http0 = { ...http };
   const t0 = performance.now();
+  const mono0 = Number(process.hrtime.bigint() / 1000n);
   const runs = await pool(n, concurrency, () => one());
+  const mono1 = Number(process.hrtime.bigint() / 1000n);
   const seconds = (performance.now() - t0) / 1000;
   const after = await cpu(at);
   if (JSON.stringify(pids()) !== JSON.stringify(at)) throw new Error(`a measured process was restarted during the ${side} batch`);
@@ -125,6 +146,9 @@ async function measure(
     latencyMs: { p50: quantile(ok, 0.5), p99: quantile(ok, 0.99), max: ok.at(-1) ?? NaN },
     throughput: ok.length / seconds,
     cpuPerAdmission,
+    pids: at,
+    monotonicUs: { start: mono0, end: mono1 },
+    httpPerAdmission: { statusReads: (http.statusReads - http0.statusReads) / n, other: (http.other - http0.other) / n },
   };
 }
 
@@ -237,6 +261,11 @@ async function main(): Promise<void> {
       timersStarted: bareEvents.filter((e) => e.timerStartedEventAttributes).length,
     };
     log(`bare history: ${JSON.stringify(bareHistory)}`);
+    const { activities, updatesAccepted, timersStarted } = shape.counts;
+    if (bareHistory.activities !== activities || bareHistory.updatesAccepted !== updatesAccepted || bareHistory.timersStarted !== timersStarted)
+      log(
+        `WARNING: the bare history differs from the shape (${activities} activities, ${updatesAccepted} Updates, ${timersStarted} timers); a timer started and cancelled in one activation is not recorded`,
+      );
 
     // Temporal's own idle CPU (the stack's entity stand-in lists workflows every 400 ms): context for small batches.
     const idleT = stack.temporalPids();
@@ -257,7 +286,8 @@ async function main(): Promise<void> {
           batches.push(batch);
           log(
             `round ${round}, concurrency ${concurrency}, ${side}: ${n} in ${batch.seconds.toFixed(1)} s, p50 ${batch.latencyMs.p50.toFixed(0)} ms, ` +
-              `${batch.throughput.toFixed(2)}/s, CPU ${batch.cpuPerAdmission.total.toFixed(3)} s each${batch.failures.length > 0 ? `, ${batch.failures.length} FAILED: ${batch.failures[0] ?? ''}` : ''}`,
+              `${batch.throughput.toFixed(2)}/s, CPU ${batch.cpuPerAdmission.total.toFixed(3)} s each` +
+              `${side === 'admit' ? ` (${batch.httpPerAdmission.statusReads.toFixed(1)} status reads, ${batch.httpPerAdmission.other.toFixed(1)} other requests each)` : ''}${batch.failures.length > 0 ? `, ${batch.failures.length} FAILED: ${batch.failures[0] ?? ''}` : ''}`,
           );
           await sleep(1_000);
         }
@@ -290,6 +320,7 @@ async function main(): Promise<void> {
         cpuWeb: range(over((r) => r[s].cpuPerAdmission.web)),
         cpuTemporal: range(over((r) => r[s].cpuPerAdmission.temporal)),
         cpuTotal: range(over((r) => r[s].cpuPerAdmission.total)),
+        statusReads: range(over((r) => r[s].httpPerAdmission.statusReads)),
       });
       return {
         concurrency,
@@ -343,6 +374,9 @@ async function main(): Promise<void> {
       console.log(
         `| ${s.concurrency} | ${r(s.ratio.latencyP50)}× | ${r(s.ratio.throughput)}× | ${r(s.ratio.cpuPerAdmission)}× | ${r(s.ratio.workerCpu)}× | ${r(s.ratio.temporalCpu)}× |`,
       );
+    console.log(
+      `\nAdmit's partners' status reads per admission: ${summary.map((s) => `${r(s.admit.statusReads, 1)} at concurrency ${s.concurrency}`).join(', ')}`,
+    );
     const at = summary.find((s) => s.concurrency === 32);
     if (at !== undefined) {
       const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
