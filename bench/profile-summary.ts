@@ -86,9 +86,12 @@ async function main(): Promise<void> {
   if (batch.pids.web !== undefined) names.set(batch.pids.web, 'web');
   const sub = path.join(dir, values.side === 'admit' ? 'admit' : 'bare-worker');
   for (const file of (await readdir(sub)).filter((f) => f.endsWith('.cpuprofile'))) {
-    const pid = Number(file.split('.')[2]);
-    const name = names.get(pid);
-    if (name === undefined) continue;
+    // CPU.<date>.<time>.<pid>.<thread>.<sequence>.cpuprofile; thread 0 is the main thread (a worker's workflows run in a worker thread).
+    const [, , , pidText, thread] = file.split('.');
+    const pid = Number(pidText);
+    const process = names.get(pid);
+    if (process === undefined) continue;
+    const name = thread === '0' ? process : `${process}, thread ${thread ?? '?'}`;
     const profile = JSON.parse(await readFile(path.join(sub, file), 'utf8')) as Profile;
     if (profile.endTime < start || profile.startTime > end) throw new Error(`${file} does not cover the batch's window`);
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
