@@ -22,6 +22,7 @@ const UNIT = [
   'test/stack/tcp-balancer.test.ts',
   'test/evidence/controls.test.ts',
   'test/evidence/report-format.test.ts',
+  'test/bench/admission-shape.test.ts',
 ];
 const WORKFLOW = ['test/workflows/**/*.test.ts'];
 

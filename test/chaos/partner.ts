@@ -76,7 +76,7 @@ async function pause(ms = PAUSE_MS): Promise<void> {
 }
 
 /** Runs `attempt` until it returns a value, retrying thrown network errors and `undefined` (not yet). */
-async function persist<T>(what: string, attempt: () => Promise<T | undefined>, deadlineMs = STEP_DEADLINE_MS): Promise<T> {
+async function persistEvery<T>(what: string, attempt: () => Promise<T | undefined>, deadlineMs = STEP_DEADLINE_MS, pauseMs = PAUSE_MS): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   let last = '';
   for (;;) {
@@ -87,7 +87,7 @@ async function persist<T>(what: string, attempt: () => Promise<T | undefined>, d
       last = error instanceof Error ? `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}` : String(error);
     }
     if (Date.now() > deadline) throw new Error(`gave up on ${what} after ${deadlineMs / 1000}s${last === '' ? '' : `: ${last}`}`);
-    await pause();
+    await pause(pauseMs);
   }
 }
 
@@ -97,16 +97,30 @@ async function stageOf(browser: Browser, applicationId: string): Promise<string 
   return (JSON.parse(response.text) as { workflow: { stage: string | null } }).workflow.stage;
 }
 
-async function untilStage(browser: Browser, applicationId: string, stages: string[]): Promise<string> {
-  return persist(`${applicationId} to reach ${stages.join(' or ')}`, async () => {
-    const stage = await stageOf(browser, applicationId);
-    if (stage === 'REJECTED' || stage === 'EXPIRED' || stage === 'WITHDRAWN') throw new Error(`${applicationId} ended ${stage}`);
-    return stage !== null && stage !== undefined && stages.includes(stage) ? stage : undefined;
-  });
+async function untilStage(browser: Browser, applicationId: string, stages: string[], pauseMs = PAUSE_MS): Promise<string> {
+  return persistEvery(
+    `${applicationId} to reach ${stages.join(' or ')}`,
+    async () => {
+      const stage = await stageOf(browser, applicationId);
+      if (stage === 'REJECTED' || stage === 'EXPIRED' || stage === 'WITHDRAWN') throw new Error(`${applicationId} ended ${stage}`);
+      return stage !== null && stage !== undefined && stages.includes(stage) ? stage : undefined;
+    },
+    STEP_DEADLINE_MS,
+    pauseMs,
+  );
 }
 
-export async function admitPartner(options: { webUrl: string; registry: Registry; mailbox: Mailbox; index: number }): Promise<PartnerRun> {
+export async function admitPartner(options: {
+  webUrl: string;
+  registry: Registry;
+  mailbox: Mailbox;
+  index: number;
+  /** How long a person waits before looking again (stage, mail) or trying again; 750 ms unless told (the admission benchmark polls faster). */
+  pauseMs?: number;
+}): Promise<PartnerRun> {
   const { webUrl, registry, mailbox, index } = options;
+  const pauseMs = options.pauseMs ?? PAUSE_MS;
+  const persist = <T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> => persistEvery(what, attempt, STEP_DEADLINE_MS, pauseMs);
   const started = Date.now();
   const body = signupBody({ name: `Chaos Sync ${index}` });
   const browser = new Browser(webUrl, `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`);
@@ -123,7 +137,7 @@ export async function admitPartner(options: { webUrl: string; registry: Registry
       if (TRANSIENT.has(response.status)) return undefined;
       throw new Error(`signup refused (${response.status}): ${response.text.slice(0, 300)}`);
     });
-    await untilStage(browser, run.applicationId, ['AWAITING_CONTACTS', 'AWAITING_ANCHOR', 'ADMITTED']);
+    await untilStage(browser, run.applicationId, ['AWAITING_CONTACTS', 'AWAITING_ANCHOR', 'ADMITTED'], pauseMs);
 
     // One browser for the three people, so any confirmation that answered leaves a partner session.
     for (const role of ['business', 'security', 'technical'] as const) {
@@ -144,9 +158,9 @@ export async function admitPartner(options: { webUrl: string; registry: Registry
       });
     }
 
-    const stage = await untilStage(browser, run.applicationId, ['AWAITING_ANCHOR', 'ADMITTED']);
-    if (stage === 'AWAITING_ANCHOR') await bindAnchor(browser, run.applicationId);
-    await untilStage(browser, run.applicationId, ['ADMITTED']);
+    const stage = await untilStage(browser, run.applicationId, ['AWAITING_ANCHOR', 'ADMITTED'], pauseMs);
+    if (stage === 'AWAITING_ANCHOR') await bindAnchor(browser, run.applicationId, pauseMs);
+    await untilStage(browser, run.applicationId, ['ADMITTED'], pauseMs);
     run.admittedAfterMs = Date.now() - started;
   } catch (error) {
     run.error = error instanceof Error ? error.message : String(error);
@@ -155,47 +169,52 @@ export async function admitPartner(options: { webUrl: string; registry: Registry
 }
 
 /** A challenge, then a signed assertion over it with a fresh ES256 key, until the application has left AWAITING_ANCHOR. */
-async function bindAnchor(browser: Browser, applicationId: string): Promise<void> {
+async function bindAnchor(browser: Browser, applicationId: string, pauseMs: number): Promise<void> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const kid = randomUUID();
   const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
   const anchorPath = `/applications/${applicationId}/anchor`;
-  await persist(`${applicationId}'s trust anchor`, async () => {
-    const stage = await stageOf(browser, applicationId);
-    if (stage !== 'AWAITING_ANCHOR') return stage === undefined ? undefined : true;
-    const page = await browser.request('GET', anchorPath);
-    if (page.status !== 200) {
-      if (TRANSIENT.has(page.status)) return undefined;
-      throw new Error(`the anchor page answered ${page.status}: ${page.text.slice(0, 200)}`);
-    }
-    const asked = await browser.request('POST', `${anchorPath}/challenge`, { form: { _csrf: csrfOf(page.text) ?? '' } });
-    if (asked.status !== 303)
-      return TRANSIENT.has(asked.status) || asked.status === 409 ? undefined : Promise.reject(new Error(`challenge answered ${asked.status}`));
-    const challengeResponse = await browser.request('GET', `${anchorPath}/challenge.json`);
-    if (challengeResponse.status !== 200) return undefined;
-    const challenge = JSON.parse(challengeResponse.text) as { nonce: string; audience: string };
-    const now = Math.floor(Date.now() / 1000);
-    const partnerName = `partner-${applicationId}`.slice(0, 60);
-    const assertion = await new SignJWT({ nonce: challenge.nonce })
-      .setProtectedHeader({ alg: 'ES256', kid })
-      .setIssuer(partnerName)
-      .setSubject(partnerName)
-      .setAudience(challenge.audience)
-      .setIssuedAt(now)
-      .setExpirationTime(now + 120)
-      .setJti(randomUUID())
-      .sign(privateKey);
-    const form = await browser.request('GET', anchorPath);
-    const submitted = await browser.request('POST', anchorPath, {
-      form: { _csrf: csrfOf(form.text) ?? '', kind: 'jwk', 'jwk.jwks': JSON.stringify({ keys: [publicJwk] }), 'jwk.assertion': assertion },
-    });
-    if (submitted.status === 200) return true;
-    if (TRANSIENT.has(submitted.status) || submitted.status === 409) return undefined;
-    throw new Error(
-      `the anchor was refused (${submitted.status}): ${submitted.text
-        .replace(/<[^>]+>/g, ' ')
-        .replace(/\s+/g, ' ')
-        .slice(0, 400)}`,
-    );
-  });
+  await persistEvery(
+    `${applicationId}'s trust anchor`,
+    async () => {
+      const stage = await stageOf(browser, applicationId);
+      if (stage !== 'AWAITING_ANCHOR') return stage === undefined ? undefined : true;
+      const page = await browser.request('GET', anchorPath);
+      if (page.status !== 200) {
+        if (TRANSIENT.has(page.status)) return undefined;
+        throw new Error(`the anchor page answered ${page.status}: ${page.text.slice(0, 200)}`);
+      }
+      const asked = await browser.request('POST', `${anchorPath}/challenge`, { form: { _csrf: csrfOf(page.text) ?? '' } });
+      if (asked.status !== 303)
+        return TRANSIENT.has(asked.status) || asked.status === 409 ? undefined : Promise.reject(new Error(`challenge answered ${asked.status}`));
+      const challengeResponse = await browser.request('GET', `${anchorPath}/challenge.json`);
+      if (challengeResponse.status !== 200) return undefined;
+      const challenge = JSON.parse(challengeResponse.text) as { nonce: string; audience: string };
+      const now = Math.floor(Date.now() / 1000);
+      const partnerName = `partner-${applicationId}`.slice(0, 60);
+      const assertion = await new SignJWT({ nonce: challenge.nonce })
+        .setProtectedHeader({ alg: 'ES256', kid })
+        .setIssuer(partnerName)
+        .setSubject(partnerName)
+        .setAudience(challenge.audience)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 120)
+        .setJti(randomUUID())
+        .sign(privateKey);
+      const form = await browser.request('GET', anchorPath);
+      const submitted = await browser.request('POST', anchorPath, {
+        form: { _csrf: csrfOf(form.text) ?? '', kind: 'jwk', 'jwk.jwks': JSON.stringify({ keys: [publicJwk] }), 'jwk.assertion': assertion },
+      });
+      if (submitted.status === 200) return true;
+      if (TRANSIENT.has(submitted.status) || submitted.status === 409) return undefined;
+      throw new Error(
+        `the anchor was refused (${submitted.status}): ${submitted.text
+          .replace(/<[^>]+>/g, ' ')
+          .replace(/\s+/g, ' ')
+          .slice(0, 400)}`,
+      );
+    },
+    STEP_DEADLINE_MS,
+    pauseMs,
+  );
 }

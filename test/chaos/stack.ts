@@ -51,6 +51,8 @@ export interface ChaosStack {
   /** The databases Temporal persists to: a SQLite file, or PostgreSQL databases on the stack's server. */
   readonly temporalStore: { sqliteFile: string } | { databases: string[] };
   readonly databaseUrl: string;
+  /** The Temporal frontend the worker and the web use (for another worker beside them, e.g. the admission benchmark's bare one). */
+  readonly temporalAddress: string;
   close(): Promise<void>;
 }
 
@@ -148,6 +150,7 @@ export async function startChaosStack(
     web,
     log,
     databaseUrl,
+    temporalAddress,
     temporalStore: cluster === undefined ? { sqliteFile: temporalDb } : { databases: ['temporal', 'temporal_visibility'] },
     temporalPids: () =>
       (cluster === undefined ? [temporalServer?.process.child.pid] : cluster.nodes.map((n) => n.process().child.pid)).filter(
