@@ -5,7 +5,7 @@
 // batches per round and reports latency, throughput and CPU per admission (worker, web, Temporal),
 // and the ratios Admit ÷ bare with their range over rounds. Not part of `npm test`
 // (docs/benchmarks.md, "Admission against the bare shape").
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ import { loadShape } from './admission-shape';
 import { BARE_TABLE } from './bare/activities';
 import type { BareStep } from './bare/shape';
 import { bareAdmission, bareSignal, bareUpdate } from './bare/workflows';
+import { pool, procStat } from './processes';
 
 const { values } = parseArgs({
   options: {
@@ -42,7 +43,6 @@ const ROUNDS = whole('rounds', values.rounds);
 const POLL_MS = whole('poll-ms', values['poll-ms'], 10);
 const BARE_QUEUE = 'admit-bare';
 const RESULTS = fileURLToPath(new URL('./results/admission-latest.json', import.meta.url));
-const TICKS_PER_SECOND = 100;
 const log = (line: string): void => void process.stderr.write(`bench:admission: ${line}\n`);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -59,11 +59,7 @@ globalThis.fetch = ((input: Parameters<typeof fetch>[0], init?: RequestInit) => 
   return realFetch(input, init);
 }) as typeof fetch;
 
-/** utime + stime of a process, in seconds (stat(5): fields 14 and 15). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
+const cpuSeconds = async (pid: number): Promise<number> => (await procStat(pid)).cpuSeconds;
 
 type Side = 'admit' | 'bare';
 interface Pids {
@@ -91,21 +87,6 @@ interface Batch {
 
 function quantile(sorted: number[], q: number): number {
   return sorted.length === 0 ? NaN : (sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number);
-}
-
-async function pool<T>(n: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, n) }, async () => {
-      while (next < n) {
-        const i = next;
-        next += 1;
-        results[i] = await task(i);
-      }
-    }),
-  );
-  return results;
 }
 
 async function measure(

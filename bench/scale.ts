@@ -2,7 +2,7 @@
 // admitted partners in monitoring on a stack of real processes (test/chaos/stack.ts), measuring at
 // checkpoints the worker's and Temporal's memory, the stores' sizes and idle CPU, and then the cost of
 // waking lifecycles the worker has evicted. Not part of `npm test` (docs/benchmarks.md, "Scale").
-import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
+import { stat, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { admitPartner } from '../test/chaos/partner';
 import { startChaosStack, type ChaosStack, type ChaosTemporal } from '../test/chaos/stack';
 import { establishOrganisation } from '../test/support/entity';
 import { signupBody } from '../test/support/signups';
+import { pool, procStat } from './processes';
 
 const { values } = parseArgs({
   options: {
@@ -37,16 +38,6 @@ const CHECKPOINTS = Math.max(1, count('checkpoints'));
 const WAKES = count('wakes');
 const RESULTS = fileURLToPath(new URL('./results/scale-latest.json', import.meta.url));
 const log = (line: string): void => void process.stderr.write(`bench:scale: ${line}\n`);
-const TICKS_PER_SECOND = 100;
-
-async function procStat(pid: number): Promise<{ rssBytes: number; cpuSeconds: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-  // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the command name.
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return { rssBytes: rssKb * 1024, cpuSeconds: ticks / TICKS_PER_SECOND };
-}
 
 interface Sample {
   parked: number;
@@ -85,21 +76,6 @@ async function sample(stack: ChaosStack, parked: number, admitted: number): Prom
   } finally {
     await client.end();
   }
-}
-
-async function pool<T>(n: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, n) }, async () => {
-      while (next < n) {
-        const i = next;
-        next += 1;
-        results[i] = await task(i);
-      }
-    }),
-  );
-  return results;
 }
 
 async function waitForCount(stack: ChaosStack, query: string, target: number, what: string): Promise<void> {
